@@ -1,0 +1,146 @@
+import os from 'node:os';
+import { BouyError } from '../errors.js';
+import { boolean, integer, number, oneOf, Problems, text, type Env } from './parse.js';
+
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The whole configuration of a bouy process, read once from the environment. */
+export interface Config {
+  /** @defaultValue redis://localhost:6379 */
+  readonly redisUrl: string;
+  /** Worker processes this supervisor keeps alive. @defaultValue 1 (1–20) */
+  readonly workerCount: number;
+  /** Queues each worker consumes, highest priority first. @defaultValue ['llm'] */
+  readonly queues: readonly string[];
+  /** Jobs each worker runs at once. @defaultValue 1 */
+  readonly concurrency: number;
+  /** Module whose default export processes a job; undefined: look up by queue name. */
+  readonly processor: string | undefined;
+  /** @defaultValue 10 */
+  readonly restartDelaySeconds: number;
+  /** A worker that dies sooner than this after starting counts towards a crash loop. @defaultValue 5 */
+  readonly minUptimeSeconds: number;
+  /** Consecutive quick deaths after which a slot is in a crash loop. @defaultValue 3 */
+  readonly crashLoopThreshold: number;
+  /** Longest wait between restarts of a crash-looping slot. @defaultValue 300 */
+  readonly crashLoopMaxDelaySeconds: number;
+  /** Drain time after SIGTERM before stragglers are stopped. @defaultValue 25 */
+  readonly shutdownTimeoutSeconds: number;
+  /** @defaultValue true */
+  readonly healthServer: boolean;
+  /** @defaultValue 0.0.0.0 — a published container port must reach it */
+  readonly healthHost: string;
+  /** @defaultValue 8080 */
+  readonly healthPort: number;
+  /** Ports tried, in order from healthPort, when it is taken. @defaultValue 8080-8089 */
+  readonly healthPortRange: readonly [number, number];
+  /** Seconds between a worker's registry heartbeats; stale after three missed. @defaultValue 5 */
+  readonly heartbeatSeconds: number;
+  /** Key prefix of bouy's own Redis keys (registry, leader). @defaultValue bouy */
+  readonly keyPrefix: string;
+  /** BullMQ's key prefix. @defaultValue bull */
+  readonly bullPrefix: string;
+  /** Host part of worker names. @defaultValue os.hostname() (the container id in Docker) */
+  readonly hostname: string;
+  readonly logLevel: LogLevel;
+  /** @defaultValue pretty on a terminal, json otherwise */
+  readonly logFormat: LogFormat;
+}
+
+const QUEUE_NAME = /^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/;
+const PORT_RANGE = /^(\d{1,5})-(\d{1,5})$/;
+
+function portRange(env: Env, problems: Problems): [number, number] {
+  const value = env.HEALTH_PORT_RANGE?.trim();
+  if (value === undefined) return [8080, 8089];
+  const match = PORT_RANGE.exec(value);
+  const low = Number(match?.[1]);
+  const high = Number(match?.[2]);
+  if (!match || low < 1 || high > 65535 || low > high) {
+    problems.add('HEALTH_PORT_RANGE', env.HEALTH_PORT_RANGE, 'LOW-HIGH with 1 ≤ LOW ≤ HIGH ≤ 65535, e.g. 8080-8089');
+    return [8080, 8089];
+  }
+  return [low, high];
+}
+
+function redisUrl(env: Env, problems: Problems): string {
+  const value = text(env, problems, 'REDIS_URL', 'redis://localhost:6379');
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'redis:' || url.protocol === 'rediss:') return value;
+  } catch {
+    // reported below
+  }
+  problems.add('REDIS_URL', redactUrl(env.REDIS_URL ?? value), 'a redis:// or rediss:// URL, e.g. redis://localhost:6379');
+  return 'redis://localhost:6379';
+}
+
+/** A Redis URL with its password replaced, safe for logs and error messages. */
+export function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  }
+}
+
+/**
+ * Reads and validates every setting at once. Throws one BouyError (exit 64) listing every
+ * problem, so nothing starts on a half-valid configuration.
+ */
+export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdout.isTTY)): Config {
+  const problems = new Problems();
+  const range = portRange(env, problems);
+  const healthPort = integer(env, problems, 'HEALTH_PORT', range[0], 1, 65535);
+  if (healthPort < range[0] || healthPort > range[1]) {
+    problems.add('HEALTH_PORT', env.HEALTH_PORT, `a port inside HEALTH_PORT_RANGE (${range[0]}-${range[1]})`);
+  }
+  const queues = text(env, problems, 'QUEUE_NAME', 'llm', QUEUE_NAME,
+    'a queue name or a comma list of them (letters, digits, _ . -), highest priority first');
+  const processor = env.PROCESSOR?.trim();
+  if (processor === '') problems.add('PROCESSOR', env.PROCESSOR, 'a path to a module whose default export processes a job, or unset');
+
+  const config: Config = {
+    redisUrl: redisUrl(env, problems),
+    workerCount: integer(env, problems, 'WORKER_COUNT', 1, 1, 20),
+    queues: Object.freeze(queues.split(',')),
+    concurrency: integer(env, problems, 'WORKER_CONCURRENCY', 1, 1, 1000),
+    processor: processor ? processor : undefined,
+    restartDelaySeconds: number(env, problems, 'RESTART_DELAY_SECONDS', 10, 0, 3600),
+    minUptimeSeconds: number(env, problems, 'MIN_UPTIME_SECONDS', 5, 0, 3600),
+    crashLoopThreshold: integer(env, problems, 'CRASH_LOOP_THRESHOLD', 3, 1, 100),
+    crashLoopMaxDelaySeconds: number(env, problems, 'CRASH_LOOP_MAX_DELAY_SECONDS', 300, 0, 86400),
+    shutdownTimeoutSeconds: number(env, problems, 'SHUTDOWN_TIMEOUT_SECONDS', 25, 0, 86400),
+    healthServer: boolean(env, problems, 'HEALTH_SERVER', true),
+    healthHost: text(env, problems, 'HEALTH_HOST', '0.0.0.0'),
+    healthPort,
+    healthPortRange: Object.freeze(range) as readonly [number, number],
+    heartbeatSeconds: number(env, problems, 'HEARTBEAT_SECONDS', 5, 0.1, 3600),
+    keyPrefix: text(env, problems, 'BOUY_PREFIX', 'bouy', /^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -'),
+    bullPrefix: text(env, problems, 'BULLMQ_PREFIX', 'bull', /^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -'),
+    hostname: text(env, problems, 'BOUY_HOSTNAME', os.hostname(), /^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -'),
+    logLevel: oneOf(env, problems, 'LOG_LEVEL', 'info', LOG_LEVELS),
+    logFormat: oneOf(env, problems, 'LOG_FORMAT', isTty ? 'pretty' : 'json', LOG_FORMATS),
+  };
+  if (problems.list.length > 0) {
+    throw new BouyError('BOUY_ERR_CONFIG', `invalid configuration:\n  - ${problems.list.join('\n  - ')}`, {
+      hint: 'fix the variables above (in the environment or .env) and start again',
+    });
+  }
+  return Object.freeze(config);
+}
+
+/** The settings every worker of a fleet should share; secrets redacted. */
+export function sharedSettings(config: Config): Record<string, unknown> {
+  return {
+    redisUrl: redactUrl(config.redisUrl),
+    queues: config.queues.join(','),
+    concurrency: config.concurrency,
+    processor: config.processor ?? '(by queue name)',
+  };
+}

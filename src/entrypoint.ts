@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+/**
+ * The image's entrypoint: `node dist/entrypoint.js <service> [args…]`. The service is the first
+ * argument, else SERVICE_TYPE, else `worker`. A first argument that is no service but a
+ * command on PATH runs in its place (`docker run IMAGE bash`). This is the one place that turns
+ * errors into exit codes.
+ */
+import { describeError, EXIT, exitCodeOf, BouyError } from './errors.js';
+import { runCommand, findOnPath } from './passthrough.js';
+import { SERVICES, serviceNames } from './services/index.js';
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [first, ...rest] = argv;
+  const name = first ?? env.SERVICE_TYPE?.trim() ?? 'worker';
+  const load = SERVICES[name];
+  if (load) return (await load()).run(rest);
+  if (name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`usage: entrypoint <service> | <command> [args…]\nservices: ${serviceNames().join(', ')}\n`);
+    return EXIT.ok;
+  }
+  const command = first !== undefined ? findOnPath(name) : undefined;
+  if (command) return runCommand(command, rest);
+  throw new BouyError('BOUY_ERR_UNKNOWN_SERVICE', `unknown service ${JSON.stringify(name)}${first === undefined ? ' (from SERVICE_TYPE)' : ''}: not a service and not a command on PATH`, {
+    hint: `use one of: ${serviceNames().join(', ')}; or a command such as bash`,
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`bouy: ${describeError(error)}\n`);
+    process.exit(exitCodeOf(error));
+  },
+);

@@ -1,0 +1,55 @@
+/**
+ * Every error bouy reports to a human comes from this catalogue: a stable code, an exit
+ * status that means something to a shell (sysexits: 64 usage, 69 unavailable, 70 bug) and a
+ * hint that says what to do next. Only the edges (entrypoint, CLI) turn these into exits.
+ */
+export const EXIT = Object.freeze({
+  ok: 0,
+  failure: 1,
+  usage: 64,
+  unavailable: 69,
+  software: 70,
+});
+
+export type ErrorCode =
+  | 'BOUY_ERR_CONFIG'
+  | 'BOUY_ERR_UNKNOWN_SERVICE'
+  | 'BOUY_ERR_PROCESSOR'
+  | 'BOUY_ERR_REDIS_UNREACHABLE'
+  | 'BOUY_ERR_NO_FREE_PORT'
+  | 'BOUY_ERR_INTERNAL';
+
+const EXIT_BY_CODE: Record<ErrorCode, number> = {
+  BOUY_ERR_CONFIG: EXIT.usage,
+  BOUY_ERR_UNKNOWN_SERVICE: EXIT.usage,
+  BOUY_ERR_PROCESSOR: EXIT.usage,
+  BOUY_ERR_REDIS_UNREACHABLE: EXIT.unavailable,
+  BOUY_ERR_NO_FREE_PORT: EXIT.usage,
+  BOUY_ERR_INTERNAL: EXIT.software,
+};
+
+export class BouyError extends Error {
+  override name = 'BouyError';
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.exitCode = EXIT_BY_CODE[code];
+    this.hint = options.hint;
+  }
+}
+
+/** The text a person sees: message, then the hint on its own line. */
+export function describeError(error: unknown): string {
+  if (error instanceof BouyError) {
+    return error.hint ? `${error.message}\n  hint: ${error.hint}` : error.message;
+  }
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+export function exitCodeOf(error: unknown): number {
+  return error instanceof BouyError ? error.exitCode : EXIT.software;
+}

@@ -1,0 +1,70 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from '../config/config.js';
+import { BouyError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { SlotView } from '../supervisor/slot.js';
+import { healthStatus } from './health-status.js';
+
+/** What the health server needs to know, injected so it stays independent of the supervisor. */
+export interface HealthSource {
+  slots(): SlotView[];
+  redisReachable(): Promise<boolean>;
+  /** Extra top-level fields (leader, fleet, …) from other parts of the supervisor. */
+  extra?(): Record<string, unknown>;
+}
+
+export function buildHealthApp(config: Config, source: HealthSource): FastifyInstance {
+  const app = Fastify({ logger: false });
+  const startedAt = Date.now();
+
+  app.get('/livez', async () => ({ status: 'alive', uptime_s: Math.round((Date.now() - startedAt) / 1000) }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const slots = source.slots();
+    const redis = await source.redisReachable();
+    const ready = slots.filter((s) => s.state === 'ready').length;
+    const ok = redis && ready === slots.length;
+    return reply.code(ok ? 200 : 503).send({ ready: ok, redis, workers_ready: ready, worker_count: slots.length });
+  });
+
+  app.get('/health', async (_request, reply) => {
+    const slots = source.slots();
+    const redis = await source.redisReachable();
+    const status = healthStatus(redis, slots);
+    if (status === 'unhealthy') reply.header('Retry-After', '5');
+    return reply.code(status === 'unhealthy' ? 503 : 200).send({
+      status,
+      worker_count: slots.length,
+      workers_ready: slots.filter((s) => s.state === 'ready').length,
+      queue: config.queues.join(','),
+      queues: config.queues,
+      hostname: config.hostname,
+      redis: redis ? 'ok' : 'unreachable',
+      uptime_s: Math.round((Date.now() - startedAt) / 1000),
+      ...source.extra?.(),
+      workers: slots,
+    });
+  });
+  return app;
+}
+
+/**
+ * Listens on HEALTH_PORT, or the next free port of HEALTH_PORT_RANGE when it is taken (several
+ * supervisors on one host). Returns the port it got; none free is a configuration error.
+ */
+export async function listenInRange(app: FastifyInstance, config: Config, log: Logger): Promise<number> {
+  const [, high] = config.healthPortRange;
+  for (let port = config.healthPort; port <= high; port += 1) {
+    try {
+      await app.listen({ host: config.healthHost, port });
+      if (port !== config.healthPort) log.warn({ port, wanted: config.healthPort }, `health port ${config.healthPort} is taken; listening on ${port}`);
+      else log.info({ port, bind: config.healthHost }, `health server listening on ${config.healthHost}:${port}`);
+      return port;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    }
+  }
+  throw new BouyError('BOUY_ERR_NO_FREE_PORT', `no free health port from ${config.healthPort} to ${high} (HEALTH_PORT_RANGE=${config.healthPortRange.join('-')})`, {
+    hint: 'free a port, widen HEALTH_PORT_RANGE, or set HEALTH_SERVER=false',
+  });
+}

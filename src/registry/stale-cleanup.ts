@@ -1,0 +1,66 @@
+import type { Redis } from 'ioredis';
+import { registryKeys } from './keys.js';
+import { Registry, type HeldJob } from './registry.js';
+
+export interface CleanupResult {
+  removed: number;
+  /** Jobs the removed workers still held, put back in their queues. */
+  requeued: HeldJob[];
+  /** Own-host entries left alone because their process is still running here. */
+  skippedAlive: string[];
+}
+
+const BATCH = 1000;
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Start-up clean-up: removes registrations left by an earlier run on this host (its container
+ * was killed, so they can never be renewed) and any whose heartbeat expired anywhere in the
+ * fleet, after returning the jobs they held to their queues. Batched and SCAN-based so a
+ * registry of 100,000 entries does not block Redis.
+ */
+export async function removeStaleRegistrations(
+  redis: Redis,
+  options: { prefix: string; bullPrefix: string; hostname: string; staleAfterMs: number },
+): Promise<CleanupResult> {
+  const registry = new Registry(redis, options.prefix, options.bullPrefix);
+  const keys = registryKeys(options.prefix);
+  const expired = new Set(await registry.expired(options.staleAfterMs));
+  const ownHost = (await registry.ofHost(options.hostname)).filter((name) => !expired.has(name));
+  const candidates = [...expired, ...ownHost];
+  const result: CleanupResult = { removed: 0, requeued: [], skippedAlive: [] };
+
+  for (let start = 0; start < candidates.length; start += BATCH) {
+    const batch = candidates.slice(start, start + BATCH);
+    const pipeline = redis.pipeline();
+    for (const name of batch) pipeline.hmget(keys.worker(name), 'pid', 'heartbeat');
+    for (const name of batch) pipeline.hkeys(keys.worker(name));
+    const replies = (await pipeline.exec()) ?? [];
+    const removable: string[] = [];
+    for (const [i, name] of batch.entries()) {
+      const [pid, heartbeat] = (replies[i]?.[1] ?? []) as Array<string | null>;
+      const fresh = Date.now() - Number(heartbeat ?? 0) < options.staleAfterMs;
+      // A same-named process still alive here means a second supervisor shares this hostname:
+      // taking its jobs would run them twice, so leave it to heartbeat expiry.
+      if (!expired.has(name) && fresh && isAlive(Number(pid))) {
+        result.skippedAlive.push(name);
+        continue;
+      }
+      const fields = (replies[batch.length + i]?.[1] ?? []) as string[];
+      if (fields.some((f) => f.startsWith('job:'))) result.requeued.push(...(await registry.reclaim(name)));
+      removable.push(name);
+    }
+    await registry.remove(removable);
+    result.removed += removable.length;
+  }
+  return result;
+}

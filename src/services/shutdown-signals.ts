@@ -1,0 +1,15 @@
+/**
+ * The signals that ask a service to stop. SIGHUP is left out: under a terminal multiplexer or
+ * nohup it arrives without anyone meaning "stop", and Gunicorn's convention (reload) is not ours.
+ */
+export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/** Calls `onSignal` for every shutdown signal; returns a function that removes the handlers. */
+export function onShutdownSignal(onSignal: (signal: NodeJS.Signals) => void): () => void {
+  const handlers = SHUTDOWN_SIGNALS.map((signal) => {
+    const handler = () => onSignal(signal);
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  return () => handlers.forEach(([signal, handler]) => process.off(signal, handler));
+}

@@ -1,0 +1,67 @@
+import { loadConfig, sharedSettings } from '../config/config.js';
+import { buildHealthApp, listenInRange } from '../health/health-server.js';
+import { createLogger, logDestination } from '../log.js';
+import { assertRedisReachable, connect, pingWithin } from '../redis.js';
+import { Registry } from '../registry/registry.js';
+import { removeStaleRegistrations } from '../registry/stale-cleanup.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { loadProcessors } from '../worker/load-processor.js';
+import type { Service } from './service.js';
+import { onShutdownSignal } from './shutdown-signals.js';
+
+/** Registrations older than this many missed heartbeats are stale. */
+const MISSED_HEARTBEATS = 3;
+
+/**
+ * The `worker` service: validate, pre-flight, clean the registry, open the health server,
+ * then supervise the workers until a shutdown signal has drained them.
+ */
+export const workerService: Service = {
+  description: 'supervise WORKER_COUNT BullMQ worker processes (health on HEALTH_PORT)',
+  async run() {
+    const config = loadConfig();
+    const output = logDestination(config.logFormat);
+    const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'bouy', base: { role: 'supervisor', host: config.hostname } }, output);
+
+    // Pre-flight: everything that can be wrong is found before anything starts.
+    await loadProcessors(config.queues, config.processor);
+    await assertRedisReachable(config.redisUrl);
+    log.info({ ...sharedSettings(config), workers: config.workerCount }, 'pre-flight passed');
+
+    const redis = connect(config.redisUrl);
+    redis.on('error', (error) => log.warn({ err: error }, 'supervisor Redis connection error'));
+    const registry = new Registry(redis, config.keyPrefix, config.bullPrefix);
+    const supervisor = new Supervisor(config, log, output, registry);
+    const health = config.healthServer
+      ? buildHealthApp(config, { slots: () => supervisor.view(), redisReachable: () => pingWithin(redis, 1000) })
+      : undefined;
+
+    try {
+      if (health) await listenInRange(health, config, log);
+      const cleanup = await removeStaleRegistrations(redis, {
+        prefix: config.keyPrefix, bullPrefix: config.bullPrefix, hostname: config.hostname,
+        staleAfterMs: config.heartbeatSeconds * 1000 * MISSED_HEARTBEATS,
+      });
+      log.info({ removed: cleanup.removed, requeued: cleanup.requeued.length }, `removed ${cleanup.removed} stale worker registration(s); ${cleanup.requeued.length} job(s) returned to their queues`);
+      if (cleanup.skippedAlive.length > 0) {
+        log.warn({ workers: cleanup.skippedAlive }, 'registrations with this hostname belong to processes still running here; another supervisor shares this hostname (set BOUY_HOSTNAME)');
+      }
+    } catch (error) {
+      await health?.close();
+      redis.disconnect();
+      throw error;
+    }
+
+    const stopped = new Promise<void>((resolve) => supervisor.once('stopped', resolve));
+    const removeHandlers = onShutdownSignal((signal) => void supervisor.stop(signal));
+    supervisor.once('all-ready', () => log.info({ workers: config.workerCount }, `all ${config.workerCount} worker(s) ready`));
+    supervisor.start();
+
+    await stopped;
+    removeHandlers();
+    await health?.close();
+    await redis.quit().catch(() => redis.disconnect());
+    log.info('supervisor exiting');
+    return 0;
+  },
+};

@@ -1,0 +1,26 @@
+/**
+ * Everything the supervisor and a worker process say to each other over the IPC channel.
+ * One union per direction, so both sides are checked by the compiler.
+ */
+
+/** Worker → supervisor. */
+export type WorkerMessage =
+  /** The worker's BullMQ workers are connected and consuming: the slot is ready. */
+  | { type: 'ready'; name: string; settings: Record<string, unknown> }
+  /** Start-up failed (processor would not load, Redis refused): do not count as ready. */
+  | { type: 'init-failed'; error: string }
+  | { type: 'job-started'; queue: string; jobId: string; jobName: string }
+  | { type: 'job-finished'; queue: string; jobId: string; jobName: string; outcome: 'completed' | 'failed'; durationMs: number }
+  /** The worker has stopped taking jobs and waits for its active ones. */
+  | { type: 'draining' };
+
+/** Supervisor → worker. */
+export type SupervisorMessage =
+  /** Stop taking jobs, finish active ones, exit 0. */
+  | { type: 'drain' }
+  /** Stop now: give active jobs back to their queues, exit. */
+  | { type: 'abort' };
+
+export function isWorkerMessage(value: unknown): value is WorkerMessage {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+}

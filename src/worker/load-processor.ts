@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Job } from 'bullmq';
+import { BouyError } from '../errors.js';
+
+export type JobProcessor = (job: Job, token?: string, signal?: AbortSignal) => Promise<unknown> | unknown;
+
+/** Where the project's own processors live: one module per queue, named after it. */
+const PROCESSORS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'processors');
+
+function moduleFor(queue: string, explicit: string | undefined): { file: string; origin: string } {
+  if (explicit) return { file: path.resolve(explicit), origin: `PROCESSOR=${JSON.stringify(explicit)}` };
+  return { file: path.join(PROCESSORS_DIR, `${queue}.js`), origin: `the processor for queue "${queue}"` };
+}
+
+/**
+ * Loads the function that processes a queue's jobs: PROCESSOR's default export, or the
+ * project's processor named after the queue. A missing module or a default export that is not
+ * a function is a configuration error (exit 64), reported before any worker starts.
+ */
+export async function loadProcessor(queue: string, explicit: string | undefined): Promise<JobProcessor> {
+  const { file, origin } = moduleFor(queue, explicit);
+  if (!existsSync(file)) {
+    throw new BouyError('BOUY_ERR_PROCESSOR', `${origin} does not exist (looked for ${file})`, {
+      hint: explicit
+        ? 'set PROCESSOR to a .js/.mjs module whose default export is async (job) => result'
+        : `set PROCESSOR, or add src/processors/${queue}.ts exporting a default function`,
+    });
+  }
+  let loaded: { default?: unknown };
+  try {
+    loaded = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  } catch (error) {
+    throw new BouyError('BOUY_ERR_PROCESSOR', `${origin} failed to load: ${(error as Error).message}`, {
+      hint: 'fix the module so that it can be imported', cause: error,
+    });
+  }
+  if (typeof loaded.default !== 'function') {
+    throw new BouyError('BOUY_ERR_PROCESSOR', `${origin} does not export a function as default (got ${typeof loaded.default})`, {
+      hint: 'export default async function (job) { … }',
+    });
+  }
+  return loaded.default as JobProcessor;
+}
+
+export async function loadProcessors(queues: readonly string[], explicit: string | undefined): Promise<Map<string, JobProcessor>> {
+  const processors = new Map<string, JobProcessor>();
+  for (const queue of queues) processors.set(queue, await loadProcessor(queue, explicit));
+  return processors;
+}

@@ -1,0 +1,187 @@
+/**
+ * One worker process: the BullMQ Workers of one supervisor slot (one per queue it consumes),
+ * its registry entry and heartbeat, and its side of the IPC conversation. Started only by the
+ * supervisor (fork with an IPC channel); it never restarts itself.
+ */
+import { Worker, type Job } from 'bullmq';
+import { loadConfig, sharedSettings, type Config } from '../config/config.js';
+import { describeError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { connect } from '../redis.js';
+import { Registry, WorkerRegistration } from '../registry/registry.js';
+import type { SupervisorMessage, WorkerMessage } from '../supervisor/messages.js';
+import { loadProcessors, type JobProcessor } from './load-processor.js';
+import { cascadePriorities } from './priority-cascade.js';
+
+function send(message: WorkerMessage): void {
+  if (process.connected) process.send?.(message);
+}
+
+interface Counters { completed: number; failed: number }
+
+class WorkerProcess {
+  private readonly workers: Worker[] = [];
+  /** Jobs running now, by `queue:id`. */
+  private readonly held = new Set<string>();
+  /** Registry writes of jobs just taken, awaited before an abort reads them back. */
+  private readonly pendingHolds = new Set<Promise<void>>();
+  private readonly counters: Counters = { completed: 0, failed: 0 };
+  private state = 'starting';
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly redis;
+  private readonly registration;
+  private readonly registry;
+
+  constructor(private readonly config: Config, private readonly name: string, private readonly log: Logger) {
+    this.redis = connect(config.redisUrl);
+    this.redis.on('error', (error) => this.log.warn({ err: error }, 'registry connection error'));
+    this.registration = new WorkerRegistration(this.redis, config.keyPrefix, {
+      name, pid: process.pid, host: config.hostname, queues: config.queues, startedAt: Date.now(),
+    });
+    this.registry = new Registry(this.redis, config.keyPrefix, config.bullPrefix);
+  }
+
+  async start(): Promise<void> {
+    this.log.info({ queues: this.config.queues, concurrency: this.config.concurrency }, 'loading processors');
+    const processors = await loadProcessors(this.config.queues, this.config.processor);
+    await this.registration.register();
+    this.log.info('registered in Redis');
+    for (const queue of this.config.queues) {
+      this.workers.push(this.createWorker(queue, processors.get(queue)!));
+    }
+    cascadePriorities(this.workers);
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    this.state = 'ready';
+    await this.beat();
+    this.heartbeatTimer = setInterval(() => void this.beat(), this.config.heartbeatSeconds * 1000);
+    this.heartbeatTimer.unref();
+    this.log.info({ settings: sharedSettings(this.config) }, 'worker ready');
+    send({ type: 'ready', name: this.name, settings: sharedSettings(this.config) });
+  }
+
+  private createWorker(queue: string, processor: JobProcessor): Worker {
+    const worker = new Worker(queue, (job, token) => this.run(queue, processor, job, token), {
+      connection: connect(this.config.redisUrl),
+      prefix: this.config.bullPrefix,
+      concurrency: this.config.concurrency,
+      name: this.name,
+    });
+    worker.on('error', (error) => this.log.error({ err: error, queue }, 'worker error'));
+    return worker;
+  }
+
+  private async run(queue: string, processor: JobProcessor, job: Job, token: string | undefined): Promise<unknown> {
+    const jobId = job.id ?? '';
+    const key = `${queue}:${jobId}`;
+    if (token) {
+      // Written before the job runs: if this process is killed mid-job the supervisor finds the
+      // token here and puts the job straight back in the queue.
+      const hold = this.registration.holdJob({ queue, jobId, token });
+      this.pendingHolds.add(hold);
+      await hold.finally(() => this.pendingHolds.delete(hold));
+    }
+    this.held.add(key);
+    send({ type: 'job-started', queue, jobId, jobName: job.name });
+    const started = performance.now();
+    let outcome: 'completed' | 'failed' = 'failed';
+    try {
+      const result = await processor(job, token);
+      outcome = 'completed';
+      return result;
+    } catch (error) {
+      this.log.warn({ queue, jobId, jobName: job.name, err: error }, 'job failed');
+      throw error;
+    } finally {
+      this.counters[outcome] += 1;
+      this.held.delete(key);
+      void this.registration.releaseJob(queue, jobId).catch(() => {});
+      send({ type: 'job-finished', queue, jobId, jobName: job.name, outcome, durationMs: performance.now() - started });
+    }
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      await this.registration.heartbeat({ state: this.state, ...this.counters });
+    } catch (error) {
+      this.log.warn({ err: error }, 'heartbeat failed');
+    }
+  }
+
+  /** Stop taking jobs, let the active ones finish, unregister. Idempotent. */
+  drain(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.state = 'draining';
+      send({ type: 'draining' });
+      this.log.info({ active: this.held.size }, 'draining: finishing active jobs');
+      await this.beat();
+      await Promise.allSettled(this.workers.map((w) => w.close()));
+      await this.finish();
+      this.log.info({ ...this.counters }, 'drained');
+    })();
+    return this.stopping;
+  }
+
+  /**
+   * Stop now: the supervisor is gone or the drain deadline passed. Fetching stops first (so a
+   * sibling cannot take back what we return), then every job this worker recorded as held goes
+   * back to its queue by its lock token, so another worker runs it without waiting for stall
+   * detection.
+   */
+  async abort(reason: string): Promise<void> {
+    this.log.warn({ active: this.held.size, reason }, 'aborting: returning active jobs to their queues');
+    await Promise.allSettled(this.workers.map((w) => w.close(true)));
+    await Promise.allSettled(this.pendingHolds);
+    try {
+      await this.registry.reclaim(this.name);
+    } catch (error) {
+      this.log.error({ err: error }, 'could not return active jobs; BullMQ stall detection will');
+    }
+    this.held.clear();
+    await this.finish();
+  }
+
+  private async finish(): Promise<void> {
+    clearInterval(this.heartbeatTimer);
+    await this.registration.unregister().catch(() => {});
+    this.redis.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const name = process.env.WORKER_NAME ?? `worker-${config.hostname}-${process.env.WORKER_INDEX ?? '1'}`;
+  // Workers always log JSON: the supervisor relays and, on a terminal, prettifies the lines.
+  const log = createLogger({ level: config.logLevel, format: 'json', name: 'bouy', base: { worker: name } });
+  const worker = new WorkerProcess(config, name, log);
+  const exitAfter = (work: Promise<void>) =>
+    work.then(() => process.exit(0), (error) => {
+      log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    });
+
+  process.on('message', (message: SupervisorMessage) => {
+    if (message.type === 'drain') void exitAfter(worker.drain());
+    if (message.type === 'abort') void exitAfter(worker.abort('drain deadline passed'));
+  });
+  // The supervisor died (even by SIGKILL): never outlive it, and give the jobs back. Its end
+  // of our stdout pipe died with it, so logging now would only raise EPIPE.
+  process.on('disconnect', () => {
+    log.level = 'silent';
+    void exitAfter(worker.abort('supervisor gone'));
+  });
+  // Ctrl-C reaches the whole process group; the supervisor decides, so ignore it here.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => void exitAfter(worker.drain()));
+
+  try {
+    await worker.start();
+  } catch (error) {
+    log.error({ err: error }, 'worker failed to start');
+    send({ type: 'init-failed', error: describeError(error) });
+    await worker.abort('start-up failed').catch(() => {});
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './free-port.js';
+import { waitFor } from './wait.js';
+
+export interface RedisServer {
+  port: number;
+  url: string;
+  client: Redis;
+  /** Stops the server (SIGTERM) and keeps its data directory for `start()`. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same data (AOF). */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real redis-server of this test file's own, on a free port, in a temporary directory,
+ * persisting with AOF so a restart keeps the queue (as production Redis must).
+ */
+export async function startRedis(): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bouy-redis-'));
+  let proc: ChildProcess | undefined;
+
+  const launch = async () => {
+    proc = spawn('redis-server', [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+      '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction',
+    ], { stdio: 'ignore' });
+    const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    probe.on('error', () => {});
+    await waitFor(async () => {
+      try {
+        if (probe.status !== 'ready') await probe.connect();
+        return (await probe.ping()) === 'PONG';
+      } catch {
+        probe.disconnect();
+        return false;
+      }
+    }, `redis-server on port ${port}`, 10_000);
+    probe.disconnect();
+  };
+  const halt = async () => {
+    const p = proc;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGTERM');
+    });
+  };
+
+  await launch();
+  const client = new Redis({ port, maxRetriesPerRequest: null });
+  client.on('error', () => {});
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    client,
+    stop: halt,
+    start: launch,
+    async close() {
+      client.disconnect();
+      await halt();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { freePortRun } from './free-port.js';
+import { FIXTURES, runEntrypoint, stopProcess, type Running } from './processes.js';
+import type { RedisServer } from './redis-server.js';
+
+export interface Record { id: string; worker: string; pid?: number; at: number }
+
+export interface TestFleet {
+  run: Running;
+  queueName: string;
+  queue: Queue;
+  hostname: string;
+  prefix: string;
+  recordPrefix: string;
+  healthPort: number;
+  env: { [key: string]: string | undefined };
+  started(): Promise<Record[]>;
+  finished(): Promise<Record[]>;
+  health(path?: string): Promise<{ status: number; body: any }>;
+  /** SIGTERM, wait for exit, close the queue. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `node dist/entrypoint.js worker` against `redis` with names unique to this test
+ * (queue, host, key prefixes, health ports) and the recording fixture as processor.
+ */
+export async function startFleet(redis: RedisServer, env: { [key: string]: string | undefined } = {}): Promise<TestFleet> {
+  const id = randomUUID().slice(0, 8);
+  const queueName = env.QUEUE_NAME ?? `q-${id}`;
+  const hostname = env.BOUY_HOSTNAME ?? `host${id}`;
+  const prefix = env.BOUY_PREFIX ?? `bouy-${id}`;
+  const recordPrefix = `rec-${id}`;
+  const healthPort = env.HEALTH_PORT ? Number(env.HEALTH_PORT) : await freePortRun(3);
+  const fullEnv = {
+    REDIS_URL: redis.url,
+    QUEUE_NAME: queueName,
+    BOUY_HOSTNAME: hostname,
+    BOUY_PREFIX: prefix,
+    PROCESSOR: `${FIXTURES}/record-processor.mjs`,
+    TEST_RECORD_PREFIX: recordPrefix,
+    HEALTH_PORT: String(healthPort),
+    HEALTH_PORT_RANGE: `${healthPort}-${healthPort + 2}`,
+    HEALTH_HOST: '127.0.0.1',
+    RESTART_DELAY_SECONDS: '0.5',
+    LOG_LEVEL: 'debug',
+    ...env,
+  };
+  const run = runEntrypoint(['worker'], fullEnv);
+  const queue = new Queue(queueName.split(',')[0]!, { connection: redis.client });
+  const list = async (key: string) => (await redis.client.lrange(`${recordPrefix}:${key}`, 0, -1)).map((s) => JSON.parse(s) as Record);
+  return {
+    run, queueName, queue, hostname, prefix, recordPrefix, healthPort, env: fullEnv,
+    started: () => list('started'),
+    finished: () => list('finished'),
+    async health(path = '/health') {
+      const response = await fetch(`http://127.0.0.1:${healthPort}${path}`);
+      return { status: response.status, body: await response.json() };
+    },
+    async close() {
+      await stopProcess(run);
+      await queue.close();
+    },
+  };
+}
+
+/** Waits until the supervisor logs that all its workers are ready. */
+export function allReady(fleet: TestFleet, timeoutMs = 30_000) {
+  return fleet.run.waitForLog((l) => typeof l.msg === 'string' && /^all \d+ worker\(s\) ready$/.test(l.msg), 'all workers ready', timeoutMs);
+}

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import { allReady, startFleet } from './helpers/supervisor.js';
+import { waitFor } from './helpers/wait.js';
+import { pidsMatching } from './helpers/processes.js';
+
+let redis: RedisServer;
+beforeAll(async () => { redis = await startRedis(); });
+afterAll(async () => { await redis?.close(); });
+
+describe('the worker supervisor', () => {
+  it('runs WORKER_COUNT named workers that process every job exactly once', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '3' });
+    try {
+      await allReady(fleet);
+      const jobs = await fleet.queue.addBulk(Array.from({ length: 60 }, (_, i) => ({ name: 'n', data: { ms: 5, i } })));
+      await waitFor(async () => (await fleet.finished()).length >= 60, '60 jobs finished');
+      const started = await fleet.started();
+      const ids = started.map((r) => r.id).sort();
+      expect(ids).toEqual(jobs.map((j) => j.id!).sort());
+      expect(new Set(ids).size).toBe(60);
+      const names = new Set(started.map((r) => r.worker));
+      for (const name of names) expect(name).toMatch(new RegExp(`^worker-${fleet.hostname}-[123]$`));
+      expect(names.size).toBeGreaterThan(1);
+      const { body } = await fleet.health();
+      expect(body.workers.map((w: { name: string }) => w.name)).toEqual([1, 2, 3].map((i) => `worker-${fleet.hostname}-${i}`));
+      expect(body.workers.reduce((sum: number, w: { jobs_completed: number }) => sum + w.jobs_completed, 0)).toBe(60);
+      expect(await fleet.queue.getJobCounts('completed', 'failed', 'active', 'wait')).toEqual({ completed: 60, failed: 0, active: 0, wait: 0 });
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('restarts a SIGKILLed worker in its slot after the delay and runs its job again', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '1', RESTART_DELAY_SECONDS: '1.5' });
+    try {
+      await allReady(fleet);
+      const job = await fleet.queue.add('long', { ms: 4000 });
+      const [first] = await waitFor(async () => (await fleet.started()).filter((r) => r.id === job.id).length === 1 && fleet.started(), 'job started');
+      process.kill(first!.pid!, 'SIGKILL');
+      const exitLine = await fleet.run.waitForLog((l) => l.msg?.startsWith('worker exited unexpectedly') === true, 'exit logged');
+      expect(exitLine.exit).toBe('signal SIGKILL');
+      expect(exitLine.restart_in_s).toBe(1.5);
+      const restarted = await fleet.run.waitForLog((l) => l.msg === 'worker process started' && l.pid !== first!.pid, 'slot restarted');
+      expect(Date.parse(restarted.time as string) - Date.parse(exitLine.time as string)).toBeGreaterThanOrEqual(1400);
+      expect(restarted.worker).toBe(`worker-${fleet.hostname}-1`);
+      await waitFor(async () => (await fleet.finished()).some((r) => r.id === job.id), 'the killed job to finish on the new worker');
+      const runs = (await fleet.started()).filter((r) => r.id === job.id);
+      expect(runs).toHaveLength(2);
+      expect(runs[1]!.pid).not.toBe(first!.pid);
+      expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('completed');
+      const { body } = await fleet.health();
+      expect(body.workers[0]).toMatchObject({ restarts: 1, last_exit: 'signal SIGKILL', state: 'ready' });
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('on SIGTERM lets the active job finish, then exits 0', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '2' });
+    await allReady(fleet);
+    const job = await fleet.queue.add('long', { ms: 2500 });
+    await waitFor(async () => (await fleet.started()).length === 1, 'job started');
+    fleet.run.kill('SIGTERM');
+    const { code, signal } = await fleet.run.exited;
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect((await fleet.finished()).map((r) => r.id)).toEqual([job.id]);
+    expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('completed');
+    expect(await pidsMatching(fleet.hostname)).toEqual([]);
+    await fleet.close();
+  });
+
+  it('past SHUTDOWN_TIMEOUT_SECONDS stops the straggler and puts its job back in the queue', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '1', SHUTDOWN_TIMEOUT_SECONDS: '1' });
+    await allReady(fleet);
+    const job = await fleet.queue.add('endless', { ms: 60_000 });
+    await waitFor(async () => (await fleet.started()).length === 1, 'job started');
+    const sent = Date.now();
+    fleet.run.kill('SIGTERM');
+    const { code } = await fleet.run.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - sent).toBeLessThan(10_000);
+    expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('waiting');
+    expect(await fleet.finished()).toEqual([]);
+    await fleet.close();
+  });
+
+  it('a second signal forces shutdown at once', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '1', SHUTDOWN_TIMEOUT_SECONDS: '120' });
+    await allReady(fleet);
+    const job = await fleet.queue.add('endless', { ms: 60_000 });
+    await waitFor(async () => (await fleet.started()).length === 1, 'job started');
+    fleet.run.kill('SIGTERM');
+    await fleet.run.waitForLog((l) => l.msg === 'shutting down: draining workers', 'drain started');
+    fleet.run.kill('SIGINT');
+    const { code } = await fleet.run.exited;
+    expect(code).toBe(0);
+    expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('waiting');
+    await fleet.close();
+  });
+
+  it('leaves no worker behind when the supervisor is SIGKILLed, and their jobs go back', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '2' });
+    await allReady(fleet);
+    const job = await fleet.queue.add('long', { ms: 60_000 });
+    await waitFor(async () => (await fleet.started()).length === 1, 'job started');
+    expect((await pidsMatching('worker-process.js')).length).toBeGreaterThanOrEqual(2);
+    fleet.run.kill('SIGKILL');
+    await fleet.run.exited;
+    await waitFor(async () => (await workerPidsOf(fleet.hostname)).length === 0, 'workers to exit', 10_000);
+    expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('waiting');
+    await fleet.close();
+  });
+
+  it('backs off a slot whose worker keeps dying at start (crash loop) instead of spinning', async () => {
+    const fleet = await startFleet(redis, {
+      WORKER_COUNT: '1', PROCESSOR: `${process.cwd()}/test/fixtures/crash-at-start.mjs`,
+      RESTART_DELAY_SECONDS: '0.2', MIN_UPTIME_SECONDS: '5', CRASH_LOOP_THRESHOLD: '2',
+    });
+    try {
+      const loop = await fleet.run.waitForLog((l) => l.msg?.includes('crash-looping') === true, 'crash loop reported');
+      expect(loop.restart_in_s).toBe(2);
+      const { status, body } = await waitFor(async () => {
+        const h = await fleet.health();
+        return h.body.workers[0].state === 'crash-loop' && h;
+      }, 'health to show the crash loop');
+      expect(status).toBe(503);
+      expect(body.status).toBe('unhealthy');
+      const next = await fleet.run.waitForLog((l) => l.msg?.includes('crash-looping') === true && (l.quick_deaths as number) === 3, 'next backoff', 10_000);
+      expect(next.restart_in_s).toBe(4);
+      const starts = fleet.run.lines.filter((l) => l.msg === 'worker process started').length;
+      expect(starts).toBeLessThanOrEqual(4);
+    } finally {
+      await fleet.close();
+    }
+  });
+});
+
+/** Worker processes still alive for a fleet: their WORKER_NAME is in the environment, not argv. */
+async function workerPidsOf(hostname: string): Promise<number[]> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = await readFile(`/proc/${entry}/environ`, 'utf8');
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      if (environ.includes(`WORKER_NAME=worker-${hostname}-`) && !/\) Z /.test(stat)) found.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
