@@ -136,6 +136,67 @@ describe('the worker supervisor', () => {
   });
 });
 
+describe('defaults and logs', () => {
+  it('waits the default 10 s before restarting a dead worker', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '1', RESTART_DELAY_SECONDS: undefined });
+    try {
+      await allReady(fleet);
+      const { body } = await fleet.health();
+      process.kill(body.workers[0].pid, 'SIGKILL');
+      const exit = await fleet.run.waitForLog((l) => l.msg?.startsWith('worker exited unexpectedly') === true, 'exit logged');
+      expect(exit.restart_in_s).toBe(10);
+      const restarted = await fleet.run.waitForLog((l) => l.msg === 'worker process started' && l.pid !== body.workers[0].pid, 'restart', 20_000);
+      const waited = Date.parse(restarted.time as string) - Date.parse(exit.time as string);
+      expect(waited).toBeGreaterThanOrEqual(9_900);
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('tags every worker line with its name and never mixes lines', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '3', LOG_LEVEL: 'info' });
+    try {
+      await allReady(fleet);
+      await fleet.queue.addBulk(Array.from({ length: 30 }, () => ({ name: 'n', data: { ms: 1 } })));
+      await waitFor(async () => (await fleet.finished()).length === 30, 'jobs done');
+    } finally {
+      await fleet.close();
+    }
+    // Every stdout line is one whole JSON object.
+    expect(fleet.run.lines.length).toBe(fleet.run.stdout.length);
+    const fromWorkers = fleet.run.lines.filter((l) => l.msg === 'worker ready');
+    expect(fromWorkers.map((l) => l.worker).sort()).toEqual([1, 2, 3].map((i) => `worker-${fleet.hostname}-${i}`));
+  });
+
+  it('consumes several queues in priority order', async () => {
+    const id = Math.random().toString(36).slice(2, 8);
+    const [high, low] = [`hi-${id}`, `lo-${id}`];
+    const fleet = await startFleet(redis, { WORKER_COUNT: '1', QUEUE_NAME: `${high},${low}` });
+    const { Queue } = await import('bullmq');
+    const lowQueue = new Queue(low, { connection: redis.client });
+    try {
+      await allReady(fleet);
+      // Both queues filled while the worker is busy on a first high job; it must empty the high
+      // queue before it touches the low one.
+      await fleet.queue.add('first', { ms: 500 }, { jobId: 'high-first' });
+      await waitFor(async () => (await fleet.started()).length === 1, 'first job started');
+      // Job ids count per queue; give them names that cannot collide.
+      const lows = await lowQueue.addBulk(Array.from({ length: 5 }, (_, i) => ({ name: 'low', data: { ms: 1 }, opts: { jobId: `low-${i}` } })));
+      const highs = await fleet.queue.addBulk(Array.from({ length: 5 }, (_, i) => ({ name: 'high', data: { ms: 1 }, opts: { jobId: `high-${i}` } })));
+      await waitFor(async () => (await fleet.finished()).length === 11, 'all jobs done');
+      const order = (await fleet.started()).map((r) => r.id);
+      const highIds = new Set(highs.map((j) => j.id));
+      const lowIds = new Set(lows.map((j) => j.id));
+      const lastHigh = Math.max(...order.map((id, i) => (highIds.has(id) ? i : -1)));
+      const firstLow = Math.min(...order.map((id, i) => (lowIds.has(id) ? i : Infinity)));
+      expect(lastHigh).toBeLessThan(firstLow);
+    } finally {
+      await lowQueue.close();
+      await fleet.close();
+    }
+  });
+});
+
 /** Worker processes still alive for a fleet: their WORKER_NAME is in the environment, not argv. */
 async function workerPidsOf(hostname: string): Promise<number[]> {
   const { readdir, readFile } = await import('node:fs/promises');

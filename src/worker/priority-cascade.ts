@@ -1,25 +1,53 @@
-import type { Worker } from 'bullmq';
+import { WaitingError, type Job, type Worker } from 'bullmq';
 
 /**
  * Several queues in priority order: the worker of queue k takes jobs only while every queue
- * before it has nothing waiting. BullMQ has no cross-queue priority, so each lower worker is
- * paused when a higher queue becomes busy ('active') and resumed when it is empty ('drained').
- * A job a lower worker already took still finishes; it just takes no more.
+ * before it is idle (nothing running, nothing waiting). BullMQ has no cross-queue priority, so
+ * lower workers are paused while a higher queue is busy and resumed when it drains. A pause
+ * cannot recall a fetch already in flight, so a job that still arrives on a paused lower
+ * worker is handed straight back (see `deferIfOutranked`).
  */
-export function cascadePriorities(workers: readonly Worker[]): void {
-  const busy = workers.map(() => false);
-  const apply = () => {
-    let higherBusy = false;
-    for (const [k, worker] of workers.entries()) {
-      if (worker.closing) return;
-      if (higherBusy && !worker.isPaused()) void worker.pause(true).catch(() => {});
-      if (!higherBusy && worker.isPaused()) worker.resume();
-      higherBusy ||= busy[k]!;
+export class PriorityCascade {
+  private readonly workers: Worker[] = [];
+  private readonly active: number[] = [];
+  private readonly drained: boolean[] = [];
+
+  add(worker: Worker): void {
+    const k = this.workers.length;
+    this.workers.push(worker);
+    this.active.push(0);
+    // Unknown until the first fetch says otherwise: assume idle, so a lower queue is never
+    // starved by a higher one that is simply empty.
+    this.drained.push(true);
+    worker.on('active', () => { this.active[k]! += 1; this.drained[k] = false; this.apply(); });
+    const done = () => { this.active[k] = Math.max(0, this.active[k]! - 1); this.apply(); };
+    worker.on('completed', done);
+    worker.on('failed', done);
+    worker.on('drained', () => { this.drained[k] = true; this.apply(); });
+  }
+
+  /** True when a queue before `queue index k` has work running or waiting. */
+  outranked(k: number): boolean {
+    for (let i = 0; i < k; i += 1) if (this.active[i]! > 0 || !this.drained[i]) return true;
+    return false;
+  }
+
+  /**
+   * Called before a lower queue's job runs: when a higher queue is busy, the job goes back to
+   * the head of its queue (BullMQ's WaitingError tells the worker it was moved on purpose).
+   */
+  async deferIfOutranked(k: number, job: Job, token: string | undefined): Promise<void> {
+    if (k === 0 || !token || !this.outranked(k)) return;
+    await job.moveToWait(token);
+    throw new WaitingError();
+  }
+
+  private apply(): void {
+    for (const [k, worker] of this.workers.entries()) {
+      if (worker.closing) continue;
+      const outranked = this.outranked(k);
+      if (outranked && !worker.isPaused()) void worker.pause(true).catch(() => {});
+      if (!outranked && worker.isPaused()) worker.resume();
     }
-  };
-  workers.forEach((worker, k) => {
-    worker.on('active', () => { busy[k] = true; apply(); });
-    worker.on('drained', () => { busy[k] = false; apply(); });
-  });
-  apply();
+  }
 }

@@ -11,7 +11,7 @@ import { connect } from '../redis.js';
 import { Registry, WorkerRegistration } from '../registry/registry.js';
 import type { SupervisorMessage, WorkerMessage } from '../supervisor/messages.js';
 import { loadProcessors, type JobProcessor } from './load-processor.js';
-import { cascadePriorities } from './priority-cascade.js';
+import { PriorityCascade } from './priority-cascade.js';
 
 function send(message: WorkerMessage): void {
   if (process.connected) process.send?.(message);
@@ -21,6 +21,7 @@ interface Counters { completed: number; failed: number }
 
 class WorkerProcess {
   private readonly workers: Worker[] = [];
+  private readonly cascade = new PriorityCascade();
   /** Jobs running now, by `queue:id`. */
   private readonly held = new Set<string>();
   /** Registry writes of jobs just taken, awaited before an abort reads them back. */
@@ -47,10 +48,11 @@ class WorkerProcess {
     const processors = await loadProcessors(this.config.queues, this.config.processor);
     await this.registration.register();
     this.log.info('registered in Redis');
-    for (const queue of this.config.queues) {
-      this.workers.push(this.createWorker(queue, processors.get(queue)!));
+    for (const [rank, queue] of this.config.queues.entries()) {
+      const worker = this.createWorker(queue, rank, processors.get(queue)!);
+      this.cascade.add(worker);
+      this.workers.push(worker);
     }
-    cascadePriorities(this.workers);
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
     this.state = 'ready';
     await this.beat();
@@ -60,8 +62,11 @@ class WorkerProcess {
     send({ type: 'ready', name: this.name, settings: sharedSettings(this.config) });
   }
 
-  private createWorker(queue: string, processor: JobProcessor): Worker {
-    const worker = new Worker(queue, (job, token) => this.run(queue, processor, job, token), {
+  private createWorker(queue: string, rank: number, processor: JobProcessor): Worker {
+    const worker = new Worker(queue, async (job, token) => {
+      await this.cascade.deferIfOutranked(rank, job, token);
+      return this.run(queue, processor, job, token);
+    }, {
       connection: connect(this.config.redisUrl),
       prefix: this.config.bullPrefix,
       concurrency: this.config.concurrency,

@@ -49,6 +49,7 @@ export async function startFleet(redis: RedisServer, env: { [key: string]: strin
   };
   const run = runEntrypoint(['worker'], fullEnv);
   const queue = new Queue(queueName.split(',')[0]!, { connection: redis.client });
+  queue.on('error', () => {}); // tests that stop Redis on purpose
   const list = async (key: string) => (await redis.client.lrange(`${recordPrefix}:${key}`, 0, -1)).map((s) => JSON.parse(s) as Record);
   return {
     run, queueName, queue, hostname, prefix, recordPrefix, healthPort, env: fullEnv,

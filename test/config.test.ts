@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/config.js';
+import { BouyError } from '../src/errors.js';
+import { FIXTURES, runEntrypoint } from './helpers/processes.js';
+
+function problemsOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env, false);
+  } catch (error) {
+    expect(error).toBeInstanceOf(BouyError);
+    expect((error as BouyError).exitCode).toBe(64);
+    return (error as BouyError).message;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be rejected`);
+}
+
+describe('configuration', () => {
+  it('has defaults that work', () => {
+    const config = loadConfig({}, false);
+    expect(config).toMatchObject({
+      redisUrl: 'redis://localhost:6379', workerCount: 1, queues: ['llm'], concurrency: 1, restartDelaySeconds: 10,
+      shutdownTimeoutSeconds: 25, healthServer: true, healthPort: 8080, healthPortRange: [8080, 8089], logFormat: 'json',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it.each(['0', '21', 'abc', '2.5', '', '-1', '4 workers'])('rejects WORKER_COUNT=%j naming the variable, value and range', (value) => {
+    expect(problemsOf({ WORKER_COUNT: value })).toContain(`WORKER_COUNT=${JSON.stringify(value)} is not valid: a whole number from 1 to 20`);
+  });
+
+  it.each([
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT="xml" is not valid: one of json, pretty'],
+    [{ HEALTH_PORT_RANGE: '8080' }, 'HEALTH_PORT_RANGE="8080" is not valid: LOW-HIGH'],
+    [{ HEALTH_PORT_RANGE: '9000-8000' }, 'HEALTH_PORT_RANGE="9000-8000" is not valid'],
+    [{ HEALTH_PORT: '9000' }, 'HEALTH_PORT="9000" is not valid: a port inside HEALTH_PORT_RANGE (8080-8089)'],
+    [{ HEALTH_SERVER: 'maybe' }, 'HEALTH_SERVER="maybe" is not valid'],
+    [{ REDIS_URL: 'http://user:secret@x' }, 'REDIS_URL="http://user:***@x/" is not valid'],
+    [{ QUEUE_NAME: 'a,,b' }, 'QUEUE_NAME="a,,b" is not valid'],
+    [{ RESTART_DELAY_SECONDS: 'soon' }, 'RESTART_DELAY_SECONDS="soon" is not valid: a number from 0 to 3600'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL="loud" is not valid'],
+  ])('rejects %j', (env, message) => {
+    expect(problemsOf(env)).toContain(message);
+  });
+
+  it('reports every problem at once', () => {
+    const message = problemsOf({ WORKER_COUNT: '0', LOG_FORMAT: 'xml', SHUTDOWN_TIMEOUT_SECONDS: '-3' });
+    expect(message).toContain('WORKER_COUNT');
+    expect(message).toContain('LOG_FORMAT');
+    expect(message).toContain('SHUTDOWN_TIMEOUT_SECONDS');
+  });
+
+  it('never shows a Redis password', () => {
+    expect(problemsOf({ REDIS_URL: 'ftp://u:hunter2@h', WORKER_COUNT: 'x' })).not.toContain('hunter2');
+  });
+
+  it('parses a comma list of queues in priority order', () => {
+    expect(loadConfig({ QUEUE_NAME: 'urgent,llm,bulk' }, false).queues).toEqual(['urgent', 'llm', 'bulk']);
+  });
+});
+
+describe('the entrypoint', () => {
+  const unreachable = { REDIS_URL: 'redis://127.0.0.1:1' };
+
+  it.each(['0', '21', 'abc', '2.5', ''])('exits 64 on WORKER_COUNT=%j before starting anything', async (value) => {
+    const run = runEntrypoint(['worker'], { ...unreachable, WORKER_COUNT: value });
+    expect(await run.exited).toEqual({ code: 64, signal: null });
+    expect(run.stderr.join('\n')).toContain(`WORKER_COUNT=${JSON.stringify(value)} is not valid: a whole number from 1 to 20`);
+    expect(run.stdout.join('\n')).not.toContain('worker process started');
+  });
+
+  it('exits 64 with the list of services on an unknown one', async () => {
+    const run = runEntrypoint(['nonsense'], {});
+    expect((await run.exited).code).toBe(64);
+    expect(run.stderr.join('\n')).toMatch(/unknown service "nonsense".*\n.*use one of: worker/);
+  });
+
+  it('exits 64 on an unknown SERVICE_TYPE', async () => {
+    const run = runEntrypoint([], { SERVICE_TYPE: 'nonsense' });
+    expect((await run.exited).code).toBe(64);
+    expect(run.stderr.join('\n')).toContain('unknown service "nonsense" (from SERVICE_TYPE)');
+  });
+
+  it('runs a command from PATH in place of a service, with its exit status', async () => {
+    const run = runEntrypoint(['sh', '-c', 'echo passthrough-ok; exit 7'], {});
+    expect((await run.exited).code).toBe(7);
+    expect(run.stdout).toContain('passthrough-ok');
+  });
+
+  it.each([
+    [{ PROCESSOR: '/nonexistent/processor.mjs' }, 'PROCESSOR="/nonexistent/processor.mjs" does not exist'],
+    [{ PROCESSOR: `${FIXTURES}/not-a-function.mjs` }, 'does not export a function as default (got number)'],
+    [{ QUEUE_NAME: 'no-such-queue' }, 'the processor for queue "no-such-queue" does not exist'],
+  ])('exits 64 when the processor is unusable: %j', async (env, message) => {
+    const run = runEntrypoint(['worker'], { ...unreachable, ...env });
+    expect((await run.exited).code).toBe(64);
+    expect(run.stderr.join('\n')).toContain(message);
+  });
+
+  it('exits 69 promptly with guidance when Redis is unreachable, password redacted', async () => {
+    const started = Date.now();
+    const run = runEntrypoint(['worker'], { REDIS_URL: 'redis://:sekret@127.0.0.1:1/0' });
+    expect((await run.exited).code).toBe(69);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const err = run.stderr.join('\n');
+    expect(err).toContain('Redis is not reachable at redis://:***@127.0.0.1:1/0');
+    expect(err).toContain('hint:');
+    expect(err).not.toContain('sekret');
+  });
+});

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registryKeys } from '../src/registry/keys.js';
+import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import { allReady, startFleet } from './helpers/supervisor.js';
+import { waitFor } from './helpers/wait.js';
+
+let redis: RedisServer;
+beforeAll(async () => { redis = await startRedis(); });
+afterAll(async () => { await redis?.close(); });
+
+const DEAD_PID = 2 ** 22 + 12345; // above pid_max's default: never a live process
+
+async function plant(prefix: string, name: string, host: string, heartbeatAgoMs: number, extra: Record<string, string> = {}) {
+  const keys = registryKeys(prefix);
+  const at = Date.now() - heartbeatAgoMs;
+  await redis.client.multi()
+    .hset(keys.worker(name), { name, pid: DEAD_PID, host, queues: 'llm', started: at - 1000, heartbeat: at, state: 'ready', completed: 3, failed: 0, ...extra })
+    .zadd(keys.index, at, name)
+    .exec();
+}
+
+describe('stale registrations', () => {
+  it('removes this host\'s earlier registrations and expired ones elsewhere at start-up, keeps live ones', async () => {
+    const id = randomUUID().slice(0, 8);
+    const prefix = `bouy-${id}`;
+    const hostname = `host${id}`;
+    await plant(prefix, `worker-${hostname}-1`, hostname, 1000); // fresh, but this host restarted
+    await plant(prefix, `worker-${hostname}-7`, hostname, 1000); // an index the new run does not have
+    await plant(prefix, 'worker-gone-1', 'gone', 120_000); // heartbeat long expired
+    await plant(prefix, 'worker-alive-1', 'alive', 500); // another container, alive
+    const fleet = await startFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, WORKER_COUNT: '2' });
+    try {
+      const line = await fleet.run.waitForLog((l) => l.msg?.startsWith('removed ') === true, 'clean-up logged');
+      expect(line.removed).toBe(3);
+      await allReady(fleet);
+      const keys = registryKeys(prefix);
+      const names = await redis.client.zrange(keys.index, 0, -1);
+      expect(names.sort()).toEqual(['worker-alive-1', `worker-${hostname}-1`, `worker-${hostname}-2`].sort());
+      expect(await redis.client.exists(keys.worker(`worker-${hostname}-7`), keys.worker('worker-gone-1'))).toBe(0);
+      expect(await redis.client.hget(keys.worker(`worker-${hostname}-1`), 'pid')).not.toBe(String(DEAD_PID));
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('puts a job held by a dead registration back at once instead of waiting for stall detection', async () => {
+    const id = randomUUID().slice(0, 8);
+    const prefix = `bouy-${id}`;
+    const hostname = `host${id}`;
+    const queueName = `q-${id}`;
+    // A worker takes a job and dies without a word: its lock (30 s) would hold the job hostage.
+    const thief = new Worker(queueName, null, { connection: redis.client.duplicate(), autorun: false, lockDuration: 30_000 });
+    const queue = new Queue(queueName, { connection: redis.client });
+    const job = await queue.add('held', { ms: 0 });
+    await queue.close();
+    const token = `dead-${id}`;
+    const taken = await thief.getNextJob(token);
+    expect(taken?.id).toBe(job.id);
+    await plant(prefix, `worker-${hostname}-1`, hostname, 1000, { [`job:${queueName}:${taken!.id}`]: token });
+    await thief.close(true);
+    expect(await redis.client.get(`bull:${queueName}:${taken!.id}:lock`)).toBe(token);
+
+    const fleet = await startFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, QUEUE_NAME: queueName });
+    try {
+      const line = await fleet.run.waitForLog((l) => l.msg?.startsWith('removed ') === true, 'clean-up logged');
+      expect(line.requeued).toBe(1);
+      await waitFor(async () => (await fleet.finished()).some((r) => r.id === taken!.id), 'the held job to run', 10_000);
+      expect(await (await fleet.queue.getJob(taken!.id!))!.getState()).toBe('completed');
+    } finally {
+      await fleet.close();
+    }
+  });
+});
