@@ -17,6 +17,9 @@ export type ErrorCode =
   | 'BOUY_ERR_PROCESSOR'
   | 'BOUY_ERR_REDIS_UNREACHABLE'
   | 'BOUY_ERR_NO_FREE_PORT'
+  | 'BOUY_ERR_USAGE'
+  | 'BOUY_ERR_NO_DOCKER'
+  | 'BOUY_ERR_STACK_NOT_RUNNING'
   | 'BOUY_ERR_INTERNAL';
 
 const EXIT_BY_CODE: Record<ErrorCode, number> = {
@@ -25,6 +28,12 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   BOUY_ERR_PROCESSOR: EXIT.usage,
   BOUY_ERR_REDIS_UNREACHABLE: EXIT.unavailable,
   BOUY_ERR_NO_FREE_PORT: EXIT.usage,
+  /** The CLI was given arguments it cannot act on. */
+  BOUY_ERR_USAGE: EXIT.usage,
+  /** No Docker client, engine or Compose: nothing the CLI can drive. */
+  BOUY_ERR_NO_DOCKER: EXIT.unavailable,
+  /** The command needs a running stack (or its Redis) and there is none. */
+  BOUY_ERR_STACK_NOT_RUNNING: EXIT.unavailable,
   BOUY_ERR_INTERNAL: EXIT.software,
 };
 

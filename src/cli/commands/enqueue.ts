@@ -1,0 +1,80 @@
+import { Job, Queue } from 'bullmq';
+import { BouyError, EXIT } from '../../errors.js';
+import { connect } from '../../redis.js';
+import type { BouyCommand } from '../command.js';
+import { redisUrlOption, stackRedisUrl } from '../stack-redis.js';
+
+const MAX_COUNT = 100_000;
+const POLL_MS = 200;
+
+function parseData(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new BouyError('BOUY_ERR_USAGE', `job data ${JSON.stringify(text)} is not JSON: ${(error as Error).message}`, {
+      hint: 'quote it for the shell: ./bouy enqueue llm \'{"prompt":"hi"}\'',
+    });
+  }
+}
+
+interface Outcome { id: string; state: string; result?: unknown; error?: string }
+
+/** Polls until every job is completed or failed, or the deadline passes. */
+async function waitForJobs(queue: Queue, ids: string[], timeoutS: number): Promise<Outcome[]> {
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const states = await Promise.all(ids.map((id) => queue.getJobState(id)));
+    if (states.every((s) => s === 'completed' || s === 'failed') || Date.now() > deadline) {
+      return Promise.all(ids.map(async (id, i) => {
+        const job = await Job.fromId(queue, id);
+        return { id, state: states[i]!, result: job?.returnvalue as unknown, ...(job?.failedReason ? { error: job.failedReason } : {}) };
+      }));
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+export const enqueue: BouyCommand = {
+  command: 'enqueue <queue> <data>',
+  describe: 'add jobs to a queue, to try the stack',
+  builder: (y) => y
+    .positional('queue', { type: 'string', describe: 'queue name, e.g. llm' })
+    .positional('data', { type: 'string', describe: 'job data as JSON' })
+    .options({
+      count: { alias: 'n', type: 'number', default: 1, describe: `how many copies (1–${MAX_COUNT})` },
+      name: { type: 'string', default: 'bouy-enqueue', describe: 'job name' },
+      wait: { type: 'boolean', default: false, describe: 'wait for the jobs to finish and show their results' },
+      'wait-timeout': { type: 'number', default: 120, describe: 'seconds --wait waits' },
+      ...redisUrlOption,
+    })
+    .example('$0 enqueue llm \'{"prompt":"hi"}\'', 'one job for the built-in llm processor')
+    .example('$0 enqueue llm \'{"prompt":"x","latency_ms":2000}\' --count 20 --wait', 'twenty slow jobs; wait for them'),
+  run: async (ctx, args) => {
+    const queueName = String(args.queue);
+    if (!/^[A-Za-z0-9_.-]+$/.test(queueName)) {
+      throw new BouyError('BOUY_ERR_USAGE', `queue ${JSON.stringify(queueName)} is not valid: letters, digits, _ . -`);
+    }
+    const data = parseData(String(args.data));
+    const count = args.count as number;
+    if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
+      throw new BouyError('BOUY_ERR_USAGE', `--count ${String(args.count)} is not valid: a whole number from 1 to ${MAX_COUNT}`);
+    }
+    const url = await stackRedisUrl(ctx, args['redis-url'] as string | undefined);
+    const connection = connect(url, { connectTimeout: 3000 });
+    connection.on('error', () => {});
+    const queue = new Queue(queueName, { connection, prefix: ctx.env.BULLMQ_PREFIX ?? 'bull' });
+    try {
+      const jobs = await queue.addBulk(Array.from({ length: count }, () => ({ name: String(args.name), data })));
+      const ids = jobs.map((j) => j.id!);
+      ctx.out.info(`added ${ids.length} job(s) to ${queueName}`);
+      const outcomes = args.wait ? await waitForJobs(queue, ids, args['wait-timeout'] as number) : undefined;
+      ctx.out.result({ queue: queueName, jobs: ids, outcomes }, () => outcomes
+        ? outcomes.map((o) => `${o.id}  ${o.state}  ${o.error ?? JSON.stringify(o.result ?? null)}`).join('\n')
+        : ids.join('\n'));
+      return outcomes && outcomes.some((o) => o.state !== 'completed') ? EXIT.failure : EXIT.ok;
+    } finally {
+      await queue.close();
+      await connection.quit().catch(() => connection.disconnect());
+    }
+  },
+};

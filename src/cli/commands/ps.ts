@@ -1,0 +1,22 @@
+import { EXIT } from '../../errors.js';
+import type { BouyCommand } from '../command.js';
+import { table } from '../output.js';
+
+export const ps: BouyCommand = {
+  command: 'ps',
+  describe: 'the stack\'s containers: name, service, state, health, ports',
+  builder: (y) => y
+    .options({ all: { alias: 'a', type: 'boolean', default: false, describe: 'stopped containers too' } })
+    .example('$0 ps', 'what runs')
+    .example('$0 ps --json', 'the same, for scripts'),
+  run: async (ctx, args) => {
+    const containers = await ctx.containers({ all: args.all as boolean });
+    ctx.out.result({ project: ctx.project, containers }, () => containers.length === 0
+      ? `no containers in project ${ctx.project} (start them with \`./bouy up\`)`
+      : table(['CONTAINER', 'ID', 'SERVICE', 'STATE', 'HEALTH', 'PORTS'], containers.map((c) => [
+        c.name, c.id, c.service, c.state, c.health || '-',
+        Object.entries(c.ports).map(([inner, host]) => `${host}->${inner}`).join(', ') || '-',
+      ])));
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,117 @@
+import { BouyError, EXIT } from '../../errors.js';
+import type { BouyCommand } from '../command.js';
+import { parseScale, workerLimit, type Context } from '../context.js';
+import type { ContainerInfo } from '../docker.js';
+import { healthTargets, probeHealth, type HealthReport } from '../health-probe.js';
+import { table } from '../output.js';
+
+const POLL_MS = 500;
+
+/** Polls every worker container's /health until all say healthy, or the deadline passes. */
+async function waitHealthy(ctx: Context, timeoutS: number): Promise<{ reports: HealthReport[]; seconds: number }> {
+  const started = Date.now();
+  let reports: HealthReport[] = [];
+  for (;;) {
+    const containers = await ctx.containers();
+    const targets = healthTargets(containers);
+    // Only Redis was started (`up redis`): there is no health to wait for.
+    if (targets.length === 0 && !containers.some((c) => c.service === 'worker')) break;
+    reports = await Promise.all(targets.map((c) => probeHealth(c, 2000)));
+    if (reports.length > 0 && reports.every((r) => r.status === 'healthy')) break;
+    if (Date.now() - started > timeoutS * 1000) {
+      const detail = reports.map((r) => `${r.container}: ${r.status} ${r.workers_ready}/${r.worker_count}`).join(', ') || 'no container publishes a health port';
+      throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `the stack is not healthy after ${timeoutS} s (${detail})`, {
+        hint: 'see why with `./bouy logs worker`; raise --wait-timeout if the image is slow to start',
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  return { reports, seconds: Math.round((Date.now() - started) / 100) / 10 };
+}
+
+function summary(containers: ContainerInfo[], reports: HealthReport[]): string {
+  const byId = new Map(reports.map((r) => [r.id, r]));
+  const rows = containers.map((c) => {
+    const health = byId.get(c.id);
+    return [
+      c.name, c.service, c.state,
+      Object.entries(c.ports).map(([inner, host]) => `${host}->${inner}`).join(', ') || '-',
+      health ? `${health.status} ${health.workers_ready}/${health.worker_count} workers  http://localhost:${health.port}/health` : c.health || '-',
+    ];
+  });
+  return table(['CONTAINER', 'SERVICE', 'STATE', 'PORTS', 'HEALTH'], rows);
+}
+
+/** `up` and `scale` share this: compose up detached, then wait for health and summarise. */
+export async function startStack(ctx: Context, options: {
+  services: string[]; scale: string[]; build: boolean; wait: boolean; waitTimeout: number; noRecreate: boolean;
+}): Promise<number> {
+  const limits = { worker: workerLimit(ctx.env) };
+  const scales = options.scale.map((s) => parseScale(s, limits));
+  const mode = await ctx.mode();
+  const workerCount = ctx.env.WORKER_COUNT ?? '1';
+  ctx.out.info(`starting ${options.services.join(', ') || 'the stack'} (project ${ctx.project}, ${mode} mode, WORKER_COUNT=${workerCount}); builds the image if it is missing`);
+  const args = ['up', '-d',
+    ...(options.build ? ['--build'] : []),
+    ...(options.noRecreate ? ['--no-recreate'] : []),
+    ...scales.flatMap((s) => ['--scale', `${s.service}=${s.count}`]),
+    ...options.services];
+  const code = await ctx.runCompose(args, mode);
+  if (code !== 0) {
+    ctx.out.error(`docker compose up failed (exit ${code})`);
+    return code;
+  }
+  const waited = options.wait ? await waitHealthy(ctx, options.waitTimeout) : { reports: [], seconds: null };
+  const containers = await ctx.containers();
+  ctx.out.result(
+    { project: ctx.project, mode, healthy_after_s: waited.seconds, containers, health: waited.reports },
+    () => summary(containers, waited.reports) + (waited.seconds === null ? '' : `\n\nhealthy after ${waited.seconds} s`),
+  );
+  return EXIT.ok;
+}
+
+const waitOptions = {
+  wait: { type: 'boolean', default: true, describe: 'wait until every worker container\'s /health says healthy (--no-wait to return at once)' },
+  'wait-timeout': { type: 'number', default: 180, describe: 'seconds to wait for health before failing' },
+} as const;
+
+export const up: BouyCommand = {
+  command: 'up [services..]',
+  describe: 'start the stack (or the services named) detached; builds the image when needed',
+  builder: (y) => y
+    .positional('services', { type: 'string', array: true, describe: 'services to start (with what they depend on)' })
+    .options({
+      scale: { type: 'string', array: true, default: [], describe: 'SERVICE=N containers of a service' },
+      build: { type: 'boolean', default: false, describe: 'rebuild the image first' },
+      ...waitOptions,
+    })
+    .example('$0 up worker', 'Redis and one worker container (WORKER_COUNT from the environment or .env)')
+    .example('WORKER_COUNT=4 $0 up worker', 'four worker processes in the container; the inline value wins over .env')
+    .example('$0 up --prod --scale worker=3', 'production overlay, three worker containers (health on 8080-8082)'),
+  run: (ctx, args) => startStack(ctx, {
+    services: (args.services as string[] | undefined) ?? [],
+    scale: args.scale as string[],
+    build: args.build as boolean,
+    wait: args.wait as boolean,
+    waitTimeout: args['wait-timeout'] as number,
+    noRecreate: false,
+  }),
+};
+
+export const scale: BouyCommand = {
+  command: 'scale <scales..>',
+  describe: 'run N containers of a service (running ones are kept as they are)',
+  builder: (y) => y
+    .positional('scales', { type: 'string', array: true, describe: 'SERVICE=N, e.g. worker=3' })
+    .options(waitOptions)
+    .example('$0 scale worker=3', 'three worker containers, health on 8080, 8081 and 8082')
+    .example('$0 scale worker=1', 'back to one'),
+  run: (ctx, args) => startStack(ctx, {
+    services: [],
+    scale: args.scales as string[],
+    build: false,
+    wait: args.wait as boolean,
+    waitTimeout: args['wait-timeout'] as number,
+    noRecreate: true,
+  }),
+};

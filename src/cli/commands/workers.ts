@@ -1,0 +1,67 @@
+import { EXIT } from '../../errors.js';
+import { connect } from '../../redis.js';
+import { Registry, type RegisteredWorker } from '../../registry/registry.js';
+import type { BouyCommand } from '../command.js';
+import { table } from '../output.js';
+import { redisUrlOption, stackRedisUrl } from '../stack-redis.js';
+
+/** Registrations are stale after this many missed heartbeats, as the supervisor counts them. */
+const MISSED_HEARTBEATS = 3;
+
+function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+}
+
+export const workers: BouyCommand = {
+  command: 'workers',
+  describe: 'every worker registered in Redis across the fleet; stale ones marked',
+  builder: (y) => y
+    .options({
+      prune: { type: 'boolean', default: false, describe: 'remove stale registrations (their held jobs go back to the queue)' },
+      'heartbeat-seconds': { type: 'number', describe: 'the workers\' HEARTBEAT_SECONDS (default: from the environment, else 5)' },
+      ...redisUrlOption,
+    })
+    .example('$0 workers', 'name, host, state, queue, jobs, heartbeat age')
+    .example('$0 workers --prune', 'remove the stale ones and say how many'),
+  run: async (ctx, args) => {
+    const url = await stackRedisUrl(ctx, args['redis-url'] as string | undefined);
+    const heartbeat = (args['heartbeat-seconds'] as number | undefined) ?? Number(ctx.env.HEARTBEAT_SECONDS ?? 5);
+    const staleAfterMs = heartbeat * 1000 * MISSED_HEARTBEATS;
+    const redis = connect(url, { maxRetriesPerRequest: 1, connectTimeout: 3000 });
+    redis.on('error', () => {});
+    try {
+      const registry = new Registry(redis, ctx.env.BOUY_PREFIX ?? 'bouy', ctx.env.BULLMQ_PREFIX ?? 'bull');
+      const now = Date.now();
+      const list = await registry.list();
+      const isStale = (w: RegisteredWorker) => now - w.heartbeatAt > staleAfterMs;
+      const stale = list.filter(isStale);
+      let pruned = 0;
+      let requeued = 0;
+      if (args.prune && stale.length > 0) {
+        for (const w of stale) requeued += (await registry.reclaim(w.name)).length;
+        await registry.remove(stale.map((w) => w.name));
+        pruned = stale.length;
+      }
+      const rows = list.map((w) => ({
+        name: w.name, host: w.host, pid: w.pid, state: w.state, queues: w.queues, completed: w.completed, failed: w.failed,
+        active_jobs: w.activeJobs.length, heartbeat_age_s: Math.round((now - w.heartbeatAt) / 100) / 10, stale: isStale(w),
+      }));
+      ctx.out.result({ workers: rows, stale: stale.length, pruned, requeued }, () => {
+        const body = rows.length === 0 ? 'no workers registered' : table(
+          ['NAME', 'HOST', 'STATE', 'QUEUE', 'JOBS ok/failed/active', 'HEARTBEAT'],
+          rows.map((w) => [
+            w.stale ? ctx.out.paint('red', `${w.name} (stale)`) : w.name, w.host, w.state, w.queues.join(','),
+            `${w.completed}/${w.failed}/${w.active_jobs}`, `${age(w.heartbeat_age_s * 1000)} ago`,
+          ]));
+        const note = args.prune
+          ? `\npruned ${pruned} stale registration(s); ${requeued} job(s) returned to their queues`
+          : stale.length > 0 ? `\n${stale.length} stale (no heartbeat for ${staleAfterMs / 1000} s): remove them with --prune` : '';
+        return body + note;
+      });
+      return EXIT.ok;
+    } finally {
+      await redis.quit().catch(() => redis.disconnect());
+    }
+  },
+};

@@ -1,0 +1,100 @@
+import { BouyError } from '../errors.js';
+import { composeArgs, composeEnv, detectCompose, modeFromFiles, type ComposeCli, type Mode } from './compose.js';
+import { assertEngine, projectContainers, type ContainerInfo } from './docker.js';
+import type { Output } from './output.js';
+import { attach, capture, type Captured, type Env } from './process.js';
+
+/** The options every command accepts (yargs fills them; see parser.ts). */
+export interface GlobalArgs {
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  color: boolean;
+  project: string;
+  dev: boolean;
+  prod: boolean;
+  test: boolean;
+}
+
+/**
+ * What a command runs against: the checkout, the merged environment, the output, and the
+ * compose project. Docker and Compose are looked up only when a command needs them, so
+ * `--help`, `setup` and `enqueue` work without an engine.
+ */
+export class Context {
+  private cli: Promise<ComposeCli> | undefined;
+
+  constructor(readonly root: string, readonly env: Env, readonly out: Output, readonly args: GlobalArgs) {}
+
+  get project(): string {
+    return this.args.project;
+  }
+
+  /** Compose, after making sure an engine answers (exit 69 with guidance otherwise). */
+  compose(): Promise<ComposeCli> {
+    this.cli ??= (async () => {
+      const engine = await assertEngine(this.env);
+      const cli = await detectCompose(this.env);
+      this.out.debug(`engine ${engine}, compose v${cli.version} (${cli.reported}) via \`${[cli.file, ...cli.prefix].join(' ')}\``);
+      return cli;
+    })();
+    return this.cli;
+  }
+
+  containers(options: { all?: boolean } = {}): Promise<ContainerInfo[]> {
+    return this.compose().then(() => projectContainers(this.env, this.project, options));
+  }
+
+  /** --dev/--prod/--test if given; else the mode the running stack was started in; else dev. */
+  async mode(): Promise<Mode> {
+    if (this.args.prod) return 'prod';
+    if (this.args.test) return 'test';
+    if (this.args.dev) return 'dev';
+    for (const c of await this.containers({ all: true })) {
+      const mode = modeFromFiles(c.configFiles);
+      if (mode) return mode;
+    }
+    return 'dev';
+  }
+
+  private async invocation(args: readonly string[], mode?: Mode): Promise<[string, string[], Env]> {
+    const cli = await this.compose();
+    const full = composeArgs(cli, this.root, this.project, mode ?? (await this.mode()), args);
+    this.out.debug(`running: ${[cli.file, ...full].join(' ')}`);
+    return [cli.file, full, composeEnv(cli, this.env)];
+  }
+
+  /** A compose command on this terminal; with --json its chatter goes to stderr. */
+  async runCompose(args: readonly string[], mode?: Mode): Promise<number> {
+    const [file, full, env] = await this.invocation(args, mode);
+    return attach(file, full, env, { stdout: this.args.json ? 'stderr' : 'inherit', cwd: this.root });
+  }
+
+  async captureCompose(args: readonly string[], mode?: Mode): Promise<Captured> {
+    const [file, full, env] = await this.invocation(args, mode);
+    return capture(file, full, env);
+  }
+}
+
+/** Parses `service=N` (scale arguments); `limit` caps a service's count (health ports). */
+export function parseScale(value: string, limit: Readonly<Record<string, number>> = {}): { service: string; count: number } {
+  const match = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(\d{1,3})$/.exec(value);
+  if (!match) {
+    throw new BouyError('BOUY_ERR_USAGE', `scale ${JSON.stringify(value)} is not valid: expected SERVICE=N, e.g. worker=3`);
+  }
+  const service = match[1]!;
+  const count = Number(match[2]);
+  const max = limit[service];
+  if (max !== undefined && count > max) {
+    throw new BouyError('BOUY_ERR_USAGE', `scale ${value}: at most ${max} ${service} containers, one per published health port`, {
+      hint: 'raise WORKER_COUNT for more processes per container, or widen BOUY_HEALTH_PORTS (default 8080-8089)',
+    });
+  }
+  return { service, count };
+}
+
+/** How many worker containers the published health range holds (BOUY_HEALTH_PORTS, 8080-8089). */
+export function workerLimit(env: Env): number {
+  const match = /^(\d+)-(\d+)$/.exec(env.BOUY_HEALTH_PORTS ?? '8080-8089');
+  return match ? Math.max(1, Number(match[2]) - Number(match[1]) + 1) : 1;
+}

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import yargs from 'yargs';
+import { BouyError, EXIT } from '../errors.js';
+import type { Args, BouyCommand } from './command.js';
+import { build } from './commands/build.js';
+import { clean, down } from './commands/down.js';
+import { enqueue } from './commands/enqueue.js';
+import { exec, shell } from './commands/exec.js';
+import { health } from './commands/health.js';
+import { logs } from './commands/logs.js';
+import { ps } from './commands/ps.js';
+import { setup } from './commands/setup.js';
+import { test } from './commands/test.js';
+import { scale, up } from './commands/up.js';
+import { workers } from './commands/workers.js';
+import { Context, type GlobalArgs } from './context.js';
+import { Output } from './output.js';
+import type { Env } from './process.js';
+
+export const COMMANDS: readonly BouyCommand[] = [up, down, clean, ps, logs, exec, shell, scale, build, health, workers, enqueue, test, setup];
+
+function version(root: string): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Parses argv and runs the command; resolves to the exit status. Unknown commands and options,
+ * missing arguments and conflicting flags are usage errors (64) with a message saying which.
+ */
+export async function runCli(argv: readonly string[], env: Env, root: string, isTty: boolean): Promise<number> {
+  let status: number = EXIT.ok;
+  const first = argv.find((a) => !a.startsWith('-'));
+  const names = COMMANDS.map((c) => c.command.split(' ')[0]!);
+  // yargs reports an unknown command as an "unknown argument"; say what it is and what exists.
+  if (first !== undefined && argv.indexOf(first) === 0 && !names.includes(first)) {
+    throw new BouyError('BOUY_ERR_USAGE', `unknown command ${JSON.stringify(first)}: one of ${names.join(', ')}`, { hint: 'see bouy --help' });
+  }
+  const parser = yargs([...argv])
+    .scriptName('bouy')
+    .usage('$0 <command> [options]\n\nDrive the bouy stack (Redis + worker containers) through Docker Compose.\nSettings come from the environment, then .env; an inline VAR=value wins.')
+    .options({
+      json: { type: 'boolean', default: false, global: true, describe: 'machine-readable output (one JSON document on stdout)' },
+      quiet: { alias: 'q', type: 'boolean', default: false, global: true, describe: 'only results and errors' },
+      verbose: { alias: 'v', type: 'boolean', default: false, global: true, describe: 'say which docker/compose commands run' },
+      color: { type: 'boolean', default: isTty && env.NO_COLOR === undefined, global: true, describe: 'colour (--no-color: none)', defaultDescription: 'on a terminal' },
+      project: { alias: 'p', type: 'string', default: env.COMPOSE_PROJECT_NAME ?? 'bouy', global: true, describe: 'compose project name', defaultDescription: 'COMPOSE_PROJECT_NAME or bouy' },
+      dev: { type: 'boolean', default: false, global: true, describe: 'development overlay (default for a new stack: src mounted, rebuilt on change)' },
+      prod: { type: 'boolean', default: false, global: true, describe: 'production overlay' },
+      test: { type: 'boolean', default: false, global: true, describe: 'test overlay' },
+    })
+    .check((args) => {
+      // yargs' conflicts() counts a default `false` as given, so exclusive flags are checked here.
+      const modes = (['dev', 'prod', 'test'] as const).filter((m) => args[m]);
+      if (modes.length > 1) throw new Error(`--${modes.join(' and --')} exclude each other: pick one overlay`);
+      if (args.quiet && args.verbose) throw new Error('--quiet and --verbose exclude each other');
+      if (typeof args.project !== 'string' || !/^[a-z0-9][a-z0-9_-]*$/.test(args.project)) {
+        throw new Error(`--project ${JSON.stringify(args.project)} is not valid: lowercase letters, digits, _ and -`);
+      }
+      return true;
+    })
+    .strict()
+    .demandCommand(1, 'name a command (bouy --help lists them)')
+    .recommendCommands()
+    .version(version(root))
+    .help()
+    .alias('help', 'h')
+    .epilogue('Exit status: 0 ok, 1 a check failed or a command it ran failed, 64 bad usage, 69 Docker/stack/Redis unavailable.')
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((message, error) => {
+      if (error) throw error;
+      throw new BouyError('BOUY_ERR_USAGE', message, { hint: 'see bouy --help, or bouy <command> --help' });
+    });
+  for (const cmd of COMMANDS) {
+    parser.command(cmd.command, cmd.describe, cmd.builder, async (args) => {
+      const globals = args as unknown as GlobalArgs;
+      const out = new Output({ json: globals.json, quiet: globals.quiet, verbose: globals.verbose, color: globals.color });
+      status = await cmd.run(new Context(root, env, out, globals), args as unknown as Args);
+    });
+  }
+  await parser.parseAsync();
+  return status;
+}

@@ -1,0 +1,50 @@
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+
+export interface Captured {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The exit status a shell would report: the code, or 128 + the signal's number. */
+function shellStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  return signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 1);
+}
+
+/** Runs a command and collects its output; a missing executable is code 127, as in a shell. */
+export function capture(file: string, args: readonly string[], env: Env): Promise<Captured> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (error) => resolve({ code: 127, stdout, stderr: stderr + error.message }));
+    child.on('close', (code, signal) => resolve({ code: shellStatus(code, signal), stdout, stderr }));
+  });
+}
+
+/**
+ * Runs a command attached to this terminal (compose's progress, logs -f, exec) and resolves to
+ * its exit status. Ctrl-C reaches it through the terminal's process group; this process only
+ * stays alive until it has finished, so the status is the command's own.
+ */
+export function attach(
+  file: string, args: readonly string[], env: Env, options: { stdout?: 'inherit' | 'stderr'; cwd?: string } = {},
+): Promise<number> {
+  return new Promise((resolve) => {
+    // 'stderr': progress of a command whose stdout would spoil --json output goes to stderr.
+    const stdout = options.stdout === 'stderr' ? 2 : 'inherit';
+    const child = spawn(file, args, { env: env as NodeJS.ProcessEnv, cwd: options.cwd, stdio: ['inherit', stdout, 'inherit'] });
+    const ignore = () => {};
+    process.on('SIGINT', ignore);
+    child.on('error', () => resolve(127));
+    child.on('close', (code, signal) => {
+      process.off('SIGINT', ignore);
+      resolve(shellStatus(code, signal));
+    });
+  });
+}
