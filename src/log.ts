@@ -10,7 +10,12 @@ export type { Logger };
  */
 export function logDestination(format: LogFormat): DestinationStream {
   if (format === 'pretty') {
-    return pretty({ colorize: Boolean(process.stdout.isTTY), sync: true, ignore: 'pid,hostname' });
+    return pretty({
+      colorize: Boolean(process.stdout.isTTY),
+      sync: true,
+      ignore: 'pid,hostname,role,host,name,worker',
+      messageFormat: '{if worker}[{worker}] {end}{msg}',
+    });
   }
   return pino.destination({ dest: 1, sync: true });
 }

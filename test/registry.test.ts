@@ -36,7 +36,7 @@ describe('stale registrations', () => {
       expect(line.removed).toBe(3);
       await allReady(fleet);
       const keys = registryKeys(prefix);
-      const names = await redis.client.zrange(keys.index, 0, -1);
+      const names = await redis.client.zrange(keys.index, '0', '-1');
       expect(names.sort()).toEqual(['worker-alive-1', `worker-${hostname}-1`, `worker-${hostname}-2`].sort());
       expect(await redis.client.exists(keys.worker(`worker-${hostname}-7`), keys.worker('worker-gone-1'))).toBe(0);
       expect(await redis.client.hget(keys.worker(`worker-${hostname}-1`), 'pid')).not.toBe(String(DEAD_PID));

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import { BouyError } from '../errors.js';
 import { boolean, integer, number, oneOf, Problems, text, type Env } from './parse.js';
@@ -45,9 +46,33 @@ export interface Config {
   readonly bullPrefix: string;
   /** Host part of worker names. @defaultValue os.hostname() (the container id in Docker) */
   readonly hostname: string;
+  /** Recycle a worker after this many jobs (plus jitter); 0 = never. @defaultValue 0 */
+  readonly maxJobsPerWorker: number;
+  /** Up to this many extra jobs, random per worker, so a fleet does not recycle in step. @defaultValue 0 */
+  readonly maxJobsJitter: number;
+  /** Recycle a worker whose RSS passes this many MiB; 0 = never. @defaultValue 0 */
+  readonly maxMemoryMb: number;
+  /** Bearer token for the health server's /admin routes; unset = admin routes off. */
+  readonly adminToken: string | undefined;
+  /** Leader lease; a dead leader is replaced within this. @defaultValue 15 */
+  readonly leaderTtlSeconds: number;
+  /** Version of the image (or checkout) this process runs, published for fleet checks. */
+  readonly imageVersion: string;
   readonly logLevel: LogLevel;
   /** @defaultValue pretty on a terminal, json otherwise */
   readonly logFormat: LogFormat;
+}
+
+const PACKAGE_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+function adminToken(env: Env, problems: Problems): string | undefined {
+  const value = env.ADMIN_TOKEN;
+  if (value === undefined || value === '') return undefined;
+  if (value.length < 16) {
+    problems.add('ADMIN_TOKEN', '(hidden)', 'at least 16 characters, or unset to turn the admin routes off');
+    return undefined;
+  }
+  return value;
 }
 
 const QUEUE_NAME = /^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/;
@@ -124,6 +149,12 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
     keyPrefix: text(env, problems, 'BOUY_PREFIX', 'bouy', /^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -'),
     bullPrefix: text(env, problems, 'BULLMQ_PREFIX', 'bull', /^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -'),
     hostname: text(env, problems, 'BOUY_HOSTNAME', os.hostname(), /^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -'),
+    maxJobsPerWorker: integer(env, problems, 'MAX_JOBS_PER_WORKER', 0, 0, 1_000_000_000),
+    maxJobsJitter: integer(env, problems, 'MAX_JOBS_JITTER', 0, 0, 1_000_000_000),
+    maxMemoryMb: integer(env, problems, 'MAX_MEMORY_MB', 0, 0, 1_048_576),
+    adminToken: adminToken(env, problems),
+    leaderTtlSeconds: number(env, problems, 'LEADER_TTL_SECONDS', 15, 1, 3600),
+    imageVersion: text(env, problems, 'BOUY_IMAGE_VERSION', PACKAGE_VERSION),
     logLevel: oneOf(env, problems, 'LOG_LEVEL', 'info', LOG_LEVELS),
     logFormat: oneOf(env, problems, 'LOG_FORMAT', isTty ? 'pretty' : 'json', LOG_FORMATS),
   };
@@ -142,5 +173,8 @@ export function sharedSettings(config: Config): Record<string, unknown> {
     queues: config.queues.join(','),
     concurrency: config.concurrency,
     processor: config.processor ?? '(by queue name)',
+    maxJobsPerWorker: config.maxJobsPerWorker,
+    maxMemoryMb: config.maxMemoryMb,
+    version: config.imageVersion,
   };
 }

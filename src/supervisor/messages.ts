@@ -2,15 +2,22 @@
  * Everything the supervisor and a worker process say to each other over the IPC channel.
  * One union per direction, so both sides are checked by the compiler.
  */
+import type { RecycleReason } from './recycle-policy.js';
 
 /** Worker → supervisor. */
 export type WorkerMessage =
-  /** The worker's BullMQ workers are connected and consuming: the slot is ready. */
-  | { type: 'ready'; name: string; settings: Record<string, unknown> }
+  /**
+   * The worker's BullMQ workers are connected and consuming: the slot is ready. `settings` is
+   * its effective configuration (for the verification banner); `lines` is how many log lines it
+   * wrote before this message (for the start-up block).
+   */
+  | { type: 'ready'; name: string; settings: Record<string, unknown>; lines: number }
   /** Start-up failed (processor would not load, Redis refused): do not count as ready. */
   | { type: 'init-failed'; error: string }
   | { type: 'job-started'; queue: string; jobId: string; jobName: string }
   | { type: 'job-finished'; queue: string; jobId: string; jobName: string; outcome: 'completed' | 'failed'; durationMs: number }
+  /** Past MAX_JOBS_PER_WORKER or MAX_MEMORY_MB: the supervisor answers with drain, or not at all. */
+  | { type: 'recycle-request'; reason: RecycleReason; jobsDone: number; rssMb: number }
   /** The worker has stopped taking jobs and waits for its active ones. */
   | { type: 'draining' };
 

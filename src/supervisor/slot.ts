@@ -1,6 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
+import { emptyCounters, viewCounters, type JobCounters } from './job-stats.js';
+import type { RecycleReason } from './recycle-policy.js';
 
 export type SlotState = 'starting' | 'ready' | 'draining' | 'restarting' | 'crash-loop' | 'stopped';
+
+/** Why a slot's worker is going away on purpose (anything else is a crash). */
+export type Departure = { kind: 'recycle'; reason: RecycleReason } | { kind: 'remove' };
 
 /** One numbered place in the supervisor's pool; its worker process comes and goes, the name stays. */
 export interface Slot {
@@ -9,14 +14,20 @@ export interface Slot {
   state: SlotState;
   child: ChildProcess | undefined;
   pid: number | undefined;
-  /** Times this slot's worker was started again after the first. */
+  /** Times this slot's worker was started again after a crash. */
   restarts: number;
   startedAt: number | undefined;
   /** Consecutive deaths soon after start; drives crash-loop backoff. */
   quickDeaths: number;
-  completed: number;
-  failed: number;
-  active: number;
+  /** This slot's jobs over every worker it has had. */
+  jobs: JobCounters;
+  /** Jobs the current worker runs now: `queue:id` → job name. */
+  running: Map<string, string>;
+  recycles: Record<string, number>;
+  /** Set when a recycle was refused because it would loop. */
+  recycleRefused: string | undefined;
+  departure: Departure | undefined;
+  settings: Record<string, unknown> | undefined;
   lastExit: string | undefined;
   restartTimer: NodeJS.Timeout | undefined;
   nextStartAt: number | undefined;
@@ -25,7 +36,8 @@ export interface Slot {
 export function newSlot(index: number, name: string): Slot {
   return {
     index, name, state: 'starting', child: undefined, pid: undefined, restarts: 0, startedAt: undefined,
-    quickDeaths: 0, completed: 0, failed: 0, active: 0, lastExit: undefined, restartTimer: undefined, nextStartAt: undefined,
+    quickDeaths: 0, jobs: emptyCounters(), running: new Map(), recycles: {}, recycleRefused: undefined,
+    departure: undefined, settings: undefined, lastExit: undefined, restartTimer: undefined, nextStartAt: undefined,
   };
 }
 
@@ -39,6 +51,9 @@ export interface SlotView {
   jobs_completed: number;
   jobs_failed: number;
   jobs_active: number;
+  jobs: ReturnType<typeof viewCounters>;
+  recycles: Record<string, number>;
+  recycle_refused: string | null;
   last_exit: string | null;
   next_start_in_s: number | null;
 }
@@ -52,9 +67,12 @@ export function viewSlot(slot: Slot, now = Date.now()): SlotView {
     state: slot.state,
     restarts: slot.restarts,
     uptime_s: live ? Math.round((now - slot.startedAt!) / 100) / 10 : 0,
-    jobs_completed: slot.completed,
-    jobs_failed: slot.failed,
-    jobs_active: slot.active,
+    jobs_completed: slot.jobs.completed,
+    jobs_failed: slot.jobs.failed,
+    jobs_active: slot.running.size,
+    jobs: viewCounters(slot.jobs),
+    recycles: { ...slot.recycles },
+    recycle_refused: slot.recycleRefused ?? null,
     last_exit: slot.lastExit ?? null,
     next_start_in_s: slot.nextStartAt ? Math.max(0, Math.round((slot.nextStartAt - now) / 100) / 10) : null,
   };

@@ -8,32 +8,47 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/registry.js';
 import { workerName } from '../registry/keys.js';
+import { countFinish, countStart, JobStatsByName } from './job-stats.js';
 import { isWorkerMessage, type SupervisorMessage, type WorkerMessage } from './messages.js';
+import { decideRecycle, type RecycleReason } from './recycle-policy.js';
 import { decideRestart, describeExit, type RestartPolicy } from './restart-policy.js';
 import { newSlot, viewSlot, type Slot, type SlotView } from './slot.js';
+import { StartupBlock } from './startup-blocks.js';
+import { bannerLines, verifyWorkers, type Verification } from './verification.js';
 
 const WORKER_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'worker', 'worker-process.js');
 /** After asking a worker to abort, how long before it is killed outright. */
 const ABORT_GRACE_MS = 3000;
+export const MAX_WORKERS = 20;
+
+export type ExitKind = 'crash' | 'recycle' | 'stop' | 'remove';
 
 export interface SupervisorEvents {
   /** Every slot reported ready (first time, and again after recovering). */
   'all-ready': [];
   /** Every worker has exited after shutdown. */
   stopped: [];
+  'job-started': [slot: Slot, queue: string, jobName: string];
+  'job-finished': [slot: Slot, queue: string, jobName: string, outcome: 'completed' | 'failed', durationMs: number];
+  'worker-exited': [slot: Slot, kind: ExitKind, detail: string];
+  verified: [verification: Verification];
 }
 
 /**
- * Keeps `workerCount` worker processes alive: forks them, relays their log lines whole,
- * restarts a dead one after the restart delay (backing off in a crash loop), returns a dead
- * worker's jobs to their queues, and drains them all on shutdown.
+ * Keeps `workerCount` worker processes alive: forks them, relays their log lines whole (start-up
+ * lines as one block per worker), restarts a dead one after the restart delay (backing off in a
+ * crash loop), refills a recycled one at once, returns a dead worker's jobs to their queues,
+ * changes the number of workers at run time, and drains them all on shutdown.
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly slots: Slot[];
+  readonly jobStats = new JobStatsByName();
   private readonly policy: RestartPolicy;
+  private readonly blocks = new Map<Slot, StartupBlock>();
   private shutdown: Promise<void> | undefined;
   private forced = false;
   private deadline: NodeJS.Timeout | undefined;
+  private verification: Verification | undefined;
 
   constructor(
     private readonly config: Config,
@@ -57,8 +72,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.shutdown !== undefined;
   }
 
+  /** The latest start-up verification (undefined until every worker was first ready). */
+  get lastVerification(): Verification | undefined {
+    return this.verification;
+  }
+
   start(): void {
-    this.log.info({ workers: this.config.workerCount, queues: this.config.queues }, `starting ${this.config.workerCount} worker(s)`);
+    this.log.info({ workers: this.slots.length, queues: this.config.queues }, `starting ${this.slots.length} worker(s)`);
     for (const slot of this.slots) this.spawn(slot);
   }
 
@@ -74,6 +94,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private spawn(slot: Slot): void {
     slot.restartTimer = undefined;
     slot.nextStartAt = undefined;
+    slot.departure = undefined;
     if (this.stopping) return;
     const child = fork(WORKER_ENTRY, [], {
       env: { ...process.env, WORKER_NAME: slot.name, WORKER_INDEX: String(slot.index) },
@@ -84,11 +105,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     slot.pid = child.pid;
     slot.startedAt = Date.now();
     slot.state = 'starting';
-    slot.active = 0;
-    this.log.info({ worker: slot.name, pid: child.pid }, 'worker process started');
+    slot.running.clear();
+    slot.recycleRefused = undefined;
+    this.log.debug({ worker: slot.name, pid: child.pid }, 'worker process forked');
 
+    const block = new StartupBlock((lines) => this.releaseBlock(slot, lines));
+    this.blocks.set(slot, block);
     // Each line is written whole, so lines from different workers never mix mid-line.
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => this.output.write(`${line}\n`));
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!block.hold(line)) this.output.write(`${line}\n`);
+    });
     readline.createInterface({ input: child.stderr! }).on('line', (line) => this.log.warn({ worker: slot.name, stderr: line }, 'worker stderr'));
     child.on('message', (message) => {
       if (isWorkerMessage(message)) this.onMessage(slot, message);
@@ -97,23 +123,54 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     child.on('error', (error) => this.log.error({ worker: slot.name, err: error }, 'worker process error'));
   }
 
+  private releaseBlock(slot: Slot, lines: string[]): void {
+    this.log.info({ worker: slot.name, pid: slot.pid }, 'worker process started');
+    for (const line of lines) this.output.write(`${line}\n`);
+    if (slot.state === 'ready') {
+      this.log.info({ worker: slot.name, pid: slot.pid }, `Workers ready: ${this.readyCount()}/${this.slots.length}`);
+      if (this.readyCount() === this.slots.length) this.allReady();
+    }
+  }
+
+  private allReady(): void {
+    this.emit('all-ready');
+    const reports = this.slots.map((s) => ({ name: s.name, settings: s.settings ?? {} }));
+    const verification = verifyWorkers(reports);
+    const first = this.verification === undefined;
+    this.verification = verification;
+    this.emit('verified', verification);
+    // The banner is for the first start and for any later start that disagrees.
+    if (!first && verification.identical) return;
+    const fields = { identical: verification.identical, shared: verification.shared, mismatches: verification.mismatches };
+    const text = bannerLines(this.slots.length, verification).join('\n');
+    if (verification.identical) this.log.info(fields, text);
+    else this.log.warn(fields, text);
+  }
+
   private onMessage(slot: Slot, message: WorkerMessage): void {
     switch (message.type) {
       case 'ready':
-        slot.state = 'ready';
-        this.log.info({ worker: slot.name, pid: slot.pid }, `Workers ready: ${this.readyCount()}/${this.slots.length}`);
-        if (this.readyCount() === this.slots.length) this.emit('all-ready');
+        if (slot.state === 'starting') slot.state = 'ready';
+        slot.settings = message.settings;
+        this.blocks.get(slot)?.ready(message.lines);
         break;
       case 'init-failed':
         this.log.error({ worker: slot.name, error: message.error }, 'worker failed to start');
         break;
       case 'job-started':
-        slot.active += 1;
+        slot.running.set(`${message.queue}:${message.jobId}`, message.jobName);
+        countStart(slot.jobs);
+        this.jobStats.started(message.jobName);
+        this.emit('job-started', slot, message.queue, message.jobName);
         break;
       case 'job-finished':
-        slot.active = Math.max(0, slot.active - 1);
-        if (message.outcome === 'completed') slot.completed += 1;
-        else slot.failed += 1;
+        slot.running.delete(`${message.queue}:${message.jobId}`);
+        countFinish(slot.jobs, message.outcome, message.durationMs);
+        this.jobStats.finished(message.jobName, message.outcome, message.durationMs);
+        this.emit('job-finished', slot, message.queue, message.jobName, message.outcome, message.durationMs);
+        break;
+      case 'recycle-request':
+        this.onRecycleRequest(slot, message.reason, message.jobsDone, message.rssMb);
         break;
       case 'draining':
         slot.state = 'draining';
@@ -121,20 +178,125 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
+  private onRecycleRequest(slot: Slot, reason: RecycleReason, jobsDone: number, rssMb: number): void {
+    const decision = decideRecycle(reason, jobsDone, rssMb, this.config.maxMemoryMb);
+    if (!decision.recycle) {
+      slot.recycleRefused = decision.why;
+      this.log.error({ worker: slot.name, reason, rss_mb: rssMb }, `recycle refused: ${decision.why}`);
+      return;
+    }
+    this.recycleSlot(slot, reason, { jobs_done: jobsDone, rss_mb: rssMb });
+  }
+
+  /** Drains one worker and refills its slot at once when it has exited. */
+  private recycleSlot(slot: Slot, reason: RecycleReason, fields: Record<string, unknown> = {}): boolean {
+    if (!slot.child || slot.departure || this.stopping) return false;
+    slot.departure = { kind: 'recycle', reason };
+    slot.state = 'draining';
+    this.log.info({ worker: slot.name, reason, ...fields }, `recycling worker (${reason}): finishing its active jobs first`);
+    this.send(slot, { type: 'drain' });
+    return true;
+  }
+
+  /**
+   * Recycles one worker (by index) or all of them. All is rolling: the next worker is recycled
+   * only once the previous slot's replacement is ready, so capacity never drops by more than one.
+   */
+  async recycle(target: number | 'all'): Promise<string[]> {
+    const slots = target === 'all' ? [...this.slots] : this.slots.filter((s) => s.index === target);
+    const recycled: string[] = [];
+    for (const slot of slots) {
+      if (!this.recycleSlot(slot, 'manual')) continue;
+      recycled.push(slot.name);
+      if (target === 'all') await this.untilReady(slot);
+    }
+    return recycled;
+  }
+
+  private untilReady(slot: Slot): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const gone = !this.slots.includes(slot) || this.stopping;
+        if (gone || (slot.state === 'ready' && !slot.departure)) {
+          clearInterval(timer);
+          resolve();
+        }
+      };
+      const timer = setInterval(check, 50);
+    });
+  }
+
+  /**
+   * Changes the number of workers at run time (Gunicorn's TTIN/TTOU). Growing forks new slots;
+   * shrinking drains the highest-numbered ones, never cutting a job off.
+   */
+  scaleTo(count: number): number {
+    const target = Math.max(1, Math.min(MAX_WORKERS, Math.round(count)));
+    const staying = this.slots.filter((s) => s.departure?.kind !== 'remove');
+    if (this.stopping || target === staying.length) return staying.length;
+    if (target > staying.length) {
+      const used = new Set(this.slots.map((s) => s.index));
+      let index = 1;
+      for (let added = 0; added < target - staying.length; added += 1) {
+        while (used.has(index)) index += 1;
+        used.add(index);
+        const slot = newSlot(index, workerName(this.config.hostname, index));
+        this.slots.push(slot);
+        this.slots.sort((a, b) => a.index - b.index);
+        this.spawn(slot);
+      }
+    } else {
+      for (const slot of staying.slice(target).reverse()) this.removeSlot(slot);
+    }
+    this.log.info({ workers: target }, `scaling to ${target} worker(s)`);
+    return target;
+  }
+
+  private removeSlot(slot: Slot): void {
+    clearTimeout(slot.restartTimer);
+    slot.departure = { kind: 'remove' };
+    if (!slot.child) {
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      return;
+    }
+    slot.state = 'draining';
+    this.send(slot, { type: 'drain' });
+  }
+
   private async onExit(slot: Slot, pid: number | undefined, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     const uptimeMs = Date.now() - (slot.startedAt ?? Date.now());
+    this.blocks.get(slot)?.flush();
+    this.blocks.delete(slot);
     slot.child = undefined;
-    slot.active = 0;
     slot.lastExit = describeExit(code, signal);
     const clean = code === 0 && signal === null;
+    this.jobStats.abandoned([...slot.running.values()]);
+    slot.jobs.active = 0;
+    slot.running.clear();
     if (!clean) await this.reclaim(slot);
 
     if (this.stopping) {
       slot.state = 'stopped';
       this.log.info({ worker: slot.name, pid, exit: slot.lastExit }, 'worker stopped');
+      this.emit('worker-exited', slot, 'stop', slot.lastExit);
       if (this.slots.every((s) => s.child === undefined)) this.finishShutdown();
       return;
     }
+    const departure = slot.departure;
+    if (departure?.kind === 'remove') {
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      this.log.info({ worker: slot.name, pid, workers: this.slots.length }, 'worker removed');
+      this.emit('worker-exited', slot, 'remove', slot.lastExit);
+      return;
+    }
+    if (departure?.kind === 'recycle' && clean) {
+      slot.recycles[departure.reason] = (slot.recycles[departure.reason] ?? 0) + 1;
+      this.log.info({ worker: slot.name, pid, reason: departure.reason }, 'worker recycled; starting its replacement now');
+      this.emit('worker-exited', slot, 'recycle', departure.reason);
+      this.spawn(slot);
+      return;
+    }
+    this.emit('worker-exited', slot, 'crash', slot.lastExit);
     const decision = decideRestart(this.policy, uptimeMs, slot.quickDeaths);
     slot.quickDeaths = decision.quickDeaths;
     slot.state = decision.crashLoop ? 'crash-loop' : 'restarting';

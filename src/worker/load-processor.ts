@@ -6,6 +6,16 @@ import { BouyError } from '../errors.js';
 
 export type JobProcessor = (job: Job, token?: string, signal?: AbortSignal) => Promise<unknown> | unknown;
 
+/**
+ * A processor module: its default export runs jobs; an optional `describe()` export returns
+ * the processor's effective configuration (model, pool sizes…, secrets left out), which the
+ * start-up verification compares across workers.
+ */
+export interface LoadedProcessor {
+  process: JobProcessor;
+  describe: (() => Record<string, unknown>) | undefined;
+}
+
 /** Where the project's own processors live: one module per queue, named after it. */
 const PROCESSORS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'processors');
 
@@ -19,7 +29,7 @@ function moduleFor(queue: string, explicit: string | undefined): { file: string;
  * project's processor named after the queue. A missing module or a default export that is not
  * a function is a configuration error (exit 64), reported before any worker starts.
  */
-export async function loadProcessor(queue: string, explicit: string | undefined): Promise<JobProcessor> {
+export async function loadProcessor(queue: string, explicit: string | undefined): Promise<LoadedProcessor> {
   const { file, origin } = moduleFor(queue, explicit);
   if (!existsSync(file)) {
     throw new BouyError('BOUY_ERR_PROCESSOR', `${origin} does not exist (looked for ${file})`, {
@@ -28,9 +38,9 @@ export async function loadProcessor(queue: string, explicit: string | undefined)
         : `set PROCESSOR, or add src/processors/${queue}.ts exporting a default function`,
     });
   }
-  let loaded: { default?: unknown };
+  let loaded: { default?: unknown; describe?: unknown };
   try {
-    loaded = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    loaded = (await import(pathToFileURL(file).href)) as { default?: unknown; describe?: unknown };
   } catch (error) {
     throw new BouyError('BOUY_ERR_PROCESSOR', `${origin} failed to load: ${(error as Error).message}`, {
       hint: 'fix the module so that it can be imported', cause: error,
@@ -41,11 +51,12 @@ export async function loadProcessor(queue: string, explicit: string | undefined)
       hint: 'export default async function (job) { … }',
     });
   }
-  return loaded.default as JobProcessor;
+  const describe = typeof loaded.describe === 'function' ? (loaded.describe as () => Record<string, unknown>) : undefined;
+  return { process: loaded.default as JobProcessor, describe };
 }
 
-export async function loadProcessors(queues: readonly string[], explicit: string | undefined): Promise<Map<string, JobProcessor>> {
-  const processors = new Map<string, JobProcessor>();
+export async function loadProcessors(queues: readonly string[], explicit: string | undefined): Promise<Map<string, LoadedProcessor>> {
+  const processors = new Map<string, LoadedProcessor>();
   for (const queue of queues) processors.set(queue, await loadProcessor(queue, explicit));
   return processors;
 }

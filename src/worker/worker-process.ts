@@ -6,11 +6,12 @@
 import { Worker, type Job } from 'bullmq';
 import { loadConfig, sharedSettings, type Config } from '../config/config.js';
 import { describeError } from '../errors.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, logDestination, type Logger } from '../log.js';
 import { connect } from '../redis.js';
 import { Registry, WorkerRegistration } from '../registry/registry.js';
 import type { SupervisorMessage, WorkerMessage } from '../supervisor/messages.js';
-import { loadProcessors, type JobProcessor } from './load-processor.js';
+import { loadProcessors, type JobProcessor, type LoadedProcessor } from './load-processor.js';
+import { jobLimit, type RecycleReason } from '../supervisor/recycle-policy.js';
 import { PriorityCascade } from './priority-cascade.js';
 
 function send(message: WorkerMessage): void {
@@ -33,8 +34,17 @@ class WorkerProcess {
   private readonly redis;
   private readonly registration;
   private readonly registry;
+  private readonly jobLimit: number;
+  private recycleRequested = false;
 
-  constructor(private readonly config: Config, private readonly name: string, private readonly log: Logger) {
+  constructor(
+    private readonly config: Config,
+    private readonly name: string,
+    private readonly log: Logger,
+    /** Lines logged so far; the start-up block is released once the supervisor has them all. */
+    private readonly linesLogged: () => number,
+  ) {
+    this.jobLimit = jobLimit(config.maxJobsPerWorker, config.maxJobsJitter);
     this.redis = connect(config.redisUrl);
     this.redis.on('error', (error) => this.log.warn({ err: error }, 'registry connection error'));
     this.registration = new WorkerRegistration(this.redis, config.keyPrefix, {
@@ -58,14 +68,44 @@ class WorkerProcess {
     await this.beat();
     this.heartbeatTimer = setInterval(() => void this.beat(), this.config.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
-    this.log.info({ settings: sharedSettings(this.config) }, 'worker ready');
-    send({ type: 'ready', name: this.name, settings: sharedSettings(this.config) });
+    const settings = this.effectiveSettings(processors);
+    this.log.info({ settings, job_limit: Number.isFinite(this.jobLimit) ? this.jobLimit : null }, 'worker ready');
+    send({ type: 'ready', name: this.name, settings, lines: this.linesLogged() });
+    this.checkMemory();
   }
 
-  private createWorker(queue: string, rank: number, processor: JobProcessor): Worker {
+  /** What this worker actually runs with, for the verification banner. */
+  private effectiveSettings(processors: Map<string, LoadedProcessor>): Record<string, unknown> {
+    const settings: Record<string, unknown> = { ...sharedSettings(this.config), node: process.version };
+    for (const [queue, processor] of processors) {
+      if (processor.describe) settings[`processor:${queue}`] = processor.describe();
+    }
+    return settings;
+  }
+
+  /** Past a recycle limit: ask the supervisor, once; it answers with a drain, or refuses. */
+  private requestRecycle(reason: RecycleReason): void {
+    if (this.recycleRequested || this.stopping) return;
+    this.recycleRequested = true;
+    const rssMb = Math.round(process.memoryUsage.rss() / 1048576);
+    const jobsDone = this.counters.completed + this.counters.failed;
+    this.log.info({ reason, jobs_done: jobsDone, rss_mb: rssMb }, 'recycle limit reached');
+    send({ type: 'recycle-request', reason, jobsDone, rssMb });
+  }
+
+  private checkMemory(): void {
+    if (this.config.maxMemoryMb > 0 && process.memoryUsage.rss() > this.config.maxMemoryMb * 1048576) this.requestRecycle('max-memory');
+  }
+
+  private checkLimits(): void {
+    if (this.counters.completed + this.counters.failed >= this.jobLimit) this.requestRecycle('max-jobs');
+    this.checkMemory();
+  }
+
+  private createWorker(queue: string, rank: number, processor: LoadedProcessor): Worker {
     const worker = new Worker(queue, async (job, token) => {
       await this.cascade.deferIfOutranked(rank, job, token);
-      return this.run(queue, processor, job, token);
+      return this.run(queue, processor.process, job, token);
     }, {
       connection: connect(this.config.redisUrl),
       prefix: this.config.bullPrefix,
@@ -102,10 +142,12 @@ class WorkerProcess {
       this.held.delete(key);
       void this.registration.releaseJob(queue, jobId).catch(() => {});
       send({ type: 'job-finished', queue, jobId, jobName: job.name, outcome, durationMs: performance.now() - started });
+      this.checkLimits();
     }
   }
 
   private async beat(): Promise<void> {
+    if (this.state === 'ready') this.checkMemory();
     try {
       await this.registration.heartbeat({ state: this.state, ...this.counters });
     } catch (error) {
@@ -157,8 +199,11 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const name = process.env.WORKER_NAME ?? `worker-${config.hostname}-${process.env.WORKER_INDEX ?? '1'}`;
   // Workers always log JSON: the supervisor relays and, on a terminal, prettifies the lines.
-  const log = createLogger({ level: config.logLevel, format: 'json', name: 'bouy', base: { worker: name } });
-  const worker = new WorkerProcess(config, name, log);
+  const destination = logDestination('json');
+  let lines = 0;
+  const counting = { write: (line: string) => { lines += 1; destination.write(line); } };
+  const log = createLogger({ level: config.logLevel, format: 'json', name: 'bouy', base: { worker: name } }, counting);
+  const worker = new WorkerProcess(config, name, log, () => lines);
   const exitAfter = (work: Promise<void>) =>
     work.then(() => process.exit(0), (error) => {
       log.error({ err: error }, 'shutdown failed');

@@ -1,0 +1,70 @@
+/** Counters of one kind of job (or one worker): what started, how it ended, how long it took. */
+export interface JobCounters {
+  started: number;
+  completed: number;
+  failed: number;
+  active: number;
+  total_ms: number;
+  max_ms: number;
+}
+
+export function emptyCounters(): JobCounters {
+  return { started: 0, completed: 0, failed: 0, active: 0, total_ms: 0, max_ms: 0 };
+}
+
+export function countStart(counters: JobCounters): void {
+  counters.started += 1;
+  counters.active += 1;
+}
+
+export function countFinish(counters: JobCounters, outcome: 'completed' | 'failed', durationMs: number): void {
+  counters[outcome] += 1;
+  counters.active = Math.max(0, counters.active - 1);
+  counters.total_ms += durationMs;
+  counters.max_ms = Math.max(counters.max_ms, durationMs);
+}
+
+/** The view /health gives: counters plus the mean duration, rounded for reading. */
+export function viewCounters(counters: JobCounters): JobCounters & { mean_ms: number } {
+  const finished = counters.completed + counters.failed;
+  return {
+    ...counters,
+    total_ms: Math.round(counters.total_ms),
+    max_ms: Math.round(counters.max_ms),
+    mean_ms: finished ? Math.round((counters.total_ms / finished) * 10) / 10 : 0,
+  };
+}
+
+/** Counters per job name, across every worker of this supervisor (seed 004's per-task stats). */
+export class JobStatsByName {
+  private readonly byName = new Map<string, JobCounters>();
+
+  private of(name: string): JobCounters {
+    let counters = this.byName.get(name);
+    if (!counters) {
+      counters = emptyCounters();
+      this.byName.set(name, counters);
+    }
+    return counters;
+  }
+
+  started(name: string): void {
+    countStart(this.of(name));
+  }
+
+  finished(name: string, outcome: 'completed' | 'failed', durationMs: number): void {
+    countFinish(this.of(name), outcome, durationMs);
+  }
+
+  /** A worker died with jobs running: they are no longer active here (they went back to the queue). */
+  abandoned(names: readonly string[]): void {
+    for (const name of names) {
+      const counters = this.of(name);
+      counters.active = Math.max(0, counters.active - 1);
+    }
+  }
+
+  view(): Record<string, ReturnType<typeof viewCounters>> {
+    return Object.fromEntries([...this.byName].map(([name, counters]) => [name, viewCounters(counters)]));
+  }
+}
