@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Env } from './process.js';
 
 const LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/;
@@ -38,4 +39,9 @@ export function mergeDotenv(file: string, env: Env): Env {
   const merged: Record<string, string | undefined> = { ...parseDotenv(text) };
   for (const [key, value] of Object.entries(env)) if (value !== undefined) merged[key] = value;
   return Object.freeze(merged);
+}
+
+/** The settings file: BOUY_ENV_FILE (like compose's --env-file), else `.env` in the checkout. */
+export function envFile(root: string, env: Env): string {
+  return env.BOUY_ENV_FILE ? path.resolve(env.BOUY_ENV_FILE) : path.join(root, '.env');
 }

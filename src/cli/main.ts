@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeError, exitCodeOf } from '../errors.js';
-import { mergeDotenv } from './dotenv.js';
+import { envFile, mergeDotenv } from './dotenv.js';
 import { runCli } from './parser.js';
 
 /** The checkout (or /app in the image): dist/cli/main.js is two levels below it. */
@@ -14,7 +14,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 export async function main(argv: readonly string[]): Promise<number> {
   try {
-    const env = mergeDotenv(path.join(ROOT, '.env'), process.env);
+    const env = mergeDotenv(envFile(ROOT, process.env), process.env);
     return await runCli(argv, env, ROOT, Boolean(process.stdout.isTTY));
   } catch (error) {
     process.stderr.write(`bouy: ${describeError(error)}\n`);

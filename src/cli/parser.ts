@@ -56,10 +56,10 @@ export async function runCli(argv: readonly string[], env: Env, root: string, is
     .check((args) => {
       // yargs' conflicts() counts a default `false` as given, so exclusive flags are checked here.
       const modes = (['dev', 'prod', 'test'] as const).filter((m) => args[m]);
-      if (modes.length > 1) throw new Error(`--${modes.join(' and --')} exclude each other: pick one overlay`);
-      if (args.quiet && args.verbose) throw new Error('--quiet and --verbose exclude each other');
+      if (modes.length > 1) throw new BouyError('BOUY_ERR_USAGE', `--${modes.join(' and --')} exclude each other: pick one overlay`);
+      if (args.quiet && args.verbose) throw new BouyError('BOUY_ERR_USAGE', '--quiet and --verbose exclude each other');
       if (typeof args.project !== 'string' || !/^[a-z0-9][a-z0-9_-]*$/.test(args.project)) {
-        throw new Error(`--project ${JSON.stringify(args.project)} is not valid: lowercase letters, digits, _ and -`);
+        throw new BouyError('BOUY_ERR_USAGE', `--project ${JSON.stringify(args.project)} is not valid: lowercase letters, digits, _ and -`);
       }
       return true;
     })

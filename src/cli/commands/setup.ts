@@ -1,9 +1,9 @@
 import { existsSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { loadConfig } from '../../config/config.js';
 import { BouyError, EXIT } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
+import { envFile } from '../dotenv.js';
 
 /** What `setup` asks, in order, with the defaults the image uses. */
 export const SETTINGS: ReadonlyArray<{ name: string; fallback: string; question: string }> = [
@@ -41,7 +41,7 @@ export const setup: BouyCommand = {
     .example('$0 setup', 'answer a few questions')
     .example('WORKER_COUNT=4 $0 setup --defaults --force', 'non-interactive, four workers per container'),
   run: async (ctx, args) => {
-    const file = path.join(ctx.root, '.env');
+    const file = envFile(ctx.root, ctx.env);
     if (existsSync(file) && !args.force) {
       throw new BouyError('BOUY_ERR_USAGE', `${file} exists; not overwriting it`, { hint: 'pass --force to replace it' });
     }

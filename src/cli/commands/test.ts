@@ -1,3 +1,4 @@
+import { BouyError } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
 import { attach } from '../process.js';
 
@@ -10,7 +11,7 @@ export const test: BouyCommand = {
       all: { type: 'boolean', default: false, describe: 'both suites' },
     })
     .check((args) => {
-      if (args.e2e && args.all) throw new Error('--e2e and --all exclude each other');
+      if (args.e2e && args.all) throw new BouyError('BOUY_ERR_USAGE', '--e2e and --all exclude each other');
       return true;
     })
     .example('$0 test', 'npm test: needs redis-server on PATH')

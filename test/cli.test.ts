@@ -1,0 +1,153 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mergeDotenv, parseDotenv } from '../src/cli/dotenv.js';
+import { COMMANDS } from '../src/cli/parser.js';
+import { registryKeys } from '../src/registry/keys.js';
+import { bouy, json } from './helpers/bouy.js';
+import { startRedis, type RedisServer } from './helpers/redis-server.js';
+
+// The command line without Docker: argument validation, .env precedence, --help, --json.
+// Everything here runs the real ./bouy launcher as a user would.
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'bouy-cli-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('help and usage errors', () => {
+  it('--help lists every command and exits 0', async () => {
+    const r = await bouy(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of COMMANDS) expect(r.stdout).toContain(`bouy ${c.command.split(' ')[0]}`);
+    for (const option of ['--json', '--quiet', '--verbose', '--no-color', '--version']) {
+      expect(r.stdout.replace('--color', '--no-color')).toContain(option);
+    }
+  });
+
+  it.each(COMMANDS.map((c) => c.command.split(' ')[0]!))('%s --help shows examples', async (name) => {
+    const r = await bouy([name, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Examples:');
+  });
+
+  it('--version prints the package version', async () => {
+    const r = await bouy(['--version']);
+    const pkg = JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  it.each([
+    [['nonsense'], /unknown command "nonsense": one of up, down/],
+    [[], /name a command/],
+    [['up', '--bogus'], /Unknown argument: bogus/],
+    [['up', '--prod', '--test'], /--prod and --test exclude each other/],
+    [['scale', 'worker'], /scale "worker" is not valid: expected SERVICE=N/],
+    [['scale', 'worker=11'], /at most 10 worker containers/],
+    [['exec', 'worker'], /Not enough non-option arguments/],
+    [['enqueue', 'llm', '{bad'], /job data "\{bad" is not JSON/],
+    [['enqueue', 'llm', '{}', '--count', '0'], /--count 0 is not valid: a whole number from 1 to 100000/],
+    [['--project', 'Bad Name', 'ps'], /--project "Bad Name" is not valid/],
+    [['test', '--e2e', '--all'], /--e2e and --all exclude each other/],
+  ])('bouy %j exits 64 saying what is wrong', async (args, message) => {
+    const r = await bouy(args);
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(64);
+  });
+});
+
+describe('without a Docker engine', () => {
+  it('says there is no Docker client and exits 69', async () => {
+    const r = await bouy(['ps'], { BOUY_DOCKER: path.join(tmp, 'no-docker-here') });
+    expect(r.stderr).toMatch(/no Docker client/);
+    expect(r.code).toBe(69);
+  });
+
+  it('says no engine answers, how to start one, and exits 69', async () => {
+    const r = await bouy(['up', 'worker'], { DOCKER_HOST: `unix://${path.join(tmp, 'nothing.sock')}` });
+    expect(r.stderr).toMatch(/no Docker engine answers/);
+    expect(r.stderr).toMatch(/hint: start the engine/);
+    expect(r.code).toBe(69);
+  });
+});
+
+describe('.env', () => {
+  it('parses comments, quotes and export', () => {
+    expect(parseDotenv('# c\nexport A=1\nB="two words"\nC=\'x\'\nD=3 # note\n\nbad line\n')).toEqual({ A: '1', B: 'two words', C: 'x', D: '3' });
+  });
+
+  it('an inline variable wins over .env; .env fills the rest', () => {
+    const file = path.join(tmp, 'merge.env');
+    writeFileSync(file, 'WORKER_COUNT=2\nQUEUE_NAME=fromfile\n');
+    expect(mergeDotenv(file, { WORKER_COUNT: '4' })).toMatchObject({ WORKER_COUNT: '4', QUEUE_NAME: 'fromfile' });
+  });
+
+  it('reaches the commands: WORKER_COUNT=4 wins over the file, the file fills QUEUE_NAME', async () => {
+    const file = path.join(tmp, 'setup.env');
+    writeFileSync(file, 'WORKER_COUNT=2\nQUEUE_NAME=fromfile\n');
+    const r = await bouy(['setup', '--defaults', '--force', '--json'], { BOUY_ENV_FILE: file, WORKER_COUNT: '4' });
+    expect(r.code).toBe(0);
+    expect(json<{ values: Record<string, string> }>(r).values).toMatchObject({ WORKER_COUNT: '4', QUEUE_NAME: 'fromfile' });
+    expect(readFileSync(file, 'utf8')).toMatch(/^WORKER_COUNT=4$/m);
+  });
+
+  it('setup refuses a bad value with the config\'s message and keeps the file', async () => {
+    const file = path.join(tmp, 'bad.env');
+    writeFileSync(file, 'QUEUE_NAME=keep\n');
+    const r = await bouy(['setup', '--defaults', '--force'], { BOUY_ENV_FILE: file, WORKER_COUNT: '0' });
+    expect(r.stderr).toMatch(/WORKER_COUNT="0" is not valid: a whole number from 1 to 20/);
+    expect(r.code).toBe(64);
+    expect(readFileSync(file, 'utf8')).toBe('QUEUE_NAME=keep\n');
+  });
+
+  it('setup without a terminal and without --defaults says how to proceed', async () => {
+    const r = await bouy(['setup', '--force'], { BOUY_ENV_FILE: path.join(tmp, 'tty.env') });
+    expect(r.stderr).toMatch(/stdin is not a terminal.*\n.*--defaults/);
+    expect(r.code).toBe(64);
+  });
+});
+
+describe('workers and enqueue against a real Redis (--redis-url)', () => {
+  let redis: RedisServer;
+  const prefix = `cli-${process.pid}`;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => redis.close());
+
+  it('enqueue --json returns the job ids; the jobs are in the queue', async () => {
+    const r = await bouy(['enqueue', 'clitest', '{"prompt":"hi"}', '--count', '3', '--json', '--redis-url', redis.url], { BULLMQ_PREFIX: prefix });
+    expect(r.code).toBe(0);
+    const { jobs } = json<{ jobs: string[] }>(r);
+    expect(jobs).toHaveLength(3);
+    expect(await redis.client.llen(`${prefix}:clitest:wait`)).toBe(3);
+  });
+
+  it('workers lists registrations, marks stale ones, and --prune removes only those', async () => {
+    const keys = registryKeys(prefix);
+    const now = Date.now();
+    for (const [name, heartbeat] of [['worker-live-1', now], ['worker-dead-1', now - 60_000]] as const) {
+      await redis.client.hset(keys.worker(name), { name, pid: 1, host: name.split('-')[1]!, queues: 'llm', started: now - 100_000, heartbeat, state: 'ready', completed: 7, failed: 1 });
+      await redis.client.zadd(keys.index, heartbeat, name);
+    }
+    const env = { BOUY_PREFIX: prefix, HEARTBEAT_SECONDS: '5' };
+    const listed = json<{ workers: Array<{ name: string; stale: boolean; completed: number }>; stale: number }>(
+      await bouy(['workers', '--json', '--redis-url', redis.url], env));
+    expect(listed.stale).toBe(1);
+    expect(listed.workers.find((w) => w.name === 'worker-dead-1')?.stale).toBe(true);
+    expect(listed.workers.find((w) => w.name === 'worker-live-1')).toMatchObject({ stale: false, completed: 7 });
+
+    const human = await bouy(['workers', '--redis-url', redis.url], env);
+    expect(human.stdout).toMatch(/worker-dead-1 \(stale\)/);
+    expect(human.stdout).toMatch(/1 stale .* --prune/);
+
+    const pruned = await bouy(['workers', '--prune', '--redis-url', redis.url], env);
+    expect(pruned.code).toBe(0);
+    expect(pruned.stdout).toMatch(/pruned 1 stale registration/);
+    expect(await redis.client.zrange(keys.index, 0, -1)).toEqual(['worker-live-1']);
+    expect(await redis.client.exists(keys.worker('worker-dead-1'))).toBe(0);
+  });
+});
