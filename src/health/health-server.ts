@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry as PromRegistry } from 'prom-client';
 import type { Config } from '../config/config.js';
 import { BouyError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -10,7 +11,9 @@ export interface HealthSource {
   slots(): SlotView[];
   redisReachable(): Promise<boolean>;
   /** Extra top-level fields (leader, fleet, …) from other parts of the supervisor. */
-  extra?(): Record<string, unknown>;
+  extra?(): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** Prometheus registry served at /metrics. */
+  metrics?: PromRegistry;
 }
 
 export function buildHealthApp(config: Config, source: HealthSource): FastifyInstance {
@@ -41,10 +44,15 @@ export function buildHealthApp(config: Config, source: HealthSource): FastifyIns
       hostname: config.hostname,
       redis: redis ? 'ok' : 'unreachable',
       uptime_s: Math.round((Date.now() - startedAt) / 1000),
-      ...source.extra?.(),
+      ...(await source.extra?.()),
       workers: slots,
     });
   });
+
+  const metrics = source.metrics;
+  if (metrics) {
+    app.get('/metrics', async (_request, reply) => reply.header('Content-Type', metrics.contentType).send(await metrics.metrics()));
+  }
   return app;
 }
 

@@ -7,7 +7,9 @@ import { removeStaleRegistrations } from '../registry/stale-cleanup.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { loadProcessors } from '../worker/load-processor.js';
 import type { Service } from './service.js';
-import { onShutdownSignal } from './shutdown-signals.js';
+import { onScalingSignal, onShutdownSignal } from './signals.js';
+import { createMetrics } from '../health/metrics.js';
+import { registerAdminRoutes } from '../health/admin-routes.js';
 
 /** Registrations older than this many missed heartbeats are stale. */
 const MISSED_HEARTBEATS = 3;
@@ -32,9 +34,20 @@ export const workerService: Service = {
     redis.on('error', (error) => log.warn({ err: error }, 'supervisor Redis connection error'));
     const registry = new Registry(redis, config.keyPrefix, config.bullPrefix);
     const supervisor = new Supervisor(config, log, output, registry);
+    const isLeader = () => false;
     const health = config.healthServer
-      ? buildHealthApp(config, { slots: () => supervisor.view(), redisReachable: () => pingWithin(redis, 1000) })
+      ? buildHealthApp(config, {
+        slots: () => supervisor.view(),
+        redisReachable: () => pingWithin(redis, 1000),
+        metrics: createMetrics(config, { supervisor, registry, redis, isLeader }),
+        extra: () => ({
+          leader: isLeader(),
+          jobs_by_name: supervisor.jobStats.view(),
+          verification: supervisor.lastVerification ?? null,
+        }),
+      })
       : undefined;
+    if (health && config.adminToken) registerAdminRoutes(health, supervisor, config.adminToken);
 
     try {
       if (health) await listenInRange(health, config, log);
@@ -54,11 +67,13 @@ export const workerService: Service = {
 
     const stopped = new Promise<void>((resolve) => supervisor.once('stopped', resolve));
     const removeHandlers = onShutdownSignal((signal) => void supervisor.stop(signal));
+    const removeScaling = onScalingSignal((change) => supervisor.scaleBy(change));
     supervisor.once('all-ready', () => log.info({ workers: config.workerCount }, `all ${config.workerCount} worker(s) ready`));
     supervisor.start();
 
     await stopped;
     removeHandlers();
+    removeScaling();
     await health?.close();
     await redis.quit().catch(() => redis.disconnect());
     log.info('supervisor exiting');

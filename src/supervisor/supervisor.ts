@@ -252,6 +252,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return target;
   }
 
+  /** One more (+1) or one fewer (-1) worker than now, ignoring slots already being removed. */
+  scaleBy(change: number): number {
+    return this.scaleTo(this.slots.filter((s) => s.departure?.kind !== 'remove').length + change);
+  }
+
   private removeSlot(slot: Slot): void {
     clearTimeout(slot.restartTimer);
     slot.departure = { kind: 'remove' };

@@ -13,3 +13,18 @@ export function onShutdownSignal(onSignal: (signal: NodeJS.Signals) => void): ()
   });
   return () => handlers.forEach(([signal, handler]) => process.off(signal, handler));
 }
+
+/**
+ * Gunicorn's convention for changing the number of workers of a running master: SIGTTIN adds
+ * one, SIGTTOU removes one (drained, never cut off).
+ */
+export function onScalingSignal(onChange: (change: 1 | -1) => void): () => void {
+  const more = () => onChange(1);
+  const fewer = () => onChange(-1);
+  process.on('SIGTTIN', more);
+  process.on('SIGTTOU', fewer);
+  return () => {
+    process.off('SIGTTIN', more);
+    process.off('SIGTTOU', fewer);
+  };
+}

@@ -1,0 +1,56 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import { MAX_WORKERS } from '../supervisor/supervisor.js';
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Operator actions over HTTP, only when ADMIN_TOKEN is set (otherwise the routes do not exist):
+ * recycle one worker or all (rolling), and change the number of workers.
+ */
+export function registerAdminRoutes(app: FastifyInstance, supervisor: Supervisor, token: string): void {
+  app.register(async (admin) => {
+    admin.addHook('onRequest', async (request, reply) => {
+      const header = request.headers.authorization ?? '';
+      const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+      if (!sameToken(given, token)) {
+        return reply.code(401).send({ error: 'unauthorized', message: 'send Authorization: Bearer <ADMIN_TOKEN>' });
+      }
+    });
+
+    admin.post<{ Body: { worker?: number | 'all' } }>('/admin/recycle', {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { worker: { anyOf: [{ type: 'integer', minimum: 1, maximum: MAX_WORKERS }, { const: 'all' }] } },
+        },
+      },
+    }, async (request, reply) => {
+      const target = request.body?.worker ?? 'all';
+      if (target !== 'all' && !supervisor.slots.some((s) => s.index === target)) {
+        return reply.code(404).send({ error: 'not found', message: `no worker with index ${target}; workers are ${supervisor.slots.map((s) => s.index).join(', ')}` });
+      }
+      // A rolling recycle of all takes as long as the slowest drain: answer now, work on.
+      const recycling = supervisor.recycle(target);
+      const started = target === 'all' ? supervisor.slots.map((s) => s.name) : await recycling;
+      return reply.code(202).send({ recycling: started, rolling: target === 'all' });
+    });
+
+    admin.post<{ Body: { workers: number } }>('/admin/scale', {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['workers'],
+          properties: { workers: { type: 'integer', minimum: 1, maximum: MAX_WORKERS } },
+        },
+      },
+    }, async (request) => ({ workers: supervisor.scaleTo(request.body.workers) }));
+  }, {});
+}

@@ -1,0 +1,92 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import type { Config } from '../config/config.js';
+import type { Registry } from '../registry/registry.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+
+export interface MetricsSources {
+  supervisor: Supervisor;
+  registry: Registry;
+  redis: Redis;
+  isLeader: () => boolean;
+}
+
+/**
+ * Prometheus metrics of one supervisor: job outcomes and durations from its workers' IPC
+ * reports, restarts and recycles from its own decisions, and, at scrape time, queue depth and
+ * heartbeat age read from Redis (so a scrape shows the truth, not a cache).
+ */
+export function createMetrics(config: Config, sources: MetricsSources): PromRegistry {
+  const registry = new PromRegistry();
+  registry.setDefaultLabels({ host: config.hostname });
+  collectDefaultMetrics({ register: registry, prefix: 'bouy_supervisor_' });
+  const { supervisor } = sources;
+
+  const jobs = new Counter({ name: 'bouy_jobs_total', help: 'Jobs finished, by queue, job name and outcome', labelNames: ['queue', 'name', 'outcome'], registers: [registry] });
+  const duration = new Histogram({
+    name: 'bouy_job_duration_seconds', help: 'Job run time', labelNames: ['queue', 'name'], registers: [registry],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+  });
+  const active = new Gauge({ name: 'bouy_jobs_active', help: 'Jobs running now, by queue', labelNames: ['queue'], registers: [registry] });
+  const restarts = new Counter({ name: 'bouy_worker_restarts_total', help: 'Worker processes restarted after dying', labelNames: ['worker'], registers: [registry] });
+  const recycles = new Counter({ name: 'bouy_worker_recycles_total', help: 'Workers recycled, by reason', labelNames: ['reason'], registers: [registry] });
+  for (const queue of config.queues) active.set({ queue }, 0);
+
+  supervisor.on('job-started', (_slot, queue) => active.inc({ queue }));
+  supervisor.on('job-finished', (_slot, queue, name, outcome, ms) => {
+    active.dec({ queue });
+    jobs.inc({ queue, name, outcome });
+    duration.observe({ queue, name }, ms / 1000);
+  });
+  supervisor.on('worker-exited', (slot, kind, detail) => {
+    if (kind === 'crash') {
+      restarts.inc({ worker: slot.name });
+      // Jobs of a dead worker went back to the queue: they are not active here any more.
+      for (const queue of config.queues) active.set({ queue }, activeIn(supervisor, queue));
+    }
+    if (kind === 'recycle') recycles.inc({ reason: detail });
+  });
+
+  new Gauge({
+    name: 'bouy_workers', help: 'Worker slots by state', labelNames: ['state'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const slot of supervisor.view()) this.inc({ state: slot.state });
+    },
+  });
+  new Gauge({
+    name: 'bouy_leader', help: '1 when this supervisor holds the fleet leadership', registers: [registry],
+    collect() {
+      this.set(sources.isLeader() ? 1 : 0);
+    },
+  });
+  const queues = config.queues.map((name) => new Queue(name, { connection: sources.redis, prefix: config.bullPrefix }));
+  new Gauge({
+    name: 'bouy_queue_jobs', help: 'Jobs in the queue by state (waiting, delayed, failed, active)', labelNames: ['queue', 'state'], registers: [registry],
+    async collect() {
+      this.reset();
+      for (const queue of queues) {
+        const counts = await queue.getJobCounts('waiting', 'delayed', 'failed', 'active', 'prioritized');
+        for (const [state, count] of Object.entries(counts)) this.set({ queue: queue.name, state }, count);
+      }
+    },
+  });
+  new Gauge({
+    name: 'bouy_worker_heartbeat_age_seconds', help: 'Seconds since each of this host\'s workers last beat in the registry', labelNames: ['worker'], registers: [registry],
+    async collect() {
+      this.reset();
+      const now = Date.now();
+      for (const worker of await sources.registry.list()) {
+        if (worker.host === config.hostname) this.set({ worker: worker.name }, (now - worker.heartbeatAt) / 1000);
+      }
+    },
+  });
+  return registry;
+}
+
+function activeIn(supervisor: Supervisor, queue: string): number {
+  let count = 0;
+  for (const slot of supervisor.slots) for (const key of slot.running.keys()) if (key.startsWith(`${queue}:`)) count += 1;
+  return count;
+}

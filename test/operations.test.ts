@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePrometheus, sampleValue } from './helpers/prometheus.js';
+import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import { allReady, startFleet, type TestFleet } from './helpers/supervisor.js';
+import { waitFor } from './helpers/wait.js';
+
+let redis: RedisServer;
+beforeAll(async () => { redis = await startRedis(); });
+afterAll(async () => { await redis?.close(); });
+
+const TOKEN = 'test-admin-token-0123456789';
+
+async function admin(fleet: TestFleet, path: string, body: unknown, token: string | null = TOKEN) {
+  const response = await fetch(`http://127.0.0.1:${fleet.healthPort}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() as any };
+}
+
+async function readyWorkers(fleet: TestFleet, count: number) {
+  return waitFor(async () => {
+    const { body } = await fleet.health();
+    return body.workers.length === count && body.workers.every((w: { state: string }) => w.state === 'ready') && body;
+  }, `${count} ready workers`);
+}
+
+describe('/metrics', () => {
+  it('serves Prometheus text with jobs, durations, queue depth, workers and heartbeat age', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '2' });
+    try {
+      await allReady(fleet);
+      await fleet.queue.addBulk(Array.from({ length: 6 }, () => ({ name: 'metered', data: { ms: 20 } })));
+      await fleet.queue.add('later', { ms: 1 }, { delay: 60_000 });
+      await waitFor(async () => (await fleet.finished()).length === 6, 'jobs done');
+      const response = await fetch(`http://127.0.0.1:${fleet.healthPort}/metrics`);
+      expect(response.headers.get('content-type')).toContain('text/plain');
+      const { samples, types } = parsePrometheus(await response.text());
+      const q = fleet.queueName;
+      expect(sampleValue(samples, 'bouy_jobs_total', { queue: q, name: 'metered', outcome: 'completed' })).toBe(6);
+      expect(types.get('bouy_job_duration_seconds')).toBe('histogram');
+      expect(sampleValue(samples, 'bouy_job_duration_seconds_count', { queue: q, name: 'metered' })).toBe(6);
+      expect(sampleValue(samples, 'bouy_job_duration_seconds_bucket', { queue: q, name: 'metered', le: '0.005' })).toBe(0);
+      expect(sampleValue(samples, 'bouy_queue_jobs', { queue: q, state: 'delayed' })).toBe(1);
+      expect(sampleValue(samples, 'bouy_jobs_active', { queue: q })).toBe(0);
+      expect(sampleValue(samples, 'bouy_workers', { state: 'ready' })).toBe(2);
+      expect(sampleValue(samples, 'bouy_leader')).toBeDefined();
+      const age = sampleValue(samples, 'bouy_worker_heartbeat_age_seconds', { worker: `worker-${fleet.hostname}-1` });
+      expect(age).toBeGreaterThanOrEqual(0);
+      expect(age).toBeLessThan(30);
+    } finally {
+      await fleet.close();
+    }
+  });
+});
+
+describe('changing the number of workers at run time', () => {
+  it('adds a worker on SIGTTIN and drains one away on SIGTTOU without cutting its job', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '2' });
+    try {
+      await allReady(fleet);
+      fleet.run.kill('SIGTTIN');
+      const three = await readyWorkers(fleet, 3);
+      expect(three.workers.map((w: { name: string }) => w.name)).toEqual([1, 2, 3].map((i) => `worker-${fleet.hostname}-${i}`));
+      // Three long jobs, one per worker; removing a worker must let its job finish.
+      const jobs = await fleet.queue.addBulk(Array.from({ length: 3 }, () => ({ name: 'long', data: { ms: 1500 } })));
+      await waitFor(async () => (await fleet.started()).length === 3, 'three jobs running');
+      fleet.run.kill('SIGTTOU');
+      await fleet.run.waitForLog((l) => l.msg === 'worker removed', 'a worker removed', 20_000);
+      const two = await readyWorkers(fleet, 2);
+      expect(two.worker_count).toBe(2);
+      await waitFor(async () => (await fleet.finished()).length === 3, 'all three jobs finished');
+      expect((await fleet.started()).length).toBe(3);
+      for (const job of jobs) expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('completed');
+    } finally {
+      await fleet.close();
+    }
+  });
+});
+
+describe('admin routes', () => {
+  it('do not exist without ADMIN_TOKEN', async () => {
+    const fleet = await startFleet(redis, {});
+    try {
+      await allReady(fleet);
+      expect((await admin(fleet, '/admin/recycle', {})).status).toBe(404);
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('need the token, validate input, recycle one worker and scale', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '2', ADMIN_TOKEN: TOKEN });
+    try {
+      const before = await readyWorkers(fleet, 2);
+      expect((await admin(fleet, '/admin/recycle', { worker: 1 }, 'wrong-token-wrong-token')).status).toBe(401);
+      expect((await admin(fleet, '/admin/recycle', { worker: 1 }, null)).status).toBe(401);
+      const bad = await admin(fleet, '/admin/scale', { workers: 99 });
+      expect(bad.status).toBe(400);
+      expect(bad.body.message).toContain('workers');
+      expect((await admin(fleet, '/admin/recycle', { worker: 7 })).status).toBe(404);
+
+      const recycled = await admin(fleet, '/admin/recycle', { worker: 1 });
+      expect(recycled).toEqual({ status: 202, body: { recycling: [`worker-${fleet.hostname}-1`], rolling: false } });
+      const after = await waitFor(async () => {
+        const body = await readyWorkers(fleet, 2);
+        return body.workers[0].pid !== before.workers[0].pid && body;
+      }, 'worker 1 replaced');
+      expect(after.workers[1].pid).toBe(before.workers[1].pid);
+      expect(after.workers[0].recycles).toEqual({ manual: 1 });
+
+      expect(await admin(fleet, '/admin/scale', { workers: 3 })).toEqual({ status: 200, body: { workers: 3 } });
+      await readyWorkers(fleet, 3);
+    } finally {
+      await fleet.close();
+    }
+  });
+});
