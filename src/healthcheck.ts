@@ -19,12 +19,17 @@ async function check(): Promise<number> {
   // No health server means nothing to ask: the container is as healthy as its process.
   if (!config.healthServer) return 0;
   const url = `http://${probeHost(config.healthHost)}:${config.healthPort}/health`;
-  const response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+  // A ref'd timer of our own (AbortSignal.timeout's is unref'd): should the socket not hold the
+  // process open, it must not exit 0 — "healthy" — with the question unanswered.
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new Error(`no answer from ${url} in ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+  const response = await fetch(url, { signal: controller.signal });
   const body = (await response.json()) as { status?: string; workers_ready?: number; worker_count?: number };
   process.stdout.write(`${response.status} ${body.status} ${body.workers_ready}/${body.worker_count} ready\n`);
   return response.ok ? 0 : 1;
 }
 
+process.exitCode = 1; // whatever ends this process early, it is not a healthy answer
 check().then(
   (code) => process.exit(code),
   (error: unknown) => {

@@ -147,7 +147,7 @@ describe('workers and enqueue against a real Redis (--redis-url)', () => {
     const pruned = await bouy(['workers', '--prune', '--redis-url', redis.url], env);
     expect(pruned.code).toBe(0);
     expect(pruned.stdout).toMatch(/pruned 1 stale registration/);
-    expect(await redis.client.zrange(keys.index, 0, -1)).toEqual(['worker-live-1']);
+    expect(await redis.client.zrange(keys.index, '0', '-1')).toEqual(['worker-live-1']);
     expect(await redis.client.exists(keys.worker('worker-dead-1'))).toBe(0);
   });
 });

@@ -42,7 +42,9 @@ export function attach(
     const ignore = () => {};
     process.on('SIGINT', ignore);
     child.on('error', () => resolve(127));
-    child.on('close', (code, signal) => {
+    // 'exit', not 'close': no stdio is piped here, and a grandchild that keeps the terminal
+    // open (compose v1 does) must not keep this waiting.
+    child.on('exit', (code, signal) => {
       process.off('SIGINT', ignore);
       resolve(shellStatus(code, signal));
     });

@@ -17,6 +17,7 @@ async function waitHealthy(ctx: Context, timeoutS: number): Promise<{ reports: H
     // Only Redis was started (`up redis`): there is no health to wait for.
     if (targets.length === 0 && !containers.some((c) => c.service === 'worker')) break;
     reports = await Promise.all(targets.map((c) => probeHealth(c, 2000)));
+    ctx.out.debug(`health: ${reports.map((r) => `${r.container} ${r.status} ${r.workers_ready}/${r.worker_count}`).join(', ') || 'no health port yet'}`);
     if (reports.length > 0 && reports.every((r) => r.status === 'healthy')) break;
     if (Date.now() - started > timeoutS * 1000) {
       const detail = reports.map((r) => `${r.container}: ${r.status} ${r.workers_ready}/${r.worker_count}`).join(', ') || 'no container publishes a health port';

@@ -1,0 +1,195 @@
+import { Job, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HealthReport } from '../../src/cli/health-probe.js';
+import { registryKeys } from '../../src/registry/keys.js';
+import { json } from '../helpers/bouy.js';
+import { docker, testStack } from '../helpers/stack.js';
+import { waitFor } from '../helpers/wait.js';
+
+// One real stack, driven through ./bouy, step by step: each test starts from where the
+// previous one left it (the suite runs its files and tests in order).
+const stack = testStack();
+const WORKERS = '4';
+let redis: Redis;
+let queue: Queue;
+
+async function enqueue(count: number, latencyMs: number, tag: string): Promise<string[]> {
+  const jobs = await queue.addBulk(Array.from({ length: count }, (_, i) => ({ name: tag, data: { prompt: `${tag}-${i}`, latency_ms: latencyMs } })));
+  return jobs.map((j) => j.id!);
+}
+
+async function allCompleted(ids: string[]): Promise<boolean> {
+  const states = await Promise.all(ids.map((id) => queue.getJobState(id)));
+  return states.every((s) => s === 'completed');
+}
+
+/** Jobs the whole fleet has completed, by the workers' own counters. */
+function completedByFleet(reports: HealthReport[]): number {
+  return reports.reduce((n, h) => n + h.workers.reduce((m, w) => m + w.jobs_completed, 0), 0);
+}
+
+function byContainer(reports: HealthReport[], id: string): HealthReport {
+  const report = reports.find((r) => r.id === id);
+  if (!report) throw new Error(`no health report for container ${id}`);
+  return report;
+}
+
+beforeAll(async () => {
+  // The image test built bouy:e2e; build again here (cached: seconds) so this file stands alone.
+  const built = await stack.run(['build'], {}, 600_000);
+  expect(built.code, built.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  await queue?.close();
+  redis?.disconnect();
+  await stack.clean();
+});
+
+describe('the stack through ./bouy', () => {
+  it('WORKER_COUNT=4 ./bouy up worker: one container, four named workers, healthy', async () => {
+    const started = Date.now();
+    const r = await stack.run(['up', 'worker', '--json'], { WORKER_COUNT: WORKERS });
+    expect(r.code, r.stderr).toBe(0);
+    const up = json<{ healthy_after_s: number; health: HealthReport[] }>(r);
+    console.log(`./bouy up worker → healthy: ${((Date.now() - started) / 1000).toFixed(1)} s (compose up + ${up.healthy_after_s} s waiting)`);
+    expect(up.health).toHaveLength(1);
+    const [report] = up.health;
+    expect(report!.status).toBe('healthy');
+    // The settings file says WORKER_COUNT=2: the inline 4 must have reached the container.
+    expect(report!.worker_count).toBe(4);
+    expect(report!.workers.map((w) => w.name)).toEqual([1, 2, 3, 4].map((i) => `worker-${report!.id}-${i}`));
+
+    const response = await fetch(`http://127.0.0.1:${report!.port}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'healthy', worker_count: 4, workers_ready: 4, queue: 'llm', hostname: report!.id });
+
+    redis = new Redis(await stack.redisUrl(), { maxRetriesPerRequest: null });
+    queue = new Queue('llm', { connection: redis, prefix: 'bull' });
+  });
+
+  it('the image HEALTHCHECK (node, no curl) turns the container healthy', async () => {
+    await waitFor(async () => (await stack.containers()).find((c) => c.service === 'worker')?.health === 'healthy',
+      'docker to report the worker container healthy', 60_000, 1000);
+  });
+
+  it('./bouy enqueue llm \'{"prompt":"hi"}\' --wait: processed', async () => {
+    const r = await stack.run(['enqueue', 'llm', '{"prompt":"hi"}', '--wait', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = json<{ outcomes: Array<{ state: string; result: { completion: string } }> }>(r);
+    expect(out.outcomes[0]).toMatchObject({ state: 'completed', result: { completion: 'echo: hi' } });
+  });
+
+  it('./bouy scale worker=3: three containers, each answering health on its own port', async () => {
+    const r = await stack.run(['scale', 'worker=3', '--json'], { WORKER_COUNT: WORKERS });
+    expect(r.code, r.stderr).toBe(0);
+    const health = await stack.health();
+    expect(health).toHaveLength(3);
+    const ports = health.map((h) => h.port);
+    expect(new Set(ports).size).toBe(3);
+    for (const h of health) {
+      expect(h.port).toBeGreaterThanOrEqual(8080);
+      expect(h.port).toBeLessThanOrEqual(8089);
+      expect(h.status).toBe('healthy');
+      // Each container reports its own workers, named after its own id.
+      expect(h.workers.every((w) => w.name.startsWith(`worker-${h.id}-`))).toBe(true);
+    }
+  });
+
+  it('jobs spread over the containers, each processed exactly once', async () => {
+    const before = await stack.health();
+    const doneBefore = completedByFleet(before);
+    const ids = await enqueue(60, 200, 'spread');
+    await waitFor(() => allCompleted(ids), '60 jobs to complete', 60_000, 250);
+    const hosts = new Set<string>();
+    for (const id of ids) {
+      const job = await Job.fromId(queue, id);
+      expect(job!.attemptsMade).toBe(1);
+      hosts.add(String((job!.returnvalue as { worker: string }).worker).split('-')[1]!);
+    }
+    expect(hosts.size).toBeGreaterThanOrEqual(2);
+    // Nobody ran a job twice: the fleet's completed counters grew by exactly 60.
+    const after = await stack.health();
+    expect(completedByFleet(after) - doneBefore).toBe(60);
+  });
+
+  it('a worker process killed inside a container is back after the 10 s restart delay', async () => {
+    const [target] = await stack.health();
+    const victim = target!.workers[1]!;
+    const killed = await docker(['exec', target!.id, 'sh', '-c', `kill -9 ${victim.pid}`]);
+    expect(killed.code, killed.stderr).toBe(0);
+    const at = Date.now();
+    await waitFor(async () => byContainer(await stack.health(), target!.id).workers.find((w) => w.name === victim.name)?.state !== 'ready',
+      'the supervisor to notice the death', 10_000, 200);
+    const back = await waitFor(async () => {
+      const w = byContainer(await stack.health(), target!.id).workers.find((x) => x.name === victim.name);
+      return w?.state === 'ready' && w.pid !== victim.pid ? w : undefined;
+    }, `${victim.name} to be back`, 40_000, 250);
+    const seconds = (Date.now() - at) / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(9.5);
+    expect(seconds).toBeLessThan(30);
+    expect(back.restarts).toBe(1);
+    // The other workers of that container were left alone.
+    const others = byContainer(await stack.health(), target!.id).workers.filter((w) => w.name !== victim.name);
+    expect(others.every((w) => w.restarts === 0 && w.state === 'ready')).toBe(true);
+  });
+
+  it('docker kill mid-job, then docker start: stale registrations gone, every job processed', async () => {
+    const health = await stack.health();
+    const target = health[health.length - 1]!;
+    const keys = registryKeys('bouy');
+    const ids = await enqueue(24, 4000, 'killed');
+    // Wait until the container's workers hold jobs (recorded in their registrations).
+    await waitFor(async () => {
+      for (const w of target.workers) {
+        const fields = await redis.hkeys(keys.worker(w.name));
+        if (fields.some((f) => f.startsWith('job:'))) return true;
+      }
+      return false;
+    }, `${target.container} to hold jobs`, 20_000, 100);
+    const oldPids = new Map(target.workers.map((w) => [w.name, w.pid]));
+
+    expect((await docker(['kill', target.id])).code).toBe(0);
+    // Its registrations survive the kill: nothing in the container could remove them.
+    expect(await redis.exists(keys.worker(target.workers[0]!.name))).toBe(1);
+
+    expect((await docker(['start', target.id])).code).toBe(0);
+    const restarted = await waitFor(async () => {
+      const report = (await stack.health()).find((r) => r.id === target.id);
+      return report?.status === 'healthy' ? report : undefined;
+    }, 'the restarted container to be healthy', 60_000, 500);
+    // The same names again (same hostname), new processes; nothing left of the old run.
+    expect(restarted.workers.map((w) => w.name).sort()).toEqual([...oldPids.keys()].sort());
+    const registered = await redis.zrange(keys.index, '0', '-1');
+    expect(registered.filter((n) => n.startsWith(`worker-${target.id}-`)).sort()).toEqual([...oldPids.keys()].sort());
+    const listed = json<{ workers: Array<{ name: string; pid: number; stale: boolean }> }>(await stack.run(['workers', '--json']));
+    for (const w of listed.workers.filter((x) => x.name.startsWith(`worker-${target.id}-`))) {
+      expect(w.stale).toBe(false);
+      expect(w.pid).toBe(restarted.workers.find((x) => x.name === w.name)!.pid);
+    }
+    await waitFor(() => allCompleted(ids), 'every job, including those of the killed container, to complete', 90_000, 500);
+  });
+
+  it('./bouy down while jobs run: they complete before the containers go', async () => {
+    const ids = await enqueue(8, 5000, 'draining');
+    await waitFor(async () => (await queue.getActiveCount()) >= 4, 'jobs to be running', 20_000, 100);
+    await queue.close();
+    redis.disconnect();
+
+    const r = await stack.run(['down'], {}, 120_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await stack.containers()).toEqual([]);
+
+    // Redis kept its data (AOF volume): bring it back alone and look.
+    const again = await stack.run(['up', 'redis', '--no-wait']);
+    expect(again.code, again.stderr).toBe(0);
+    redis = new Redis(await stack.redisUrl(), { maxRetriesPerRequest: null });
+    queue = new Queue('llm', { connection: redis, prefix: 'bull' });
+    const states = await Promise.all(ids.map((id) => queue.getJobState(id)));
+    // Those that had started finished; those still waiting stay queued for the next start.
+    expect(states.filter((s) => s === 'active')).toEqual([]);
+    expect(states.filter((s) => s === 'completed').length).toBeGreaterThanOrEqual(4);
+    expect(states.every((s) => s === 'completed' || s === 'waiting')).toBe(true);
+  });
+});
