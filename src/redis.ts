@@ -39,15 +39,24 @@ export async function assertRedisReachable(url: string, timeoutMs = 3000): Promi
   }
 }
 
-/** PING with a deadline, for readiness checks that must answer quickly. */
-export async function pingWithin(client: Redis, timeoutMs: number): Promise<boolean> {
+/**
+ * Settles with `fallback` if `work` has not settled within `timeoutMs`. Our connections queue
+ * commands while Redis is away (maxRetriesPerRequest: null), so anything a health check asks
+ * Redis must be bounded or the check hangs exactly when it matters.
+ */
+export async function within<T>(work: Promise<T>, timeoutMs: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), timeoutMs);
   });
   try {
-    return await Promise.race([client.ping().then((reply) => reply === 'PONG', () => false), timeout]);
+    return await Promise.race([work.catch(() => fallback), timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** PING with a deadline, for readiness checks that must answer quickly. */
+export function pingWithin(client: Redis, timeoutMs: number): Promise<boolean> {
+  return within(client.ping().then((reply) => reply === 'PONG'), timeoutMs, false);
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheus, sampleValue } from './helpers/prometheus.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, startFleet, type TestFleet } from './helpers/supervisor.js';
+import { allReady, completedJobs, startFleet, type TestFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 let redis: RedisServer;
@@ -33,12 +33,17 @@ describe('/metrics', () => {
       await allReady(fleet);
       await fleet.queue.addBulk(Array.from({ length: 6 }, () => ({ name: 'metered', data: { ms: 20 } })));
       await fleet.queue.add('later', { ms: 1 }, { delay: 60_000 });
-      await waitFor(async () => (await fleet.finished()).length === 6, 'jobs done');
-      const response = await fetch(`http://127.0.0.1:${fleet.healthPort}/metrics`);
-      expect(response.headers.get('content-type')).toContain('text/plain');
-      const { samples, types } = parsePrometheus(await response.text());
       const q = fleet.queueName;
-      expect(sampleValue(samples, 'bouy_jobs_total', { queue: q, name: 'metered', outcome: 'completed' })).toBe(6);
+      const scrape = async () => {
+        const response = await fetch(`http://127.0.0.1:${fleet.healthPort}/metrics`);
+        expect(response.headers.get('content-type')).toContain('text/plain');
+        return parsePrometheus(await response.text());
+      };
+      // Job reports reach the supervisor over IPC: scrape until all six are in.
+      const { samples, types } = await waitFor(async () => {
+        const parsed = await scrape();
+        return sampleValue(parsed.samples, 'bouy_jobs_total', { queue: q, name: 'metered', outcome: 'completed' }) === 6 && parsed;
+      }, 'six completed jobs in /metrics');
       expect(types.get('bouy_job_duration_seconds')).toBe('histogram');
       expect(sampleValue(samples, 'bouy_job_duration_seconds_count', { queue: q, name: 'metered' })).toBe(6);
       expect(sampleValue(samples, 'bouy_job_duration_seconds_bucket', { queue: q, name: 'metered', le: '0.005' })).toBe(0);
@@ -70,7 +75,7 @@ describe('changing the number of workers at run time', () => {
       await fleet.run.waitForLog((l) => l.msg === 'worker removed', 'a worker removed', 20_000);
       const two = await readyWorkers(fleet, 2);
       expect(two.worker_count).toBe(2);
-      await waitFor(async () => (await fleet.finished()).length === 3, 'all three jobs finished');
+      await completedJobs(fleet, 3);
       expect((await fleet.started()).length).toBe(3);
       for (const job of jobs) expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('completed');
     } finally {

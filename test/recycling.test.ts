@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from './helpers/processes.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, startFleet, type TestFleet } from './helpers/supervisor.js';
+import { allReady, completedJobs, startFleet, type TestFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 let redis: RedisServer;
@@ -10,7 +10,7 @@ afterAll(async () => { await redis?.close(); });
 
 /** Every job ran exactly once and completed: none lost, none run twice. */
 async function expectEachRanOnce(fleet: TestFleet, ids: string[]) {
-  await waitFor(async () => (await fleet.finished()).length >= ids.length, `${ids.length} jobs finished`, 60_000);
+  await completedJobs(fleet, ids.length, 60_000);
   const started = (await fleet.started()).map((r) => r.id).sort();
   expect(started).toEqual([...ids].sort());
   const counts = await fleet.queue.getJobCounts('completed', 'failed', 'active', 'wait');
@@ -30,8 +30,9 @@ describe('task-aware recycling', () => {
       // A recycle is not a crash: no restart delay (30 s here) was waited, nothing counted as a restart.
       const { body } = await waitFor(async () => {
         const h = await fleet.health();
-        return h.body.workers.every((w: { state: string }) => w.state === 'ready') && h;
-      }, 'all slots ready again');
+        const counted = (h.body.jobs_by_name.odd?.completed ?? 0) + (h.body.jobs_by_name.even?.completed ?? 0) === 40;
+        return counted && h.body.workers.every((w: { state: string }) => w.state === 'ready') && h;
+      }, 'all slots ready again, every job counted');
       expect(body.workers.map((w: { restarts: number }) => w.restarts)).toEqual([0, 0]);
       const recycled = body.workers.reduce((sum: number, w: { recycles: { 'max-jobs'?: number } }) => sum + (w.recycles['max-jobs'] ?? 0), 0);
       expect(recycled).toBe(recycles.length);

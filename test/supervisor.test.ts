@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, startFleet } from './helpers/supervisor.js';
+import { allReady, completedJobs, startFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 import { pidsMatching } from './helpers/processes.js';
 
@@ -14,7 +14,9 @@ describe('the worker supervisor', () => {
     try {
       await allReady(fleet);
       const jobs = await fleet.queue.addBulk(Array.from({ length: 60 }, (_, i) => ({ name: 'n', data: { ms: 5, i } })));
-      await waitFor(async () => (await fleet.finished()).length >= 60, '60 jobs finished');
+      await completedJobs(fleet, 60);
+      // Counters arrive over IPC just after the job is committed.
+      await waitFor(async () => (await fleet.health()).body.workers.reduce((sum: number, w: { jobs_completed: number }) => sum + w.jobs_completed, 0) === 60, 'counters');
       const started = await fleet.started();
       const ids = started.map((r) => r.id).sort();
       expect(ids).toEqual(jobs.map((j) => j.id!).sort());
@@ -44,7 +46,7 @@ describe('the worker supervisor', () => {
       const restarted = await fleet.run.waitForLog((l) => l.msg === 'worker process started' && l.pid !== first!.pid, 'slot restarted');
       expect(Date.parse(restarted.time as string) - Date.parse(exitLine.time as string)).toBeGreaterThanOrEqual(1400);
       expect(restarted.worker).toBe(`worker-${fleet.hostname}-1`);
-      await waitFor(async () => (await fleet.finished()).some((r) => r.id === job.id), 'the killed job to finish on the new worker');
+      await completedJobs(fleet, 1);
       const runs = (await fleet.started()).filter((r) => r.id === job.id);
       expect(runs).toHaveLength(2);
       expect(runs[1]!.pid).not.toBe(first!.pid);
@@ -158,7 +160,7 @@ describe('defaults and logs', () => {
     try {
       await allReady(fleet);
       await fleet.queue.addBulk(Array.from({ length: 30 }, () => ({ name: 'n', data: { ms: 1 } })));
-      await waitFor(async () => (await fleet.finished()).length === 30, 'jobs done');
+      await completedJobs(fleet, 30);
     } finally {
       await fleet.close();
     }
@@ -184,6 +186,7 @@ describe('defaults and logs', () => {
       const lows = await lowQueue.addBulk(Array.from({ length: 5 }, (_, i) => ({ name: 'low', data: { ms: 1 }, opts: { jobId: `low-${i}` } })));
       const highs = await fleet.queue.addBulk(Array.from({ length: 5 }, (_, i) => ({ name: 'high', data: { ms: 1 }, opts: { jobId: `high-${i}` } })));
       await waitFor(async () => (await fleet.finished()).length === 11, 'all jobs done');
+      await completedJobs(fleet, 6);
       const order = (await fleet.started()).map((r) => r.id);
       const highIds = new Set(highs.map((j) => j.id));
       const lowIds = new Set(lows.map((j) => j.id));

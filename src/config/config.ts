@@ -56,6 +56,10 @@ export interface Config {
   readonly adminToken: string | undefined;
   /** Leader lease; a dead leader is replaced within this. @defaultValue 15 */
   readonly leaderTtlSeconds: number;
+  /** Module whose default export `(ctx) => stop` runs only on the fleet's leader (migrations…). */
+  readonly singletonModule: string | undefined;
+  /** BullMQ job schedulers the leader keeps in place (SCHEDULES, JSON). @defaultValue [] */
+  readonly schedules: readonly Schedule[];
   /** Version of the image (or checkout) this process runs, published for fleet checks. */
   readonly imageVersion: string;
   readonly logLevel: LogLevel;
@@ -73,6 +77,53 @@ function adminToken(env: Env, problems: Problems): string | undefined {
     return undefined;
   }
   return value;
+}
+
+/** One repeating job: every N ms or on a cron pattern. */
+export interface Schedule {
+  readonly queue: string;
+  readonly id: string;
+  readonly name: string;
+  readonly every: number | undefined;
+  readonly pattern: string | undefined;
+  readonly data: Record<string, unknown>;
+}
+
+const SCHEDULE_HELP = 'a JSON array of {"queue","id","every" (ms) or "pattern" (cron), "name"?, "data"?}';
+
+function parseSchedules(env: Env, problems: Problems): Schedule[] {
+  const value = env.SCHEDULES?.trim();
+  if (!value) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    problems.add('SCHEDULES', env.SCHEDULES, `${SCHEDULE_HELP} (${(error as Error).message})`);
+    return [];
+  }
+  if (!Array.isArray(parsed)) {
+    problems.add('SCHEDULES', env.SCHEDULES, SCHEDULE_HELP);
+    return [];
+  }
+  const schedules: Schedule[] = [];
+  for (const [i, entry] of parsed.entries()) {
+    const e = (entry ?? {}) as Record<string, unknown>;
+    const queueOk = typeof e.queue === 'string' && /^[A-Za-z0-9_.-]+$/.test(e.queue);
+    const idOk = typeof e.id === 'string' && e.id.length > 0;
+    const everyOk = e.every === undefined || (Number.isInteger(e.every) && (e.every as number) >= 1000);
+    const patternOk = e.pattern === undefined || (typeof e.pattern === 'string' && e.pattern.trim().length > 0);
+    const oneOfThem = (e.every === undefined) !== (e.pattern === undefined);
+    const dataOk = e.data === undefined || (typeof e.data === 'object' && e.data !== null && !Array.isArray(e.data));
+    if (!queueOk || !idOk || !everyOk || !patternOk || !oneOfThem || !dataOk) {
+      problems.add(`SCHEDULES[${i}]`, JSON.stringify(entry), 'an object with "queue" (a queue name), "id", exactly one of "every" (whole ms ≥ 1000) or "pattern" (cron), optional "name" and "data" (object)');
+      continue;
+    }
+    schedules.push({
+      queue: e.queue as string, id: e.id as string, name: typeof e.name === 'string' ? e.name : (e.id as string),
+      every: e.every as number | undefined, pattern: e.pattern as string | undefined, data: (e.data as Record<string, unknown>) ?? {},
+    });
+  }
+  return schedules;
 }
 
 const QUEUE_NAME = /^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/;
@@ -153,7 +204,9 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
     maxJobsJitter: integer(env, problems, 'MAX_JOBS_JITTER', 0, 0, 1_000_000_000),
     maxMemoryMb: integer(env, problems, 'MAX_MEMORY_MB', 0, 0, 1_048_576),
     adminToken: adminToken(env, problems),
-    leaderTtlSeconds: number(env, problems, 'LEADER_TTL_SECONDS', 15, 1, 3600),
+    leaderTtlSeconds: number(env, problems, 'LEADER_TTL_SECONDS', 15, 2, 3600),
+    singletonModule: env.SINGLETON_MODULE?.trim() ? env.SINGLETON_MODULE.trim() : undefined,
+    schedules: parseSchedules(env, problems),
     imageVersion: text(env, problems, 'BOUY_IMAGE_VERSION', PACKAGE_VERSION),
     logLevel: oneOf(env, problems, 'LOG_LEVEL', 'info', LOG_LEVELS),
     logFormat: oneOf(env, problems, 'LOG_FORMAT', isTty ? 'pretty' : 'json', LOG_FORMATS),

@@ -2,8 +2,11 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/config.js';
+import { within } from '../redis.js';
 import type { Registry } from '../registry/registry.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
+
+const SCRAPE_REDIS_MS = 1000;
 
 export interface MetricsSources {
   supervisor: Supervisor;
@@ -67,7 +70,8 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
     async collect() {
       this.reset();
       for (const queue of queues) {
-        const counts = await queue.getJobCounts('waiting', 'delayed', 'failed', 'active', 'prioritized');
+        // Bounded: a scrape while Redis is away must answer, without these series.
+        const counts = await within(queue.getJobCounts('waiting', 'delayed', 'failed', 'active', 'prioritized'), SCRAPE_REDIS_MS, {});
         for (const [state, count] of Object.entries(counts)) this.set({ queue: queue.name, state }, count);
       }
     },
@@ -77,7 +81,7 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
     async collect() {
       this.reset();
       const now = Date.now();
-      for (const worker of await sources.registry.list()) {
+      for (const worker of await within(sources.registry.list(), SCRAPE_REDIS_MS, [])) {
         if (worker.host === config.hostname) this.set({ worker: worker.name }, (now - worker.heartbeatAt) / 1000);
       }
     },

@@ -6,6 +6,7 @@ import type { Service } from './service.js';
  */
 export const SERVICES: Readonly<Record<string, () => Promise<Service>>> = Object.freeze({
   worker: async () => (await import('./worker-service.js')).workerService,
+  scheduler: async () => (await import('./scheduler-service.js')).schedulerService,
 });
 
 export function serviceNames(): string[] {

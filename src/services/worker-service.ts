@@ -9,6 +9,7 @@ import { loadProcessors } from '../worker/load-processor.js';
 import type { Service } from './service.js';
 import { onScalingSignal, onShutdownSignal } from './signals.js';
 import { createMetrics } from '../health/metrics.js';
+import { loadSingleton, startLeadership, type Leadership } from './leadership.js';
 import { registerAdminRoutes } from '../health/admin-routes.js';
 
 /** Registrations older than this many missed heartbeats are stale. */
@@ -27,6 +28,7 @@ export const workerService: Service = {
 
     // Pre-flight: everything that can be wrong is found before anything starts.
     await loadProcessors(config.queues, config.processor);
+    const singleton = await loadSingleton(config.singletonModule);
     await assertRedisReachable(config.redisUrl);
     log.info({ ...sharedSettings(config), workers: config.workerCount }, 'pre-flight passed');
 
@@ -34,14 +36,16 @@ export const workerService: Service = {
     redis.on('error', (error) => log.warn({ err: error }, 'supervisor Redis connection error'));
     const registry = new Registry(redis, config.keyPrefix, config.bullPrefix);
     const supervisor = new Supervisor(config, log, output, registry);
-    const isLeader = () => false;
+    let leadership: Leadership | undefined;
+    const isLeader = () => leadership?.election.isLeader() ?? false;
     const health = config.healthServer
       ? buildHealthApp(config, {
         slots: () => supervisor.view(),
         redisReachable: () => pingWithin(redis, 1000),
         metrics: createMetrics(config, { supervisor, registry, redis, isLeader }),
-        extra: () => ({
+        extra: async () => ({
           leader: isLeader(),
+          leader_id: (await leadership?.leaderId()) ?? null,
           jobs_by_name: supervisor.jobStats.view(),
           verification: supervisor.lastVerification ?? null,
         }),
@@ -70,8 +74,10 @@ export const workerService: Service = {
     const removeScaling = onScalingSignal((change) => supervisor.scaleBy(change));
     supervisor.once('all-ready', () => log.info({ workers: config.workerCount }, `all ${config.workerCount} worker(s) ready`));
     supervisor.start();
+    leadership = startLeadership(config, singleton, log);
 
-    await stopped;
+    // Singleton work stops (and the lease is handed over) while the workers drain.
+    await Promise.all([stopped, new Promise<void>((resolve) => supervisor.once('stopping', resolve)).then(() => leadership?.stop())]);
     removeHandlers();
     removeScaling();
     await health?.close();

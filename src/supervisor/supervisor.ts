@@ -26,6 +26,8 @@ export type ExitKind = 'crash' | 'recycle' | 'stop' | 'remove';
 export interface SupervisorEvents {
   /** Every slot reported ready (first time, and again after recovering). */
   'all-ready': [];
+  /** Shutdown began: workers are draining. */
+  stopping: [];
   /** Every worker has exited after shutdown. */
   stopped: [];
   'job-started': [slot: Slot, queue: string, jobName: string];
@@ -340,6 +342,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       return this.shutdown;
     }
     this.shutdown = new Promise<void>((resolve) => this.once('stopped', resolve));
+    this.emit('stopping');
     const live = this.slots.filter((s) => s.child);
     this.log.info({ reason, workers: live.length, timeout_s: this.config.shutdownTimeoutSeconds }, 'shutting down: draining workers');
     for (const slot of this.slots) {

@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import { freePortRun } from './free-port.js';
 import { FIXTURES, runEntrypoint, stopProcess, type Running } from './processes.js';
 import type { RedisServer } from './redis-server.js';
+import { waitFor } from './wait.js';
 
 export interface Record { id: string; worker: string; pid?: number; at: number }
 
@@ -64,6 +65,15 @@ export async function startFleet(redis: RedisServer, env: { [key: string]: strin
       await queue.close();
     },
   };
+}
+
+/**
+ * Waits until `count` jobs of the fleet's first queue are completed in BullMQ. The recording
+ * processor writes its finish just before BullMQ commits the job, so tests that then look at
+ * job states or counters wait for this instead.
+ */
+export function completedJobs(fleet: TestFleet, count: number, timeoutMs = 30_000) {
+  return waitFor(async () => ((await fleet.queue.getJobCounts('completed')).completed ?? 0) >= count, `${count} jobs completed`, timeoutMs);
 }
 
 /** Waits until the supervisor logs that all its workers are ready. */

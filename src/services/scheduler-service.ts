@@ -1,0 +1,62 @@
+import Fastify from 'fastify';
+import { loadConfig } from '../config/config.js';
+import { listenInRange } from '../health/health-server.js';
+import { createLogger } from '../log.js';
+import { assertRedisReachable, connect, pingWithin } from '../redis.js';
+import { loadSingleton, startLeadership } from './leadership.js';
+import type { Service } from './service.js';
+import { onShutdownSignal } from './signals.js';
+
+/**
+ * The `scheduler` service: runs no workers, only the fleet's singleton services (SCHEDULES'
+ * job schedulers, SINGLETON_MODULE) when it wins the leader election. Start it twice and one
+ * runs them, the other waits to take over — unlike Celery beat, which runs twice.
+ */
+export const schedulerService: Service = {
+  description: 'run the fleet\'s singleton services (SCHEDULES, SINGLETON_MODULE) on the elected leader',
+  async run() {
+    const config = loadConfig();
+    const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'bouy', base: { role: 'scheduler', host: config.hostname } });
+    const singleton = await loadSingleton(config.singletonModule);
+    await assertRedisReachable(config.redisUrl);
+    log.info({ schedules: config.schedules.map((s) => s.id), singleton: config.singletonModule ?? null }, 'pre-flight passed');
+
+    const redis = connect(config.redisUrl);
+    redis.on('error', (error) => log.warn({ err: error }, 'scheduler Redis connection error'));
+    const app = Fastify({ logger: false });
+    const leadership = startLeadership(config, singleton, log);
+    app.get('/livez', async () => ({ status: 'alive' }));
+    app.get('/readyz', async (_request, reply) => {
+      const ok = await pingWithin(redis, 1000);
+      return reply.code(ok ? 200 : 503).send({ ready: ok, redis: ok });
+    });
+    app.get('/health', async (_request, reply) => {
+      const ok = await pingWithin(redis, 1000);
+      return reply.code(ok ? 200 : 503).send({
+        status: ok ? 'healthy' : 'unhealthy', service: 'scheduler', hostname: config.hostname, redis: ok ? 'ok' : 'unreachable',
+        leader: leadership.election.isLeader(), leader_id: await leadership.leaderId(), schedules: config.schedules.map((s) => s.id),
+      });
+    });
+    if (config.healthServer) {
+      try {
+        await listenInRange(app, config, log);
+      } catch (error) {
+        await leadership.stop();
+        redis.disconnect();
+        throw error;
+      }
+    }
+
+    await new Promise<void>((resolve) => {
+      const remove = onShutdownSignal((signal) => {
+        remove();
+        log.info({ signal }, 'stopping: handing leadership over');
+        resolve();
+      });
+    });
+    await leadership.stop();
+    await app.close();
+    redis.disconnect();
+    return 0;
+  },
+};

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePortRun } from './helpers/free-port.js';
+import { FIXTURES, runEntrypoint, stopProcess } from './helpers/processes.js';
+import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import { allReady, startFleet, type TestFleet } from './helpers/supervisor.js';
+import { waitFor } from './helpers/wait.js';
+
+let redis: RedisServer;
+beforeAll(async () => { redis = await startRedis(); });
+afterAll(async () => { await redis?.close(); });
+
+const TTL_S = 2;
+
+async function leaderOf(fleets: TestFleet[]): Promise<TestFleet[]> {
+  const flags = await Promise.all(fleets.map(async (f) => (await f.health().catch(() => ({ body: { leader: false } }))).body.leader === true));
+  return fleets.filter((_, i) => flags[i]);
+}
+
+describe('one leader per fleet', () => {
+  it('elects exactly one of three supervisors, runs the singleton only there, and fails over after SIGKILL', async () => {
+    const id = randomUUID().slice(0, 8);
+    const shared = { BOUY_PREFIX: `fleet-${id}`, LEADER_TTL_SECONDS: String(TTL_S), SINGLETON_MODULE: `${FIXTURES}/singleton-recorder.mjs`, QUEUE_NAME: `q-${id}` };
+    const fleets: TestFleet[] = [];
+    for (let i = 0; i < 3; i += 1) fleets.push(await startFleet(redis, { ...shared, BOUY_HOSTNAME: `h${i}-${id}`, TEST_RECORD_PREFIX: `rec-${id}` }));
+    try {
+      await Promise.all(fleets.map((f) => allReady(f)));
+      const [leader] = await waitFor(async () => {
+        const leaders = await leaderOf(fleets);
+        return leaders.length === 1 && leaders;
+      }, 'one leader', 15_000);
+      const logLine = await leader!.run.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('singleton singleton-module started'), 'singleton started');
+      expect(logLine.fencing_token).toBeGreaterThan(0);
+      const { body } = await leader!.health();
+      expect(body.leader_id).toMatch(new RegExp(`^${leader!.hostname}:`));
+      expect((await leaderOf(fleets)).length).toBe(1);
+
+      const killedAt = Date.now();
+      leader!.run.kill('SIGKILL');
+      await leader!.run.exited;
+      const rest = fleets.filter((f) => f !== leader);
+      const [next] = await waitFor(async () => {
+        const leaders = await leaderOf(rest);
+        return leaders.length === 1 && leaders;
+      }, 'a new leader', (TTL_S * 2 + 5) * 1000);
+      const takeoverMs = Date.now() - killedAt;
+      expect(takeoverMs).toBeLessThan((TTL_S * 2 + 5) * 1000);
+      const records = (await redis.client.lrange(`rec-${id}:singleton`, 0, -1)).map((s) => JSON.parse(s) as { event: string; host: string; token: number });
+      await waitFor(async () => (await redis.client.llen(`rec-${id}:singleton`)) >= 2, 'second singleton start');
+      const starts = (await redis.client.lrange(`rec-${id}:singleton`, 0, -1)).map((s) => JSON.parse(s) as { event: string; host: string; token: number }).filter((r) => r.event === 'start');
+      expect(starts.map((s) => s.host)).toEqual([leader!.hostname, next!.hostname]);
+      expect(starts[1]!.token).toBeGreaterThan(starts[0]!.token);
+      expect(records.length).toBeGreaterThan(0);
+      // Graceful stop hands over at once, after the singleton stopped.
+      await next!.close();
+      const after = await waitFor(async () => {
+        const leaders = await leaderOf(rest.filter((f) => f !== next));
+        return leaders.length === 1 && leaders;
+      }, 'handover on graceful stop', 10_000);
+      expect(after).toHaveLength(1);
+      const events = (await redis.client.lrange(`rec-${id}:singleton`, 0, -1)).map((s) => JSON.parse(s) as { event: string; host: string });
+      const stopIdx = events.findIndex((e) => e.event === 'stop' && e.host === next!.hostname);
+      const thirdStart = events.findIndex((e, i) => i > stopIdx && e.event === 'start');
+      expect(stopIdx).toBeGreaterThan(-1);
+      expect(thirdStart === -1 || thirdStart > stopIdx).toBe(true);
+    } finally {
+      await Promise.all(fleets.map((f) => f.close()));
+    }
+  });
+});
+
+describe('the scheduler service', () => {
+  it('keeps the job schedulers in place from one of two schedulers only', async () => {
+    const id = randomUUID().slice(0, 8);
+    const queueName = `sched-${id}`;
+    const port = await freePortRun(2);
+    const env = {
+      REDIS_URL: redis.url, BOUY_PREFIX: `sched-${id}`, LEADER_TTL_SECONDS: String(TTL_S), HEALTH_HOST: '127.0.0.1',
+      HEALTH_PORT_RANGE: `${port}-${port + 1}`, HEALTH_PORT: String(port),
+      SCHEDULES: JSON.stringify([{ queue: queueName, id: 'tick', every: 60_000, data: { prompt: 'tick' } }]),
+    };
+    const a = runEntrypoint(['scheduler'], { ...env, BOUY_HOSTNAME: `a${id}` });
+    const b = runEntrypoint(['scheduler'], { ...env, BOUY_HOSTNAME: `b${id}` });
+    try {
+      const placed = await waitFor(() => [a, b].find((r) => r.lines.some((l) => l.msg === 'job scheduler tick in place')), 'scheduler in place', 15_000);
+      const queue = new Queue(queueName, { connection: redis.client });
+      const schedulers = await queue.getJobSchedulers();
+      await queue.close();
+      expect(schedulers.map((s) => s.key)).toEqual(['tick']);
+      const other = placed === a ? b : a;
+      expect(other.lines.some((l) => l.msg === 'job scheduler tick in place')).toBe(false);
+      const healths = await Promise.all([port, port + 1].map(async (p) => (await (await fetch(`http://127.0.0.1:${p}/health`)).json()) as { leader: boolean }));
+      expect(healths.filter((h) => h.leader)).toHaveLength(1);
+    } finally {
+      await Promise.all([stopProcess(a), stopProcess(b)]);
+    }
+    expect((await a.exited).code).toBe(0);
+  });
+
+  it('rejects bad SCHEDULES with the entry and what is allowed', async () => {
+    const run = runEntrypoint(['scheduler'], { REDIS_URL: redis.url, SCHEDULES: '[{"queue":"q","id":"x"}]' });
+    expect((await run.exited).code).toBe(64);
+    const err = run.stderr.join('\n');
+    expect(err).toContain('SCHEDULES[0]=');
+    expect(err).toContain('is not valid: an object with "queue" (a queue name), "id", exactly one of "every" (whole ms ≥ 1000) or "pattern" (cron)');
+  });
+});
