@@ -1,0 +1,100 @@
+// Child processes of a bench or chaos run: spawned with their JSON log lines captured, and
+// killed if the script itself dies, so no run leaves workers behind on a shared machine.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import readline from 'node:readline';
+import { waitFor } from './wait.mjs';
+
+const live = new Set();
+process.once('exit', () => {
+  for (const child of live) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+/** Spawns `command args` with `env` over a minimal environment; collects stdout JSON lines. */
+export function start(command, args, env, { keepLines = true } = {}) {
+  const startedAt = performance.now();
+  const child = spawn(command, args, {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  const lines = [];
+  const stderr = [];
+  const watchers = new Set();
+  readline.createInterface({ input: child.stdout }).on('line', (text) => {
+    let line;
+    try {
+      line = JSON.parse(text);
+    } catch {
+      return;
+    }
+    line.receivedAt = performance.now();
+    if (keepLines) lines.push(line);
+    for (const watch of watchers) watch(line);
+  });
+  readline.createInterface({ input: child.stderr }).on('line', (text) => stderr.push(text));
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => {
+    live.delete(child);
+    resolve({ code, signal, at: performance.now() });
+  }));
+  return {
+    child,
+    pid: child.pid,
+    startedAt,
+    lines,
+    stderr,
+    exited,
+    get running() { return child.exitCode === null && child.signalCode === null; },
+    /** Resolves with the first line (already seen or still to come) matching `predicate`. */
+    waitForLine(predicate, what, timeoutMs = 60_000) {
+      const seen = lines.find(predicate);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          watchers.delete(watch);
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr: ${stderr.slice(-5).join(' | ')}`));
+        }, timeoutMs);
+        const watch = (line) => {
+          if (!predicate(line)) return;
+          clearTimeout(timer);
+          watchers.delete(watch);
+          resolve(line);
+        };
+        watchers.add(watch);
+      });
+    },
+    kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    /** SIGTERM, then SIGKILL if it is still there after `graceMs`. */
+    async stop(graceMs = 30_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}
+
+/** Resident set size of a process in MiB, from /proc (undefined if it is gone). */
+export function rssMb(pid) {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of the direct children of `pid`, from /proc. */
+export function childPids(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export { waitFor };
