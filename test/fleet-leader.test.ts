@@ -70,6 +70,33 @@ describe('one leader per fleet', () => {
   });
 });
 
+describe('fleet configuration check', () => {
+  it('shows in /health when one supervisor runs another image version', async () => {
+    const id = randomUUID().slice(0, 8);
+    const shared = { BOUY_PREFIX: `ver-${id}`, QUEUE_NAME: `q-${id}`, HEARTBEAT_SECONDS: '0.5' };
+    const current = await startFleet(redis, { ...shared, BOUY_HOSTNAME: `new-${id}`, BOUY_IMAGE_VERSION: '2.0.0' });
+    const old = await startFleet(redis, { ...shared, BOUY_HOSTNAME: `old-${id}`, BOUY_IMAGE_VERSION: '1.9.0' });
+    try {
+      await Promise.all([allReady(current), allReady(old)]);
+      const { body } = await waitFor(async () => {
+        const h = await current.health();
+        return h.body.fleet?.members.length === 2 && h;
+      }, 'both supervisors in the fleet view');
+      expect(body.fleet.consistent).toBe(false);
+      expect(body.fleet.differences).toContainEqual({ setting: 'version', values: { '"2.0.0"': [`new-${id}`], '"1.9.0"': [`old-${id}`] } });
+      await current.run.waitForLog((l) => l.msg?.startsWith('the fleet disagrees') === true, 'disagreement logged');
+      await old.close();
+      const alone = await waitFor(async () => {
+        const h = await current.health();
+        return h.body.fleet?.members.length === 1 && h;
+      }, 'the old one withdrawn');
+      expect(alone.body.fleet.consistent).toBe(true);
+    } finally {
+      await Promise.all([current.close(), old.close()]);
+    }
+  });
+});
+
 describe('the scheduler service', () => {
   it('keeps the job schedulers in place from one of two schedulers only', async () => {
     const id = randomUUID().slice(0, 8);
@@ -90,7 +117,8 @@ describe('the scheduler service', () => {
       expect(schedulers.map((s) => s.key)).toEqual(['tick']);
       const other = placed === a ? b : a;
       expect(other.lines.some((l) => l.msg === 'job scheduler tick in place')).toBe(false);
-      const healths = await Promise.all([port, port + 1].map(async (p) => (await (await fetch(`http://127.0.0.1:${p}/health`)).json()) as { leader: boolean }));
+      const healths = await waitFor(() => Promise.all([port, port + 1].map(async (p) => (await (await fetch(`http://127.0.0.1:${p}/health`)).json()) as { leader: boolean }))
+        .catch(() => undefined), 'both schedulers\' health to answer');
       expect(healths.filter((h) => h.leader)).toHaveLength(1);
     } finally {
       await Promise.all([stopProcess(a), stopProcess(b)]);

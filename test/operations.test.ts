@@ -84,6 +84,33 @@ describe('changing the number of workers at run time', () => {
   });
 });
 
+describe('SIGHUP', () => {
+  it('replaces every worker one at a time, finishing their jobs', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '2' });
+    try {
+      const before = await readyWorkers(fleet, 2);
+      const jobs = await fleet.queue.addBulk(Array.from({ length: 2 }, () => ({ name: 'long', data: { ms: 800 } })));
+      await waitFor(async () => (await fleet.started()).length === 2, 'both workers busy');
+      fleet.run.kill('SIGHUP');
+      const after = await waitFor(async () => {
+        const { body } = await fleet.health();
+        const replaced = body.workers.every((w: { pid: number; state: string }, i: number) => w.state === 'ready' && w.pid !== before.workers[i].pid);
+        return replaced && body;
+      }, 'both workers replaced');
+      expect(after.workers.map((w: { recycles: unknown }) => w.recycles)).toEqual([{ manual: 1 }, { manual: 1 }]);
+      await completedJobs(fleet, 2);
+      expect((await fleet.started()).length).toBe(2);
+      for (const job of jobs) expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('completed');
+      // Rolling: the second worker was asked to go only once the first one's replacement was ready.
+      const recycling = fleet.run.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('recycling worker (manual)'));
+      const firstReady = fleet.run.lines.findIndex((l, i) => i > fleet.run.lines.indexOf(recycling[0]!) && l.msg === 'Workers ready: 2/2');
+      expect(fleet.run.lines.indexOf(recycling[1]!)).toBeGreaterThan(firstReady);
+    } finally {
+      await fleet.close();
+    }
+  });
+});
+
 describe('admin routes', () => {
   it('do not exist without ADMIN_TOKEN', async () => {
     const fleet = await startFleet(redis, {});

@@ -1,6 +1,6 @@
 /**
- * The signals that ask a service to stop. SIGHUP is left out: under a terminal multiplexer or
- * nohup it arrives without anyone meaning "stop", and Gunicorn's convention (reload) is not ours.
+ * The signals that ask a service to stop. SIGHUP is not one: following Gunicorn, it asks for
+ * the workers to be replaced (see onRecycleSignal), and under nohup it arrives meaning nothing.
  */
 export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
@@ -27,4 +27,10 @@ export function onScalingSignal(onChange: (change: 1 | -1) => void): () => void 
     process.off('SIGTTIN', more);
     process.off('SIGTTOU', fewer);
   };
+}
+
+/** SIGHUP: replace every worker, one at a time, without cutting a job (Gunicorn's HUP). */
+export function onRecycleSignal(onRecycle: () => void): () => void {
+  process.on('SIGHUP', onRecycle);
+  return () => process.off('SIGHUP', onRecycle);
 }

@@ -7,7 +7,8 @@ import { removeStaleRegistrations } from '../registry/stale-cleanup.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { loadProcessors } from '../worker/load-processor.js';
 import type { Service } from './service.js';
-import { onScalingSignal, onShutdownSignal } from './signals.js';
+import { onRecycleSignal, onScalingSignal, onShutdownSignal } from './signals.js';
+import { joinFleet, type FleetPresence } from './fleet-presence.js';
 import { createMetrics } from '../health/metrics.js';
 import { loadSingleton, startLeadership, type Leadership } from './leadership.js';
 import { registerAdminRoutes } from '../health/admin-routes.js';
@@ -37,6 +38,7 @@ export const workerService: Service = {
     const registry = new Registry(redis, config.keyPrefix, config.bullPrefix);
     const supervisor = new Supervisor(config, log, output, registry);
     let leadership: Leadership | undefined;
+    let fleet: FleetPresence | undefined;
     const isLeader = () => leadership?.election.isLeader() ?? false;
     const health = config.healthServer
       ? buildHealthApp(config, {
@@ -48,6 +50,9 @@ export const workerService: Service = {
           leader_id: (await leadership?.leaderId()) ?? null,
           jobs_by_name: supervisor.jobStats.view(),
           verification: supervisor.lastVerification ?? null,
+          fingerprint: fleet?.fingerprint ?? null,
+          version: config.imageVersion,
+          fleet: (await fleet?.view()) ?? null,
         }),
       })
       : undefined;
@@ -72,14 +77,18 @@ export const workerService: Service = {
     const stopped = new Promise<void>((resolve) => supervisor.once('stopped', resolve));
     const removeHandlers = onShutdownSignal((signal) => void supervisor.stop(signal));
     const removeScaling = onScalingSignal((change) => supervisor.scaleBy(change));
+    const removeRecycle = onRecycleSignal(() => void supervisor.recycle('all'));
     supervisor.once('all-ready', () => log.info({ workers: config.workerCount }, `all ${config.workerCount} worker(s) ready`));
     supervisor.start();
     leadership = startLeadership(config, singleton, log);
+    fleet = joinFleet(config, redis, log);
 
     // Singleton work stops (and the lease is handed over) while the workers drain.
-    await Promise.all([stopped, new Promise<void>((resolve) => supervisor.once('stopping', resolve)).then(() => leadership?.stop())]);
+    const stopping = new Promise<void>((resolve) => supervisor.once('stopping', resolve));
+    await Promise.all([stopped, stopping.then(() => Promise.all([leadership?.stop(), fleet?.stop()]))]);
     removeHandlers();
     removeScaling();
+    removeRecycle();
     await health?.close();
     await redis.quit().catch(() => redis.disconnect());
     log.info('supervisor exiting');

@@ -220,8 +220,10 @@ async function main(): Promise<void> {
     log.level = 'silent';
     void exitAfter(worker.abort('supervisor gone'));
   });
-  // Ctrl-C reaches the whole process group; the supervisor decides, so ignore it here.
+  // Ctrl-C, a closed terminal (HUP) and Gunicorn-style HUP reach the whole process group;
+  // the supervisor decides what they mean, so they mean nothing here.
   process.on('SIGINT', () => {});
+  process.on('SIGHUP', () => {});
   process.on('SIGTERM', () => void exitAfter(worker.drain()));
 
   try {

@@ -1,6 +1,8 @@
 import { EXIT } from '../../errors.js';
 import { connect } from '../../redis.js';
 import { Registry, type RegisteredWorker } from '../../registry/registry.js';
+import { readFleet } from '../../registry/fleet.js';
+import { leaderKey, readLeader } from '../../leader/index.js';
 import type { BouyCommand } from '../command.js';
 import { table } from '../output.js';
 import { redisUrlOption, stackRedisUrl } from '../stack-redis.js';
@@ -43,21 +45,29 @@ export const workers: BouyCommand = {
         await registry.remove(stale.map((w) => w.name));
         pruned = stale.length;
       }
+      const prefix = ctx.env.BOUY_PREFIX ?? 'bouy';
+      const leader = await readLeader(redis, leaderKey(prefix));
+      const fleet = await readFleet(redis, prefix, staleAfterMs);
+      const leaderHost = leader?.split(':')[0];
       const rows = list.map((w) => ({
         name: w.name, host: w.host, pid: w.pid, state: w.state, queues: w.queues, completed: w.completed, failed: w.failed,
         active_jobs: w.activeJobs.length, heartbeat_age_s: Math.round((now - w.heartbeatAt) / 100) / 10, stale: isStale(w),
       }));
-      ctx.out.result({ workers: rows, stale: stale.length, pruned, requeued }, () => {
+      ctx.out.result({ workers: rows, stale: stale.length, pruned, requeued, leader, fleet }, () => {
         const body = rows.length === 0 ? 'no workers registered' : table(
           ['NAME', 'HOST', 'STATE', 'QUEUE', 'JOBS ok/failed/active', 'HEARTBEAT'],
           rows.map((w) => [
             w.stale ? ctx.out.paint('red', `${w.name} (stale)`) : w.name, w.host, w.state, w.queues.join(','),
             `${w.completed}/${w.failed}/${w.active_jobs}`, `${age(w.heartbeat_age_s * 1000)} ago`,
           ]));
+        const leads = `leader: ${leader ? `${leader}${leaderHost ? ` (its workers: worker-${leaderHost}-*)` : ''}` : 'none elected yet'}`;
+        const agreement = fleet.consistent
+          ? `fleet: ${fleet.members.length} supervisor(s), configured identically${fleet.members[0] ? ` (version ${fleet.members[0].version}, ${fleet.members[0].fingerprint})` : ''}`
+          : ctx.out.paint('red', `fleet disagrees:\n${fleet.differences.map((d) => `  ${d.setting}: ${Object.entries(d.values).map(([v, hosts]) => `${v} on ${hosts.join(', ')}`).join('; ')}`).join('\n')}`);
         const note = args.prune
           ? `\npruned ${pruned} stale registration(s); ${requeued} job(s) returned to their queues`
           : stale.length > 0 ? `\n${stale.length} stale (no heartbeat for ${staleAfterMs / 1000} s): remove them with --prune` : '';
-        return body + note;
+        return `${body}\n${leads}\n${agreement}${note}`;
       });
       return EXIT.ok;
     } finally {

@@ -1,0 +1,50 @@
+import type { Redis } from 'ioredis';
+import { sharedSettings, type Config } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { within } from '../redis.js';
+import { fingerprint, publishMember, readFleet, withdrawMember, type FleetView } from '../registry/fleet.js';
+
+/** A host that has not re-published for this many heartbeats has left the fleet. */
+const MISSED_HEARTBEATS = 3;
+
+export interface FleetPresence {
+  readonly fingerprint: string;
+  view(): Promise<FleetView | null>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Publishes this supervisor's configuration fingerprint and image version every heartbeat, so
+ * any supervisor (and `bouy workers`) can tell when the fleet disagrees — one container on an
+ * old image, one with a different QUEUE_NAME — and says so once when it notices.
+ */
+export function joinFleet(config: Config, redis: Redis, log: Logger): FleetPresence {
+  const settings = sharedSettings(config);
+  const print = fingerprint(settings);
+  const staleAfterMs = config.heartbeatSeconds * 1000 * MISSED_HEARTBEATS;
+  let warned = '';
+  const publish = async () => {
+    try {
+      await publishMember(redis, config.keyPrefix, { host: config.hostname, fingerprint: print, version: config.imageVersion, settings, at: Date.now() });
+      const fleet = await readFleet(redis, config.keyPrefix, staleAfterMs);
+      const signature = JSON.stringify(fleet.differences);
+      if (!fleet.consistent && signature !== warned) {
+        log.warn({ differences: fleet.differences, members: fleet.members }, 'the fleet disagrees: supervisors sharing this Redis run different configurations or versions');
+      }
+      warned = fleet.consistent ? '' : signature;
+    } catch (error) {
+      log.debug({ err: error }, 'could not publish fleet presence');
+    }
+  };
+  void publish();
+  const timer = setInterval(() => void publish(), config.heartbeatSeconds * 1000);
+  timer.unref();
+  return {
+    fingerprint: print,
+    view: () => within(readFleet(redis, config.keyPrefix, staleAfterMs), 1000, null),
+    async stop() {
+      clearInterval(timer);
+      await within(withdrawMember(redis, config.keyPrefix, config.hostname), 1000, undefined);
+    },
+  };
+}
