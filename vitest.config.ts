@@ -14,6 +14,7 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           setupFiles: ['test/helpers/leak-guard.ts'],
+          globalSetup: ['test/helpers/global-setup.ts'],
         },
       },
       {
