@@ -7,6 +7,8 @@ import type { Service } from './service.js';
 export const SERVICES: Readonly<Record<string, () => Promise<Service>>> = Object.freeze({
   worker: async () => (await import('./worker-service.js')).workerService,
   scheduler: async () => (await import('./scheduler-service.js')).schedulerService,
+  dashboard: async () => (await import('./dashboard-service.js')).dashboardService,
+  api: async () => (await import('./api-service.js')).apiService,
 });
 
 export function serviceNames(): string[] {

@@ -5,7 +5,7 @@ import { createLogger } from '../log.js';
 import { assertRedisReachable, connect, pingWithin } from '../redis.js';
 import { loadSingleton, startLeadership } from './leadership.js';
 import type { Service } from './service.js';
-import { onShutdownSignal } from './signals.js';
+import { addProbes, untilShutdownSignal } from './service-kit.js';
 
 /**
  * The `scheduler` service: runs no workers, only the fleet's singleton services (SCHEDULES'
@@ -25,11 +25,7 @@ export const schedulerService: Service = {
     redis.on('error', (error) => log.warn({ err: error }, 'scheduler Redis connection error'));
     const app = Fastify({ logger: false });
     const leadership = startLeadership(config, singleton, log);
-    app.get('/livez', async () => ({ status: 'alive' }));
-    app.get('/readyz', async (_request, reply) => {
-      const ok = await pingWithin(redis, 1000);
-      return reply.code(ok ? 200 : 503).send({ ready: ok, redis: ok });
-    });
+    addProbes(app, redis);
     app.get('/health', async (_request, reply) => {
       const ok = await pingWithin(redis, 1000);
       return reply.code(ok ? 200 : 503).send({
@@ -47,13 +43,7 @@ export const schedulerService: Service = {
       }
     }
 
-    await new Promise<void>((resolve) => {
-      const remove = onShutdownSignal((signal) => {
-        remove();
-        log.info({ signal }, 'stopping: handing leadership over');
-        resolve();
-      });
-    });
+    log.info({ signal: await untilShutdownSignal() }, 'stopping: handing leadership over');
     await leadership.stop();
     await app.close();
     redis.disconnect();
