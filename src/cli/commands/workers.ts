@@ -48,7 +48,6 @@ export const workers: BouyCommand = {
       const prefix = ctx.env.BOUY_PREFIX ?? 'bouy';
       const leader = await readLeader(redis, leaderKey(prefix));
       const fleet = await readFleet(redis, prefix, staleAfterMs);
-      const leaderHost = leader?.split(':')[0];
       const rows = list.map((w) => ({
         name: w.name, host: w.host, pid: w.pid, state: w.state, queues: w.queues, completed: w.completed, failed: w.failed,
         active_jobs: w.activeJobs.length, heartbeat_age_s: Math.round((now - w.heartbeatAt) / 100) / 10, stale: isStale(w),
@@ -60,7 +59,7 @@ export const workers: BouyCommand = {
             w.stale ? ctx.out.paint('red', `${w.name} (stale)`) : w.name, w.host, w.state, w.queues.join(','),
             `${w.completed}/${w.failed}/${w.active_jobs}`, `${age(w.heartbeat_age_s * 1000)} ago`,
           ]));
-        const leads = `leader: ${leader ? `${leader}${leaderHost ? ` (its workers: worker-${leaderHost}-*)` : ''}` : 'none elected yet'}`;
+        const leads = `leader: ${leader ? `${leader} (host:pid; runs the singleton services)` : 'none elected yet'}`;
         const agreement = fleet.consistent
           ? `fleet: ${fleet.members.length} supervisor(s), configured identically${fleet.members[0] ? ` (version ${fleet.members[0].version}, ${fleet.members[0].fingerprint})` : ''}`
           : ctx.out.paint('red', `fleet disagrees:\n${fleet.differences.map((d) => `  ${d.setting}: ${Object.entries(d.values).map(([v, hosts]) => `${v} on ${hosts.join(', ')}`).join('; ')}`).join('\n')}`);
