@@ -3,7 +3,7 @@
 // tables as each suite finishes and writes everything (samples included) to bench-results/.
 //   --reps N       repetitions per figure (default 3)
 //   --jobs N       jobs per throughput run (default 10000; the issue's 20000 fits only on a quiet machine)
-//   --cpu-jobs N   CPU-bound jobs per run (default 150)
+//   --cpu-jobs N   CPU-bound jobs per run (default 200)
 //   --only a,b     run only these suites (throughput, cpu, startup, restart, recovery, drain, health, stale)
 import { $, argv, fs, path } from 'zx';
 import { machine } from './bench/machine.mjs';
@@ -22,7 +22,7 @@ if (unknown.length > 0) {
 const options = {
   reps: Number(argv.reps ?? 3),
   jobs: Number(argv.jobs ?? 10_000),
-  cpuJobs: Number(argv['cpu-jobs'] ?? 150),
+  cpuJobs: Number(argv['cpu-jobs'] ?? 200),
   log: (message) => console.error(`  · ${message}`),
 };
 

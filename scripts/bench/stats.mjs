@@ -28,8 +28,21 @@ export function cell(summary, unit = '') {
   return `${round(summary.median)}${u} (${round(summary.min)}–${round(summary.max)})`;
 }
 
-/** A ratio of medians, "0.93×". */
+/** A ratio of medians, "0.93×" (two significant digits when it is far below 1). */
 export function ratio(a, b) {
   if (!a || !b || !b.median) return 'n/a';
-  return `${(a.median / b.median).toFixed(2)}×`;
+  const r = a.median / b.median;
+  return `${r < 0.1 ? r.toPrecision(2) : r.toFixed(2)}×`;
+}
+
+/** A summary with `delta` added to every figure (e.g. a fixed delay taken out). */
+export function shift(summary, delta) {
+  return { ...summary, median: summary.median + delta, min: summary.min + delta, max: summary.max + delta };
+}
+
+/** A latency from autocannon, which counts whole milliseconds: 0 means under one. */
+export function latencyCell(summary) {
+  const ms = (x) => (x === 0 ? '<1' : String(x));
+  if (summary.min === summary.max) return `${ms(summary.median)} ms`;
+  return `${ms(summary.median)} ms (${ms(summary.min)}–${ms(summary.max)})`;
 }

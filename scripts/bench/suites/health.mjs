@@ -4,7 +4,7 @@
 import autocannon from 'autocannon';
 import { bouyFleet } from '../fleets.mjs';
 import { enqueue, newQueue } from '../jobs.mjs';
-import { cell, summarize } from '../stats.mjs';
+import { cell, latencyCell, summarize } from '../stats.mjs';
 import { waitFor } from '../wait.mjs';
 
 const DURATION_S = 3;
@@ -38,7 +38,7 @@ export async function run({ redis, reps, log }) {
     await queue.obliterate({ force: true }).catch(() => {});
     await queue.close();
   }
-  const row = (name, list) => [name, cell(summarize(list.map((r) => r.p50)), 'ms'), cell(summarize(list.map((r) => r.p99)), 'ms'),
+  const row = (name, list) => [name, latencyCell(summarize(list.map((r) => r.p50))), latencyCell(summarize(list.map((r) => r.p99))),
     cell(summarize(list.map((r) => r.rps))), String(list.reduce((n, r) => n + r.errors, 0))];
   return {
     data: runs,
