@@ -52,6 +52,9 @@ describe('help and usage errors', () => {
     [['enqueue', 'llm', '{}', '--count', '0'], /--count 0 is not valid: a whole number from 1 to 100000/],
     [['--project', 'Bad Name', 'ps'], /--project "Bad Name" is not valid/],
     [['test', '--e2e', '--all'], /--e2e and --all exclude each other/],
+    [['resize', 'x'], /workers "x" is not valid: N from 1 to 20 per container, or \+N to add/],
+    [['resize', '21'], /workers "21" is not valid/],
+    [['recycle', '--worker', '0'], /--worker 0 is not valid: a worker index from 1 to 20/],
   ])('bouy %j exits 64 saying what is wrong', async (args, message) => {
     const r = await bouy(args);
     expect(r.stderr).toMatch(message);

@@ -74,6 +74,32 @@ describe('the stack through ./bouy', () => {
       'docker to report the worker container healthy', 60_000, 1000);
   });
 
+  it('./bouy resize +1, ./bouy resize 4 and ./bouy recycle change the workers inside the running container', async () => {
+    const workerCount = async () => (await stack.health())[0]!;
+    const before = await workerCount();
+    const grown = await stack.run(['resize', '+1']);
+    expect(grown.code, grown.stderr).toBe(0);
+    await waitFor(async () => {
+      const h = await workerCount();
+      return h.worker_count === 5 && h.workers_ready === 5;
+    }, 'a fifth worker', 60_000, 250);
+    const shrunk = await stack.run(['resize', '4']);
+    expect(shrunk.code, shrunk.stderr).toBe(0);
+    await waitFor(async () => {
+      const h = await workerCount();
+      return h.worker_count === 4 && h.workers_ready === 4;
+    }, 'back to four workers', 60_000, 250);
+    const recycled = await stack.run(['recycle']);
+    expect(recycled.code, recycled.stderr).toBe(0);
+    const after = await waitFor(async () => {
+      const h = await workerCount();
+      const replaced = h.workers.every((w, i) => w.state === 'ready' && w.pid !== before.workers[i]!.pid);
+      return h.workers.length === 4 && replaced && h;
+    }, 'all four workers replaced one by one', 90_000, 250);
+    expect(after.workers.map((w) => w.name)).toEqual(before.workers.map((w) => w.name));
+    expect(after.restarts).toBe(0);
+  });
+
   it('./bouy enqueue llm \'{"prompt":"hi"}\' --wait: processed', async () => {
     const r = await stack.run(['enqueue', 'llm', '{"prompt":"hi"}', '--wait', '--json']);
     expect(r.code, r.stderr).toBe(0);

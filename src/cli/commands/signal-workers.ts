@@ -2,60 +2,121 @@ import { BouyError, EXIT } from '../../errors.js';
 import type { Args, BouyCommand } from '../command.js';
 import type { Context } from '../context.js';
 import { dockerBin } from '../docker.js';
+import { HEALTH_PORT, healthTargets, probeHealth } from '../health-probe.js';
 import { capture } from '../process.js';
 
 /**
- * Sends a signal to every running container of a service. tini (PID 1 in the image) passes it
- * to the supervisor, which reads SIGHUP as "replace every worker, one at a time" and
- * SIGTTIN/SIGTTOU as "one worker more/fewer", as Gunicorn does.
+ * Signals the supervisor from inside the container. Not `docker kill -s`: tini (PID 1) does
+ * not forward SIGTTIN/SIGTTOU (job-control signals), and the kernel drops them at a namespace's
+ * init. The supervisor is PID 1's child under an init, or PID 1 itself without one.
  */
-async function signalService(ctx: Context, service: string, signal: string, times: number): Promise<string[]> {
+const SIGNAL_SUPERVISOR = [
+  "const fs = require('fs');",
+  "const init = fs.readFileSync('/proc/1/comm', 'utf8').trim();",
+  "const pid = init === 'node' ? 1 : Number(fs.readFileSync('/proc/1/task/1/children', 'utf8').trim().split(' ')[0]);",
+  'process.kill(pid, process.argv[1]);',
+].join(' ');
+
+/**
+ * Sends a signal to the supervisor of every running container of a service, which reads
+ * SIGHUP as "replace every worker, one at a time" and SIGTTIN/SIGTTOU as "one worker
+ * more/fewer", as Gunicorn does.
+ */
+async function signalService(ctx: Context, service: string, signal: NodeJS.Signals, times: number): Promise<string[]> {
   const targets = (await ctx.containers()).filter((c) => c.service === service && c.state === 'running');
   if (targets.length === 0) {
     throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `no running ${service} container in project ${ctx.project}`, { hint: `start it with \`./bouy up ${service}\`` });
   }
-  for (const container of targets) {
-    for (let i = 0; i < times; i += 1) {
-      const sent = await capture(dockerBin(ctx.env), ['kill', '-s', signal, container.id], ctx.env);
-      if (sent.code !== 0) throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `could not signal ${container.name}: ${sent.stderr.trim()}`);
-    }
-  }
+  for (const container of targets) await signalContainer(ctx, container.id, signal, times);
   return targets.map((c) => c.name);
+}
+
+async function signalContainer(ctx: Context, id: string, signal: NodeJS.Signals, times: number): Promise<void> {
+  for (let i = 0; i < times; i += 1) {
+    const sent = await capture(dockerBin(ctx.env), ['exec', id, 'node', '-e', SIGNAL_SUPERVISOR, signal], ctx.env);
+    if (sent.code !== 0) throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `could not signal container ${id}: ${sent.stderr.trim()}`);
+  }
+}
+
+/**
+ * One worker (by index) is recycled through the supervisor's admin route, which needs the
+ * ADMIN_TOKEN the containers run with; all of them need only a signal.
+ */
+async function recycleOne(ctx: Context, service: string, index: number): Promise<string[]> {
+  const token = ctx.env.ADMIN_TOKEN;
+  if (!token) {
+    throw new BouyError('BOUY_ERR_USAGE', '--worker needs ADMIN_TOKEN (the token the containers run with) to reach the admin route', {
+      hint: 'set ADMIN_TOKEN in .env and `./bouy up` again, or recycle all workers without --worker',
+    });
+  }
+  const targets = healthTargets(await ctx.containers()).filter((c) => c.service === service);
+  if (targets.length === 0) throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `no running ${service} container publishes a health port`);
+  const recycled: string[] = [];
+  for (const container of targets) {
+    const response = await fetch(`http://127.0.0.1:${container.ports[HEALTH_PORT]}/admin/recycle`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ worker: index }),
+    });
+    const body = (await response.json()) as { recycling?: string[]; message?: string };
+    if (response.status !== 202) throw new BouyError('BOUY_ERR_USAGE', `${container.name}: ${response.status} ${body.message ?? ''}`.trim());
+    recycled.push(...(body.recycling ?? []));
+  }
+  return recycled;
 }
 
 export const recycle: BouyCommand = {
   command: 'recycle [service]',
-  describe: 'replace every worker process of the service\'s containers, one at a time, letting their jobs finish (SIGHUP)',
+  describe: 'replace worker processes of the service\'s containers, letting their jobs finish (all: SIGHUP, rolling)',
   builder: (y) => y
     .positional('service', { type: 'string', default: 'worker', describe: 'compose service' })
-    .example('$0 recycle', 'rolling replacement of all worker processes, no job cut off'),
+    .options({ worker: { type: 'number', describe: 'only the worker with this index (1–20) in each container; needs ADMIN_TOKEN' } })
+    .check((args) => {
+      const w = args.worker;
+      if (w !== undefined && (!Number.isInteger(w) || w < 1 || w > 20)) throw new BouyError('BOUY_ERR_USAGE', `--worker ${w} is not valid: a worker index from 1 to 20`);
+      return true;
+    })
+    .example('$0 recycle', 'rolling replacement of all worker processes, no job cut off')
+    .example('$0 recycle --worker 2', 'only worker-<container>-2 of each container'),
   run: async (ctx, args: Args) => {
     const service = args.service as string;
-    const containers = await signalService(ctx, service, 'HUP', 1);
+    if (args.worker !== undefined) {
+      const workers = await recycleOne(ctx, service, args.worker as number);
+      ctx.out.result({ service, workers }, () => `recycling ${workers.join(', ')}`);
+      return EXIT.ok;
+    }
+    const containers = await signalService(ctx, service, 'SIGHUP', 1);
     ctx.out.result({ service, containers, signal: 'SIGHUP' }, () => `recycling the workers of ${containers.join(', ')} one at a time (see \`./bouy health\`)`);
     return EXIT.ok;
   },
 };
 
 export const resize: BouyCommand = {
-  command: 'resize <change> [service]',
-  describe: 'add or remove worker processes inside each running container, without a restart (SIGTTIN/SIGTTOU)',
+  command: 'resize <workers> [service]',
+  describe: 'set the number of worker processes inside each running container, without a restart (SIGTTIN/SIGTTOU)',
   builder: (y) => y
-    .positional('change', { type: 'string', describe: '+N adds N workers per container, -N removes N (drained first)' })
+    .positional('workers', { type: 'string', describe: 'N (1–20) worker processes per container, or +N more; fewer are drained, never cut off' })
     .positional('service', { type: 'string', default: 'worker', describe: 'compose service' })
-    .example('$0 resize +2', 'two more worker processes in every worker container')
-    .example('$0 resize -- -1', 'one fewer (drained, never cut off); `--` keeps yargs from reading -1 as an option'),
+    .example('$0 resize 6', 'six worker processes in every worker container')
+    .example('$0 resize +2', 'two more in every worker container'),
   run: async (ctx, args: Args) => {
-    const change = String(args.change);
-    const match = /^([+-])(\d{1,2})$/.exec(change);
-    if (!match || Number(match[2]) === 0 || Number(match[2]) > 19) {
-      throw new BouyError('BOUY_ERR_USAGE', `change ${JSON.stringify(change)} is not valid: +N or -N with N from 1 to 19 (WORKER_COUNT stays within 1–20)`);
+    const wanted = String(args.workers);
+    const match = /^(\+?)(\d{1,2})$/.exec(wanted);
+    const n = Number(match?.[2]);
+    if (!match || n < 1 || n > 20) {
+      throw new BouyError('BOUY_ERR_USAGE', `workers ${JSON.stringify(wanted)} is not valid: N from 1 to 20 per container, or +N to add`);
     }
-    const signal = match[1] === '+' ? 'TTIN' : 'TTOU';
-    const times = Number(match[2]);
     const service = args.service as string;
-    const containers = await signalService(ctx, service, signal, times);
-    ctx.out.result({ service, containers, signal: `SIG${signal}`, times }, () => `sent SIG${signal} ×${times} to ${containers.join(', ')}`);
+    const targets = healthTargets(await ctx.containers()).filter((c) => c.service === service);
+    if (targets.length === 0) throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `no running ${service} container publishes a health port`, { hint: `start it with \`./bouy up ${service}\`` });
+    const changes: Array<{ container: string; from: number; to: number }> = [];
+    for (const container of targets) {
+      const { worker_count: from } = await probeHealth(container);
+      const to = Math.min(20, match[1] === '+' ? from + n : n);
+      if (to !== from) await signalContainer(ctx, container.id, to > from ? 'SIGTTIN' : 'SIGTTOU', Math.abs(to - from));
+      changes.push({ container: container.name, from, to });
+    }
+    ctx.out.result({ service, changes }, () => changes.map((c) => `${c.container}: ${c.from} → ${c.to} worker(s)`).join('\n'));
     return EXIT.ok;
   },
 };
