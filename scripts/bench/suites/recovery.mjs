@@ -46,7 +46,7 @@ export async function run({ redis, reps, log }) {
   // own fleet and queue, while bouy's run one after the other.
   const pm2 = Promise.all(Array.from({ length: reps }, () =>
     withFleet(redis, pm2Fleet, { count: 2 }, (queue, prefix) => killHolder(redis, queue, prefix))));
-  const sibling = await withFleet(redis, bouyFleet, { count: 2 }, async (queue, prefix, fleet) => {
+  const sibling = await withFleet(redis, bouyFleet, { count: 2, env: { MIN_UPTIME_SECONDS: '0' } }, async (queue, prefix, fleet) => {
     const samples = [];
     for (let i = 0; i < reps + 2; i += 1) {
       // The slot killed last round restarts after 10 s; until then the other is not "free".
@@ -56,7 +56,9 @@ export async function run({ redis, reps, log }) {
     return samples;
   });
   log(`recovery bouy 2 workers: ${sibling.map((s) => s.toFixed(0)).join(', ')} ms`);
-  const alone = await withFleet(redis, bouyFleet, { count: 1 }, async (queue, prefix, fleet) => {
+  // Back-to-back kills of a fresh worker are what crash-loop detection is for; keep its
+  // back-off out of a figure about recovery.
+  const alone = await withFleet(redis, bouyFleet, { count: 1, env: { MIN_UPTIME_SECONDS: '0' } }, async (queue, prefix, fleet) => {
     const samples = [];
     for (let i = 0; i < reps; i += 1) {
       await fleet.ready();
