@@ -55,10 +55,11 @@ describe('stale registrations', () => {
     const queue = new Queue(queueName, { connection: redis.client });
     const job = await queue.add('held', { ms: 0 });
     await queue.close();
-    const token = `dead-${id}`;
+    // BullMQ's own token shape, <worker id>:<n>: the registration names the worker id.
+    const token = `${thief.id}:0`;
     const taken = await thief.getNextJob(token);
     expect(taken?.id).toBe(job.id);
-    await plant(prefix, `worker-${hostname}-1`, hostname, 1000, { [`job:${queueName}:${taken!.id}`]: token });
+    await plant(prefix, `worker-${hostname}-1`, hostname, 1000, { [`bull:${queueName}`]: thief.id });
     await thief.close(true);
     expect(await redis.client.get(`bull:${queueName}:${taken!.id}:lock`)).toBe(token);
 

@@ -58,6 +58,38 @@ describe('the worker supervisor', () => {
     }
   });
 
+  it('returns every job a killed worker had locked, even one fetched with the previous completion', async () => {
+    // Concurrency 4 and 2 ms jobs: BullMQ takes most jobs inside the call that completes the
+    // previous one, before any code of ours sees them. They must come back all the same.
+    const fleet = await startFleet(redis, { WORKER_COUNT: '2', WORKER_CONCURRENCY: '4', RESTART_DELAY_SECONDS: '0.2', MIN_UPTIME_SECONDS: '0' });
+    try {
+      await allReady(fleet);
+      const jobs = await fleet.queue.addBulk(Array.from({ length: 3000 }, () => ({ name: 'tiny', data: { ms: 2 } })));
+      const key = `${fleet.prefix}:worker:worker-${fleet.hostname}-1`;
+      const killed = new Set<number>();
+      for (let round = 0; round < 3; round += 1) {
+        await waitFor(async () => (await fleet.started()).length > 200 * (round + 1), 'jobs flowing');
+        const bullId = await redis.client.hget(key, `bull:${fleet.queueName}`);
+        const pid = Number(await redis.client.hget(key, 'pid'));
+        expect(bullId).toBeTruthy();
+        const exits = fleet.run.lines.filter((l) => l.msg?.startsWith('worker exited unexpectedly')).length;
+        process.kill(pid, 'SIGKILL');
+        killed.add(pid);
+        await waitFor(() => fleet.run.lines.filter((l) => l.msg?.startsWith('worker exited unexpectedly')).length > exits, 'the exit handled');
+        // Reclaim ran before the exit was logged: no active job may still carry the dead worker's lock.
+        const active = await redis.client.lrange(`bull:${fleet.queueName}:active`, 0, -1);
+        const locks = await Promise.all(active.map((id) => redis.client.get(`bull:${fleet.queueName}:${id}:lock`)));
+        expect(locks.filter((lock) => lock?.startsWith(`${bullId}:`))).toEqual([]);
+        await fleet.run.waitForLog((l) => l.msg === `Workers ready: 2/2` && l.worker === `worker-${fleet.hostname}-1` && !killed.has(l.pid as number) && l.pid !== undefined
+          && fleet.run.lines.indexOf(l) > fleet.run.lines.findLastIndex((x) => x.msg?.startsWith('worker exited unexpectedly')), 'slot back');
+      }
+      await completedJobs(fleet, jobs.length, 60_000);
+      expect(await fleet.queue.getJobCounts('failed', 'active', 'wait')).toEqual({ failed: 0, active: 0, wait: 0 });
+    } finally {
+      await fleet.close();
+    }
+  });
+
   it('on SIGTERM lets the active job finish, then exits 0', async () => {
     const fleet = await startFleet(redis, { WORKER_COUNT: '2' });
     await allReady(fleet);

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Job, Queue } from 'bullmq';
-import { JOB_FIELD, registryKeys } from './keys.js';
+import { BULL_WORKER_FIELD, registryKeys } from './keys.js';
 
 export interface Registration {
   name: string;
@@ -15,7 +15,8 @@ export interface RegisteredWorker extends Registration {
   state: string;
   completed: number;
   failed: number;
-  activeJobs: HeldJob[];
+  /** Jobs running at the last heartbeat. */
+  active: number;
 }
 
 export interface HeldJob {
@@ -24,7 +25,7 @@ export interface HeldJob {
   token: string;
 }
 
-/** The worker side of the registry: register, heartbeat, record held jobs, unregister. */
+/** The worker side of the registry: register, heartbeat, unregister. */
 export class WorkerRegistration {
   private readonly keys;
   private readonly key: string;
@@ -34,8 +35,15 @@ export class WorkerRegistration {
     this.key = this.keys.worker(info.name);
   }
 
-  async register(): Promise<void> {
+  /**
+   * `bullWorkers` maps each queue to the id of the BullMQ Worker consuming it. Every lock that
+   * Worker takes is `<id>:<n>`, so the id is all it takes to find, after this process dies,
+   * every job it held — including one fetched together with the previous job's completion,
+   * before any code of ours ran.
+   */
+  async register(bullWorkers: Readonly<Record<string, string>>): Promise<void> {
     const now = Date.now();
+    const ids = Object.fromEntries(Object.entries(bullWorkers).map(([queue, id]) => [`${BULL_WORKER_FIELD}${queue}`, id]));
     // A slot reuses its name: replace whatever an earlier worker of that name left.
     await this.redis
       .multi()
@@ -50,23 +58,16 @@ export class WorkerRegistration {
         state: 'starting',
         completed: 0,
         failed: 0,
+        active: 0,
+        ...ids,
       })
       .zadd(this.keys.index, now, this.info.name)
       .exec();
   }
 
-  async heartbeat(fields: { state: string; completed: number; failed: number }): Promise<void> {
+  async heartbeat(fields: { state: string; completed: number; failed: number; active: number }): Promise<void> {
     const now = Date.now();
     await this.redis.multi().hset(this.key, { ...fields, heartbeat: now }).zadd(this.keys.index, now, this.info.name).exec();
-  }
-
-  /** Recorded before the job runs, so a worker killed mid-job leaves the token behind. */
-  async holdJob(job: HeldJob): Promise<void> {
-    await this.redis.hset(this.key, `${JOB_FIELD}${job.queue}:${job.jobId}`, job.token);
-  }
-
-  async releaseJob(queue: string, jobId: string): Promise<void> {
-    await this.redis.hdel(this.key, `${JOB_FIELD}${queue}:${jobId}`);
   }
 
   async unregister(): Promise<void> {
@@ -74,15 +75,17 @@ export class WorkerRegistration {
   }
 }
 
-function parseHeldJobs(hash: Record<string, string>): HeldJob[] {
-  const jobs: HeldJob[] = [];
-  for (const [field, token] of Object.entries(hash)) {
-    if (!field.startsWith(JOB_FIELD)) continue;
-    const rest = field.slice(JOB_FIELD.length);
-    const colon = rest.indexOf(':');
-    if (colon > 0) jobs.push({ queue: rest.slice(0, colon), jobId: rest.slice(colon + 1), token });
+/** queue → BullMQ worker ids, from registration hashes. */
+function bullWorkerIds(hashes: Readonly<Record<string, string>>[]): Map<string, Set<string>> {
+  const byQueue = new Map<string, Set<string>>();
+  for (const hash of hashes) {
+    for (const [field, id] of Object.entries(hash)) {
+      if (!field.startsWith(BULL_WORKER_FIELD)) continue;
+      const queue = field.slice(BULL_WORKER_FIELD.length);
+      (byQueue.get(queue) ?? byQueue.set(queue, new Set()).get(queue)!).add(id);
+    }
   }
-  return jobs;
+  return byQueue;
 }
 
 function parseWorker(name: string, hash: Record<string, string>, score: number): RegisteredWorker {
@@ -96,7 +99,7 @@ function parseWorker(name: string, hash: Record<string, string>, score: number):
     state: hash.state ?? 'unknown',
     completed: Number(hash.completed ?? 0),
     failed: Number(hash.failed ?? 0),
-    activeJobs: parseHeldJobs(hash),
+    active: Number(hash.active ?? 0),
   };
 }
 
@@ -125,40 +128,59 @@ export class Registry {
     return workers;
   }
 
+  /** Puts back every job the named (dead) worker held; see reclaimAll. */
+  reclaim(name: string): Promise<HeldJob[]> {
+    return this.reclaimAll([name]);
+  }
+
   /**
-   * Puts the jobs a dead worker held back in their queues at once, instead of leaving them to
-   * BullMQ's stall detection (lockDuration + stalledInterval, 30 s or more). Safe to call on a
-   * job that has moved on: BullMQ checks the lock token, so a job now held by another worker or
+   * Puts the jobs that dead workers held back in their queues at once, instead of leaving them
+   * to BullMQ's stall detection (lockDuration + stalledInterval, 30 s or more). A job is theirs
+   * when its lock token starts with one of their BullMQ worker ids. Safe against a job that
+   * moved on: BullMQ's moveToWait checks the token, so a job now held by another worker or
    * already finished is left alone.
    */
-  async reclaim(name: string): Promise<HeldJob[]> {
-    const key = this.keys.worker(name);
-    const held = parseHeldJobs(await this.redis.hgetall(key));
+  async reclaimAll(names: readonly string[]): Promise<HeldJob[]> {
+    const read = this.redis.pipeline();
+    for (const name of names) read.hgetall(this.keys.worker(name));
+    const hashes = ((await read.exec()) ?? []).map(([, hash]) => (hash ?? {}) as Record<string, string>);
     const moved: HeldJob[] = [];
-    const queues = new Map<string, Queue>();
-    try {
-      for (const job of held) {
-        let queue = queues.get(job.queue);
-        if (!queue) {
-          queue = new Queue(job.queue, { connection: this.redis, prefix: this.bullPrefix });
-          queues.set(job.queue, queue);
+    for (const [queueName, ids] of bullWorkerIds(hashes)) {
+      const queue = new Queue(queueName, { connection: this.redis, prefix: this.bullPrefix });
+      try {
+        for (const held of await this.heldBy(queue, ids)) {
+          const job = await Job.fromId(queue, held.jobId);
+          try {
+            if (job) {
+              await job.moveToWait(held.token);
+              moved.push(held);
+            }
+          } catch {
+            // The lock changed hands or the job finished meanwhile: it moved on without us.
+          }
         }
-        const found = await Job.fromId(queue, job.jobId);
-        if (!found) continue;
-        try {
-          await found.moveToWait(job.token);
-          moved.push(job);
-        } catch {
-          // The lock is gone or belongs to someone else: the job has moved on without us.
-        }
+      } finally {
+        await queue.close();
       }
-      if (held.length > 0) await this.redis.hdel(key, ...held.map((j) => `${JOB_FIELD}${j.queue}:${j.jobId}`));
-    } finally {
-      await Promise.all([...queues.values()].map((q) => q.close()));
     }
     return moved;
   }
 
+  /** Active jobs of `queue` whose lock belongs to one of the BullMQ worker `ids`. */
+  private async heldBy(queue: Queue, ids: ReadonlySet<string>): Promise<HeldJob[]> {
+    const active = await this.redis.lrange(queue.keys.active!, 0, -1);
+    if (active.length === 0) return [];
+    const locks = this.redis.pipeline();
+    for (const jobId of active) locks.get(`${queue.toKey(jobId)}:lock`);
+    const tokens = ((await locks.exec()) ?? []).map(([, token]) => token as string | null);
+    const held: HeldJob[] = [];
+    active.forEach((jobId, i) => {
+      const token = tokens[i];
+      const owner = token?.slice(0, token.lastIndexOf(':'));
+      if (token && owner && ids.has(owner)) held.push({ queue: queue.name, jobId, token });
+    });
+    return held;
+  }
   async remove(names: readonly string[]): Promise<void> {
     if (names.length === 0) return;
     const pipeline = this.redis.pipeline();

@@ -43,7 +43,6 @@ export async function removeStaleRegistrations(
     const batch = candidates.slice(start, start + BATCH);
     const pipeline = redis.pipeline();
     for (const name of batch) pipeline.hmget(keys.worker(name), 'pid', 'heartbeat');
-    for (const name of batch) pipeline.hkeys(keys.worker(name));
     const replies = (await pipeline.exec()) ?? [];
     const removable: string[] = [];
     for (const [i, name] of batch.entries()) {
@@ -55,10 +54,10 @@ export async function removeStaleRegistrations(
         result.skippedAlive.push(name);
         continue;
       }
-      const fields = (replies[batch.length + i]?.[1] ?? []) as string[];
-      if (fields.some((f) => f.startsWith('job:'))) result.requeued.push(...(await registry.reclaim(name)));
       removable.push(name);
     }
+    // One scan of each queue's active list per batch, whatever the number of dead workers.
+    result.requeued.push(...(await registry.reclaimAll(removable)));
     await registry.remove(removable);
     result.removed += removable.length;
   }

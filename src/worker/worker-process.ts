@@ -25,8 +25,6 @@ class WorkerProcess {
   private readonly cascade = new PriorityCascade();
   /** Jobs running now, by `queue:id`. */
   private readonly held = new Set<string>();
-  /** Registry writes of jobs just taken, awaited before an abort reads them back. */
-  private readonly pendingHolds = new Set<Promise<void>>();
   private readonly counters: Counters = { completed: 0, failed: 0 };
   private state = 'starting';
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -56,14 +54,19 @@ class WorkerProcess {
   async start(): Promise<void> {
     this.log.info({ queues: this.config.queues, concurrency: this.config.concurrency }, 'loading processors');
     const processors = await loadProcessors(this.config.queues, this.config.processor);
-    await this.registration.register();
-    this.log.info('registered in Redis');
     for (const [rank, queue] of this.config.queues.entries()) {
       const worker = this.createWorker(queue, rank, processors.get(queue)!);
       this.cascade.add(worker);
       this.workers.push(worker);
     }
+    // Registered before the first fetch: the BullMQ worker ids are how a dead worker's jobs
+    // are found again, so none may be taken before they are on record.
+    await this.registration.register(Object.fromEntries(this.workers.map((w) => [w.name, w.id])));
+    this.log.info('registered in Redis');
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    for (const worker of this.workers) {
+      worker.run().catch((error: unknown) => this.log.error({ err: error, queue: worker.name }, 'worker stopped with an error'));
+    }
     this.state = 'ready';
     await this.beat();
     this.heartbeatTimer = setInterval(() => void this.beat(), this.config.heartbeatSeconds * 1000);
@@ -111,6 +114,7 @@ class WorkerProcess {
       prefix: this.config.bullPrefix,
       concurrency: this.config.concurrency,
       name: this.name,
+      autorun: false,
     });
     worker.on('error', (error) => this.log.error({ err: error, queue }, 'worker error'));
     return worker;
@@ -119,13 +123,6 @@ class WorkerProcess {
   private async run(queue: string, processor: JobProcessor, job: Job, token: string | undefined): Promise<unknown> {
     const jobId = job.id ?? '';
     const key = `${queue}:${jobId}`;
-    if (token) {
-      // Written before the job runs: if this process is killed mid-job the supervisor finds the
-      // token here and puts the job straight back in the queue.
-      const hold = this.registration.holdJob({ queue, jobId, token });
-      this.pendingHolds.add(hold);
-      await hold.finally(() => this.pendingHolds.delete(hold));
-    }
     this.held.add(key);
     send({ type: 'job-started', queue, jobId, jobName: job.name });
     const started = performance.now();
@@ -140,7 +137,6 @@ class WorkerProcess {
     } finally {
       this.counters[outcome] += 1;
       this.held.delete(key);
-      void this.registration.releaseJob(queue, jobId).catch(() => {});
       send({ type: 'job-finished', queue, jobId, jobName: job.name, outcome, durationMs: performance.now() - started });
       this.checkLimits();
     }
@@ -149,7 +145,7 @@ class WorkerProcess {
   private async beat(): Promise<void> {
     if (this.state === 'ready') this.checkMemory();
     try {
-      await this.registration.heartbeat({ state: this.state, ...this.counters });
+      await this.registration.heartbeat({ state: this.state, ...this.counters, active: this.held.size });
     } catch (error) {
       this.log.warn({ err: error }, 'heartbeat failed');
     }
@@ -171,14 +167,13 @@ class WorkerProcess {
 
   /**
    * Stop now: the supervisor is gone or the drain deadline passed. Fetching stops first (so a
-   * sibling cannot take back what we return), then every job this worker recorded as held goes
-   * back to its queue by its lock token, so another worker runs it without waiting for stall
-   * detection.
+   * sibling cannot take back what we return), then every job locked by this worker's BullMQ
+   * workers goes back to its queue by its lock token, so another worker runs it without
+   * waiting for stall detection.
    */
   async abort(reason: string): Promise<void> {
     this.log.warn({ active: this.held.size, reason }, 'aborting: returning active jobs to their queues');
     await Promise.allSettled(this.workers.map((w) => w.close(true)));
-    await Promise.allSettled(this.pendingHolds);
     try {
       await this.registry.reclaim(this.name);
     } catch (error) {

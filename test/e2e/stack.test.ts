@@ -166,11 +166,10 @@ describe('the stack through ./bouy', () => {
     const target = health[health.length - 1]!;
     const keys = registryKeys('bouy');
     const ids = await enqueue(24, 4000, 'killed');
-    // Wait until the container's workers hold jobs (recorded in their registrations).
+    // Wait until the container's workers hold jobs (BullMQ records the worker name on the job).
     await waitFor(async () => {
-      for (const w of target.workers) {
-        const fields = await redis.hkeys(keys.worker(w.name));
-        if (fields.some((f) => f.startsWith('job:'))) return true;
+      for (const job of await queue.getJobs(['active'])) {
+        if (job.processedBy?.startsWith(`worker-${target.id}-`)) return true;
       }
       return false;
     }, `${target.container} to hold jobs`, 20_000, 100);

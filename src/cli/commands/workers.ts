@@ -50,7 +50,7 @@ export const workers: BouyCommand = {
       const fleet = await readFleet(redis, prefix, staleAfterMs);
       const rows = list.map((w) => ({
         name: w.name, host: w.host, pid: w.pid, state: w.state, queues: w.queues, completed: w.completed, failed: w.failed,
-        active_jobs: w.activeJobs.length, heartbeat_age_s: Math.round((now - w.heartbeatAt) / 100) / 10, stale: isStale(w),
+        active_jobs: w.active, heartbeat_age_s: Math.round((now - w.heartbeatAt) / 100) / 10, stale: isStale(w),
       }));
       ctx.out.result({ workers: rows, stale: stale.length, pruned, requeued, leader, fleet }, () => {
         const body = rows.length === 0 ? 'no workers registered' : table(
