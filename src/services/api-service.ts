@@ -1,10 +1,8 @@
 import { Queue } from 'bullmq';
 import Fastify from 'fastify';
 import { loadConfig } from '../config/config.js';
-import { createLogger } from '../log.js';
-import { assertRedisReachable, connect } from '../redis.js';
 import type { Service } from './service.js';
-import { addProbes, portFromEnv, untilShutdownSignal } from './service-kit.js';
+import { addProbes, portFromEnv, startRole, untilShutdownSignal } from './service-kit.js';
 
 /** Largest job payload accepted: Redis holds every job, and a queue is not a blob store. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -48,11 +46,7 @@ export const apiService: Service = {
   async run() {
     const config = loadConfig();
     const port = portFromEnv('API_PORT', 8000);
-    const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'bouy', base: { role: 'api', host: config.hostname } });
-    await assertRedisReachable(config.redisUrl);
-
-    const redis = connect(config.redisUrl);
-    redis.on('error', (error) => log.warn({ err: error }, 'api Redis connection error'));
+    const { log, redis } = await startRole(config, 'api');
     const queues = new Map(config.queues.map((name) => [name, new Queue(name, { connection: redis, prefix: config.bullPrefix })]));
     const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES });
     const unknownQueue = (queue: string) => ({ error: 'unknown queue', message: `queue ${JSON.stringify(queue)} is not served here; queues: ${config.queues.join(', ')}` });

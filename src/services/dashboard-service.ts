@@ -4,10 +4,8 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { Queue } from 'bullmq';
 import Fastify from 'fastify';
 import { loadConfig } from '../config/config.js';
-import { createLogger } from '../log.js';
-import { assertRedisReachable, connect } from '../redis.js';
 import type { Service } from './service.js';
-import { addProbes, portFromEnv, untilShutdownSignal } from './service-kit.js';
+import { addProbes, portFromEnv, startRole, untilShutdownSignal } from './service-kit.js';
 
 /**
  * The `dashboard` service: bull-board over the queues of QUEUE_NAME on DASHBOARD_PORT (9181,
@@ -18,11 +16,7 @@ export const dashboardService: Service = {
   async run() {
     const config = loadConfig();
     const port = portFromEnv('DASHBOARD_PORT', 9181);
-    const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'bouy', base: { role: 'dashboard', host: config.hostname } });
-    await assertRedisReachable(config.redisUrl);
-
-    const redis = connect(config.redisUrl);
-    redis.on('error', (error) => log.warn({ err: error }, 'dashboard Redis connection error'));
+    const { log, redis } = await startRole(config, 'dashboard');
     const queues = config.queues.map((name) => new Queue(name, { connection: redis, prefix: config.bullPrefix }));
     const board = new FastifyAdapter();
     board.setBasePath('/');

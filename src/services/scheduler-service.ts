@@ -1,11 +1,11 @@
 import Fastify from 'fastify';
 import { loadConfig } from '../config/config.js';
 import { listenInRange } from '../health/health-server.js';
-import { createLogger } from '../log.js';
-import { assertRedisReachable, connect, pingWithin } from '../redis.js';
+import { pingWithin } from '../redis.js';
+import type { SingletonStart } from '../leader/index.js';
 import { loadSingleton, startLeadership } from './leadership.js';
 import type { Service } from './service.js';
-import { addProbes, untilShutdownSignal } from './service-kit.js';
+import { addProbes, startRole, untilShutdownSignal } from './service-kit.js';
 
 /**
  * The `scheduler` service: runs no workers, only the fleet's singleton services (SCHEDULES'
@@ -16,13 +16,11 @@ export const schedulerService: Service = {
   description: 'run the fleet\'s singleton services (SCHEDULES, SINGLETON_MODULE) on the elected leader',
   async run() {
     const config = loadConfig();
-    const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'bouy', base: { role: 'scheduler', host: config.hostname } });
-    const singleton = await loadSingleton(config.singletonModule);
-    await assertRedisReachable(config.redisUrl);
+    let singleton: SingletonStart | undefined;
+    const { log, redis } = await startRole(config, 'scheduler', async () => {
+      singleton = await loadSingleton(config.singletonModule);
+    });
     log.info({ schedules: config.schedules.map((s) => s.id), singleton: config.singletonModule ?? null }, 'pre-flight passed');
-
-    const redis = connect(config.redisUrl);
-    redis.on('error', (error) => log.warn({ err: error }, 'scheduler Redis connection error'));
     const app = Fastify({ logger: false });
     const leadership = startLeadership(config, singleton, log);
     addProbes(app, redis);

@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import { type Config } from '../config/config.js';
 import { integer, Problems } from '../config/parse.js';
 import { BouyError } from '../errors.js';
-import { pingWithin } from '../redis.js';
+import { createLogger, type Logger } from '../log.js';
+import { assertRedisReachable, connect, pingWithin } from '../redis.js';
 import { onShutdownSignal } from './signals.js';
 
 /** A port from the environment, validated like every other setting (exit 64 naming it). */
@@ -30,4 +32,19 @@ export function untilShutdownSignal(): Promise<NodeJS.Signals> {
       resolve(signal);
     });
   });
+}
+
+/**
+ * What every role after pre-flight has: its logger (tagged with the role) and a Redis
+ * connection, made only once Redis answered. `preflight` runs first, for role-specific checks.
+ */
+export async function startRole(
+  config: Config, role: string, preflight: () => Promise<void> = async () => {},
+): Promise<{ log: Logger; redis: Redis }> {
+  const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'bouy', base: { role, host: config.hostname } });
+  await preflight();
+  await assertRedisReachable(config.redisUrl);
+  const redis = connect(config.redisUrl);
+  redis.on('error', (error) => log.warn({ err: error }, `${role} Redis connection error`));
+  return { log, redis };
 }
