@@ -146,6 +146,27 @@ describe('the worker supervisor', () => {
     await fleet.close();
   });
 
+  it('kills a worker whose event loop is stuck and runs its job again elsewhere', async () => {
+    const fleet = await startFleet(redis, {
+      WORKER_COUNT: '2', PROCESSOR: `${process.cwd()}/test/fixtures/hang-once-processor.mjs`,
+      WORKER_HANG_TIMEOUT_SECONDS: '2', HEARTBEAT_SECONDS: '0.5', RESTART_DELAY_SECONDS: '0.5',
+    });
+    try {
+      await allReady(fleet);
+      const job = await fleet.queue.add('stuck', { hang: true });
+      const killed = await fleet.run.waitForLog((l) => l.msg?.startsWith('worker unresponsive') === true, 'the hung worker noticed', 20_000);
+      const exit = await fleet.run.waitForLog((l) => l.msg?.startsWith('worker exited unexpectedly') === true, 'its exit');
+      expect(exit.exit).toBe('signal SIGKILL');
+      expect(exit.worker).toBe(killed.worker);
+      await completedJobs(fleet, 1);
+      expect((await fleet.started()).map((r) => r.id)).toEqual([job.id]);
+      // The other worker was never touched.
+      expect(fleet.run.lines.filter((l) => l.msg?.startsWith('worker unresponsive'))).toHaveLength(1);
+    } finally {
+      await fleet.close();
+    }
+  });
+
   it('backs off a slot whose worker keeps dying at start (crash loop) instead of spinning', async () => {
     const fleet = await startFleet(redis, {
       WORKER_COUNT: '1', PROCESSOR: `${process.cwd()}/test/fixtures/crash-at-start.mjs`,

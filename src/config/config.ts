@@ -40,6 +40,11 @@ export interface Config {
   readonly healthPortRange: readonly [number, number];
   /** Seconds between a worker's registry heartbeats; stale after three missed. @defaultValue 5 */
   readonly heartbeatSeconds: number;
+  /**
+   * A worker whose event loop has not answered for this long is killed and replaced (Gunicorn's
+   * `timeout`); its lock would have expired anyway. 0 = never. @defaultValue 60
+   */
+  readonly hangTimeoutSeconds: number;
   /** Key prefix of bouy's own Redis keys (registry, leader). @defaultValue bouy */
   readonly keyPrefix: string;
   /** BullMQ's key prefix. @defaultValue bull */
@@ -197,6 +202,7 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
     healthPort,
     healthPortRange: Object.freeze(range) as readonly [number, number],
     heartbeatSeconds: number(env, problems, 'HEARTBEAT_SECONDS', 5, 0.1, 3600),
+    hangTimeoutSeconds: number(env, problems, 'WORKER_HANG_TIMEOUT_SECONDS', 60, 0, 86400),
     keyPrefix: text(env, problems, 'BOUY_PREFIX', 'bouy', /^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -'),
     bullPrefix: text(env, problems, 'BULLMQ_PREFIX', 'bull', /^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -'),
     hostname: text(env, problems, 'BOUY_HOSTNAME', os.hostname(), /^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -'),

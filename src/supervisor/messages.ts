@@ -19,7 +19,9 @@ export type WorkerMessage =
   /** Past MAX_JOBS_PER_WORKER or MAX_MEMORY_MB: the supervisor answers with drain, or not at all. */
   | { type: 'recycle-request'; reason: RecycleReason; jobsDone: number; rssMb: number }
   /** The worker has stopped taking jobs and waits for its active ones. */
-  | { type: 'draining' };
+  | { type: 'draining' }
+  /** Sent from a timer every heartbeat: its arrival proves the event loop still turns. */
+  | { type: 'alive' };
 
 /** Supervisor → worker. */
 export type SupervisorMessage =

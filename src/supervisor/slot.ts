@@ -29,6 +29,8 @@ export interface Slot {
   departure: Departure | undefined;
   settings: Record<string, unknown> | undefined;
   lastExit: string | undefined;
+  /** When the current worker last said anything over IPC (ms). */
+  lastSeen: number;
   restartTimer: NodeJS.Timeout | undefined;
   nextStartAt: number | undefined;
 }
@@ -37,7 +39,7 @@ export function newSlot(index: number, name: string): Slot {
   return {
     index, name, state: 'starting', child: undefined, pid: undefined, restarts: 0, startedAt: undefined,
     quickDeaths: 0, jobs: emptyCounters(), running: new Map(), recycles: {}, recycleRefused: undefined,
-    departure: undefined, settings: undefined, lastExit: undefined, restartTimer: undefined, nextStartAt: undefined,
+    departure: undefined, settings: undefined, lastExit: undefined, lastSeen: 0, restartTimer: undefined, nextStartAt: undefined,
   };
 }
 

@@ -50,6 +50,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private shutdown: Promise<void> | undefined;
   private forced = false;
   private deadline: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
   private verification: Verification | undefined;
 
   constructor(
@@ -82,6 +83,27 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   start(): void {
     this.log.info({ workers: this.slots.length, queues: this.config.queues }, `starting ${this.slots.length} worker(s)`);
     for (const slot of this.slots) this.spawn(slot);
+    if (this.config.hangTimeoutSeconds > 0) {
+      const every = Math.min(this.config.heartbeatSeconds, this.config.hangTimeoutSeconds / 2) * 1000;
+      this.watchdog = setInterval(() => this.killHung(), every);
+      this.watchdog.unref();
+    }
+  }
+
+  /**
+   * A ready worker that has sent nothing for WORKER_HANG_TIMEOUT_SECONDS has a stuck event loop
+   * (a synchronous loop, a deadlocked native call): it renews no locks and takes no jobs. It is
+   * killed; its exit is handled like any crash (jobs returned, slot restarted after the delay).
+   */
+  private killHung(): void {
+    const limit = this.config.hangTimeoutSeconds * 1000;
+    const now = Date.now();
+    for (const slot of this.slots) {
+      if (!slot.child || slot.state !== 'ready' || now - slot.lastSeen <= limit) continue;
+      this.log.error({ worker: slot.name, pid: slot.pid, silent_s: Math.round((now - slot.lastSeen) / 1000) }, `worker unresponsive for over ${this.config.hangTimeoutSeconds}s (event loop stuck); killing it`);
+      slot.child.kill('SIGKILL');
+      slot.lastSeen = now; // one kill per hang, not one per tick while it dies
+    }
   }
 
   view(): SlotView[] {
@@ -106,6 +128,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     slot.child = child;
     slot.pid = child.pid;
     slot.startedAt = Date.now();
+    slot.lastSeen = slot.startedAt;
     slot.state = 'starting';
     slot.running.clear();
     slot.recycleRefused = undefined;
@@ -150,6 +173,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private onMessage(slot: Slot, message: WorkerMessage): void {
+    slot.lastSeen = Date.now();
     switch (message.type) {
       case 'ready':
         if (slot.state === 'starting') slot.state = 'ready';
@@ -176,6 +200,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         break;
       case 'draining':
         slot.state = 'draining';
+        break;
+      case 'alive':
         break;
     }
   }
@@ -376,6 +402,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private finishShutdown(): void {
     clearTimeout(this.deadline);
+    clearInterval(this.watchdog);
     this.log.info('all workers stopped');
     this.emit('stopped');
   }

@@ -106,9 +106,9 @@ class WorkerProcess {
   }
 
   private createWorker(queue: string, rank: number, processor: LoadedProcessor): Worker {
-    const worker = new Worker(queue, async (job, token) => {
+    const worker = new Worker(queue, async (job, token, signal) => {
       await this.cascade.deferIfOutranked(rank, job, token);
-      return this.run(queue, processor.process, job, token);
+      return this.run(queue, processor.process, job, token, signal);
     }, {
       connection: connect(this.config.redisUrl),
       prefix: this.config.bullPrefix,
@@ -120,7 +120,7 @@ class WorkerProcess {
     return worker;
   }
 
-  private async run(queue: string, processor: JobProcessor, job: Job, token: string | undefined): Promise<unknown> {
+  private async run(queue: string, processor: JobProcessor, job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
     const jobId = job.id ?? '';
     const key = `${queue}:${jobId}`;
     this.held.add(key);
@@ -128,7 +128,7 @@ class WorkerProcess {
     const started = performance.now();
     let outcome: 'completed' | 'failed' = 'failed';
     try {
-      const result = await processor(job, token);
+      const result = await processor(job, token, signal);
       outcome = 'completed';
       return result;
     } catch (error) {
@@ -143,6 +143,7 @@ class WorkerProcess {
   }
 
   private async beat(): Promise<void> {
+    send({ type: 'alive' });
     if (this.state === 'ready') this.checkMemory();
     try {
       await this.registration.heartbeat({ state: this.state, ...this.counters, active: this.held.size });
