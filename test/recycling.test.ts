@@ -24,18 +24,20 @@ describe('task-aware recycling', () => {
       await allReady(fleet);
       const jobs = await fleet.queue.addBulk(Array.from({ length: 40 }, (_, i) => ({ name: i % 2 ? 'odd' : 'even', data: { ms: 30 } })));
       await expectEachRanOnce(fleet, jobs.map((j) => j.id!));
-      const recycles = fleet.run.lines.filter((l) => l.msg === 'worker recycled; starting its replacement now');
-      expect(recycles.length).toBeGreaterThanOrEqual(4);
-      expect(recycles.every((l) => l.reason === 'max-jobs')).toBe(true);
-      // A recycle is not a crash: no restart delay (30 s here) was waited, nothing counted as a restart.
+      const recycledLines = () => fleet.run.lines.filter((l) => l.msg === 'worker recycled; starting its replacement now');
+      // A recycle is not a crash: no restart delay (30 s here) was waited, nothing counted as a
+      // restart. A worker may recycle right after the last job, so settle before comparing.
       const { body } = await waitFor(async () => {
         const h = await fleet.health();
         const counted = (h.body.jobs_by_name.odd?.completed ?? 0) + (h.body.jobs_by_name.even?.completed ?? 0) === 40;
-        return counted && h.body.workers.every((w: { state: string }) => w.state === 'ready') && h;
-      }, 'all slots ready again, every job counted');
+        const recycled = h.body.workers.reduce((sum: number, w: { recycles: { 'max-jobs'?: number } }) => sum + (w.recycles['max-jobs'] ?? 0), 0);
+        const settled = recycled === recycledLines().length;
+        return counted && settled && h.body.workers.every((w: { state: string }) => w.state === 'ready') && h;
+      }, 'all slots ready again, every job and recycle counted');
+      const recycles = recycledLines();
+      expect(recycles.length).toBeGreaterThanOrEqual(4);
+      expect(recycles.every((l) => l.reason === 'max-jobs')).toBe(true);
       expect(body.workers.map((w: { restarts: number }) => w.restarts)).toEqual([0, 0]);
-      const recycled = body.workers.reduce((sum: number, w: { recycles: { 'max-jobs'?: number } }) => sum + (w.recycles['max-jobs'] ?? 0), 0);
-      expect(recycled).toBe(recycles.length);
       expect(body.jobs_by_name.odd).toMatchObject({ started: 20, completed: 20, failed: 0, active: 0 });
       expect(body.jobs_by_name.even.mean_ms).toBeGreaterThanOrEqual(25);
     } finally {

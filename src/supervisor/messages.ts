@@ -4,6 +4,10 @@
  */
 import type { RecycleReason } from './recycle-policy.js';
 
+export type JobEvent =
+  | { kind: 'started'; queue: string; jobId: string; jobName: string }
+  | { kind: 'finished'; queue: string; jobId: string; jobName: string; outcome: 'completed' | 'failed'; durationMs: number };
+
 /** Worker → supervisor. */
 export type WorkerMessage =
   /**
@@ -14,8 +18,8 @@ export type WorkerMessage =
   | { type: 'ready'; name: string; settings: Record<string, unknown>; lines: number }
   /** Start-up failed (processor would not load, Redis refused): do not count as ready. */
   | { type: 'init-failed'; error: string }
-  | { type: 'job-started'; queue: string; jobId: string; jobName: string }
-  | { type: 'job-finished'; queue: string; jobId: string; jobName: string; outcome: 'completed' | 'failed'; durationMs: number }
+  /** Job starts and finishes, batched (see JobEventBatch): one message per batch, not per job. */
+  | { type: 'jobs'; events: JobEvent[] }
   /** Past MAX_JOBS_PER_WORKER or MAX_MEMORY_MB: the supervisor answers with drain, or not at all. */
   | { type: 'recycle-request'; reason: RecycleReason; jobsDone: number; rssMb: number }
   /** The worker has stopped taking jobs and waits for its active ones. */

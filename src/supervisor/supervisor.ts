@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { Registry } from '../registry/registry.js';
 import { workerName } from '../registry/keys.js';
 import { countFinish, countStart, JobStatsByName } from './job-stats.js';
-import { isWorkerMessage, type SupervisorMessage, type WorkerMessage } from './messages.js';
+import { isWorkerMessage, type JobEvent, type SupervisorMessage, type WorkerMessage } from './messages.js';
 import { decideRecycle, type RecycleReason } from './recycle-policy.js';
 import { decideRestart, describeExit, type RestartPolicy } from './restart-policy.js';
 import { newSlot, viewSlot, type Slot, type SlotView } from './slot.js';
@@ -183,17 +183,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       case 'init-failed':
         this.log.error({ worker: slot.name, error: message.error }, 'worker failed to start');
         break;
-      case 'job-started':
-        slot.running.set(`${message.queue}:${message.jobId}`, message.jobName);
-        countStart(slot.jobs);
-        this.jobStats.started(message.jobName);
-        this.emit('job-started', slot, message.queue, message.jobName);
-        break;
-      case 'job-finished':
-        slot.running.delete(`${message.queue}:${message.jobId}`);
-        countFinish(slot.jobs, message.outcome, message.durationMs);
-        this.jobStats.finished(message.jobName, message.outcome, message.durationMs);
-        this.emit('job-finished', slot, message.queue, message.jobName, message.outcome, message.durationMs);
+      case 'jobs':
+        for (const event of message.events) this.onJobEvent(slot, event);
         break;
       case 'recycle-request':
         this.onRecycleRequest(slot, message.reason, message.jobsDone, message.rssMb);
@@ -204,6 +195,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       case 'alive':
         break;
     }
+  }
+
+  private onJobEvent(slot: Slot, event: JobEvent): void {
+    if (event.kind === 'started') {
+      slot.running.set(`${event.queue}:${event.jobId}`, event.jobName);
+      countStart(slot.jobs);
+      this.jobStats.started(event.jobName);
+      this.emit('job-started', slot, event.queue, event.jobName);
+      return;
+    }
+    slot.running.delete(`${event.queue}:${event.jobId}`);
+    countFinish(slot.jobs, event.outcome, event.durationMs);
+    this.jobStats.finished(event.jobName, event.outcome, event.durationMs);
+    this.emit('job-finished', slot, event.queue, event.jobName, event.outcome, event.durationMs);
   }
 
   private onRecycleRequest(slot: Slot, reason: RecycleReason, jobsDone: number, rssMb: number): void {

@@ -13,9 +13,14 @@ import type { SupervisorMessage, WorkerMessage } from '../supervisor/messages.js
 import { loadProcessors, type JobProcessor, type LoadedProcessor } from './load-processor.js';
 import { jobLimit, type RecycleReason } from '../supervisor/recycle-policy.js';
 import { PriorityCascade } from './priority-cascade.js';
+import { JobEventBatch } from './job-event-batch.js';
 
-function send(message: WorkerMessage): void {
-  if (process.connected) process.send?.(message);
+/** Resolves once the message is handed to the channel (or at once when there is none). */
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected || !process.send) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
 }
 
 interface Counters { completed: number; failed: number }
@@ -23,6 +28,7 @@ interface Counters { completed: number; failed: number }
 class WorkerProcess {
   private readonly workers: Worker[] = [];
   private readonly cascade = new PriorityCascade();
+  private readonly jobEvents = new JobEventBatch((events) => send({ type: 'jobs', events }));
   /** Jobs running now, by `queue:id`. */
   private readonly held = new Set<string>();
   private readonly counters: Counters = { completed: 0, failed: 0 };
@@ -73,7 +79,7 @@ class WorkerProcess {
     this.heartbeatTimer.unref();
     const settings = this.effectiveSettings(processors);
     this.log.info({ settings, job_limit: Number.isFinite(this.jobLimit) ? this.jobLimit : null }, 'worker ready');
-    send({ type: 'ready', name: this.name, settings, lines: this.linesLogged() });
+    void send({ type: 'ready', name: this.name, settings, lines: this.linesLogged() });
     this.checkMemory();
   }
 
@@ -93,7 +99,8 @@ class WorkerProcess {
     const rssMb = Math.round(process.memoryUsage.rss() / 1048576);
     const jobsDone = this.counters.completed + this.counters.failed;
     this.log.info({ reason, jobs_done: jobsDone, rss_mb: rssMb }, 'recycle limit reached');
-    send({ type: 'recycle-request', reason, jobsDone, rssMb });
+    void this.jobEvents.flush();
+    void send({ type: 'recycle-request', reason, jobsDone, rssMb });
   }
 
   private checkMemory(): void {
@@ -124,7 +131,7 @@ class WorkerProcess {
     const jobId = job.id ?? '';
     const key = `${queue}:${jobId}`;
     this.held.add(key);
-    send({ type: 'job-started', queue, jobId, jobName: job.name });
+    this.jobEvents.add({ kind: 'started', queue, jobId, jobName: job.name });
     const started = performance.now();
     let outcome: 'completed' | 'failed' = 'failed';
     try {
@@ -137,13 +144,13 @@ class WorkerProcess {
     } finally {
       this.counters[outcome] += 1;
       this.held.delete(key);
-      send({ type: 'job-finished', queue, jobId, jobName: job.name, outcome, durationMs: performance.now() - started });
+      this.jobEvents.add({ kind: 'finished', queue, jobId, jobName: job.name, outcome, durationMs: performance.now() - started });
       this.checkLimits();
     }
   }
 
   private async beat(): Promise<void> {
-    send({ type: 'alive' });
+    void send({ type: 'alive' });
     if (this.state === 'ready') this.checkMemory();
     try {
       await this.registration.heartbeat({ state: this.state, ...this.counters, active: this.held.size });
@@ -156,7 +163,7 @@ class WorkerProcess {
   drain(): Promise<void> {
     this.stopping ??= (async () => {
       this.state = 'draining';
-      send({ type: 'draining' });
+      void send({ type: 'draining' });
       this.log.info({ active: this.held.size }, 'draining: finishing active jobs');
       await this.beat();
       await Promise.allSettled(this.workers.map((w) => w.close()));
@@ -185,6 +192,7 @@ class WorkerProcess {
   }
 
   private async finish(): Promise<void> {
+    await this.jobEvents.flush();
     clearInterval(this.heartbeatTimer);
     await this.registration.unregister().catch(() => {});
     this.redis.disconnect();
@@ -226,7 +234,7 @@ async function main(): Promise<void> {
     await worker.start();
   } catch (error) {
     log.error({ err: error }, 'worker failed to start');
-    send({ type: 'init-failed', error: describeError(error) });
+    await send({ type: 'init-failed', error: describeError(error) });
     await worker.abort('start-up failed').catch(() => {});
     process.exit(1);
   }
