@@ -36,6 +36,8 @@ describe('configuration', () => {
     [{ HEALTH_SERVER: 'maybe' }, 'HEALTH_SERVER="maybe" is not valid'],
     [{ REDIS_URL: 'http://user:secret@x' }, 'REDIS_URL="http://user:***@x/" is not valid'],
     [{ QUEUE_NAME: 'a,,b' }, 'QUEUE_NAME="a,,b" is not valid'],
+    [{ QUEUE_NAME: 'llm,llm' }, 'QUEUE_NAME="llm,llm" is not valid: each queue once (llm is listed twice)'],
+    [{ MAX_JOB_KILLS: '-1' }, 'MAX_JOB_KILLS="-1" is not valid: a whole number from 0 to 1000'],
     [{ RESTART_DELAY_SECONDS: 'soon' }, 'RESTART_DELAY_SECONDS="soon" is not valid: a number from 0 to 3600'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL="loud" is not valid'],
   ])('rejects %j', (env, message) => {
@@ -66,6 +68,12 @@ describe('the entrypoint', () => {
     expect(await run.exited).toEqual({ code: 64, signal: null });
     expect(run.stderr.join('\n')).toContain(`WORKER_COUNT=${JSON.stringify(value)} is not valid: a whole number from 1 to 20`);
     expect(run.stdout.join('\n')).not.toContain('worker process started');
+  });
+
+  it('exits 64 on a queue listed twice (QUEUE_NAME=llm,llm), naming the duplicate', async () => {
+    const run = runEntrypoint(['worker'], { ...unreachable, QUEUE_NAME: 'llm,urgent,llm' });
+    expect(await run.exited).toEqual({ code: 64, signal: null });
+    expect(run.stderr.join('\n')).toContain('QUEUE_NAME="llm,urgent,llm" is not valid: each queue once (llm is listed twice)');
   });
 
   it('exits 64 with the list of services on an unknown one', async () => {

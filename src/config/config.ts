@@ -57,6 +57,11 @@ export interface Config {
   readonly maxJobsJitter: number;
   /** Recycle a worker whose RSS passes this many MiB; 0 = never. @defaultValue 0 */
   readonly maxMemoryMb: number;
+  /**
+   * A job whose worker died while running it this many times is handed back; once more and it
+   * fails ("killed its worker N times") instead of killing workers for ever. @defaultValue 2
+   */
+  readonly maxJobKills: number;
   /** Bearer token for the health server's /admin routes; unset = admin routes off. */
   readonly adminToken: string | undefined;
   /** Leader lease; a dead leader is replaced within this. @defaultValue 15 */
@@ -183,6 +188,8 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
   }
   const queues = text(env, problems, 'QUEUE_NAME', 'llm', QUEUE_NAME,
     'a queue name or a comma list of them (letters, digits, _ . -), highest priority first');
+  const twice = queues.split(',').find((queue, i, all) => all.indexOf(queue) !== i);
+  if (twice) problems.add('QUEUE_NAME', env.QUEUE_NAME, `each queue once (${twice} is listed twice)`);
   const processor = env.PROCESSOR?.trim();
   if (processor === '') problems.add('PROCESSOR', env.PROCESSOR, 'a path to a module whose default export processes a job, or unset');
 
@@ -209,6 +216,7 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
     maxJobsPerWorker: integer(env, problems, 'MAX_JOBS_PER_WORKER', 0, 0, 1_000_000_000),
     maxJobsJitter: integer(env, problems, 'MAX_JOBS_JITTER', 0, 0, 1_000_000_000),
     maxMemoryMb: integer(env, problems, 'MAX_MEMORY_MB', 0, 0, 1_048_576),
+    maxJobKills: integer(env, problems, 'MAX_JOB_KILLS', 2, 0, 1000),
     adminToken: adminToken(env, problems),
     leaderTtlSeconds: number(env, problems, 'LEADER_TTL_SECONDS', 15, 2, 3600),
     singletonModule: env.SINGLETON_MODULE?.trim() ? env.SINGLETON_MODULE.trim() : undefined,
