@@ -166,7 +166,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.emit('verified', verification);
     // The banner is for the first start and for any later start that disagrees.
     if (!first && verification.identical) return;
-    const fields = { identical: verification.identical, shared: verification.shared, mismatches: verification.mismatches };
+    // The text lists the settings once; repeating them as fields printed the banner twice in
+    // pretty logs (and doubled the JSON line). /health's `verification` has the structured form.
+    const fields = { identical: verification.identical, mismatched: verification.mismatches.length };
     const text = bannerLines(this.slots.length, verification).join('\n');
     if (verification.identical) this.log.info(fields, text);
     else this.log.warn(fields, text);
