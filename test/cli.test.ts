@@ -3,9 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mergeDotenv, parseDotenv } from '../src/cli/dotenv.js';
-import { COMMANDS } from '../src/cli/parser.js';
+import { COMMANDS, composePlan, parseCli } from '../src/cli/parser.js';
 import { registryKeys } from '../src/registry/keys.js';
 import { bouy, json } from './helpers/bouy.js';
+import { ROOT } from './helpers/processes.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 
 // The command line without Docker: argument validation, .env precedence, --help, --json.
@@ -47,7 +48,7 @@ describe('help and usage errors', () => {
     [['up', '--prod', '--test'], /--prod and --test exclude each other/],
     [['scale', 'worker'], /scale "worker" is not valid: expected SERVICE=N/],
     [['scale', 'worker=11'], /at most 10 worker containers/],
-    [['exec', 'worker'], /Not enough non-option arguments/],
+    [['exec', 'worker'], /exec: name the command to run/],
     [['enqueue', 'llm', '{bad'], /job data "\{bad" is not JSON/],
     [['enqueue', 'llm', '{}', '--count', '0'], /--count 0 is not valid: a whole number from 1 to 100000/],
     [['--project', 'Bad Name', 'ps'], /--project "Bad Name" is not valid/],
@@ -152,5 +153,39 @@ describe('workers and enqueue against a real Redis (--redis-url)', () => {
     expect(pruned.stdout).toMatch(/pruned 1 stale registration/);
     expect(await redis.client.zrange(keys.index, '0', '-1')).toEqual(['worker-live-1']);
     expect(await redis.client.exists(keys.worker('worker-dead-1'))).toBe(0);
+  });
+});
+
+// The habits people bring from `docker compose`: what each command line would run, from the
+// real parser and the commands' own argument builders (no engine needed), and the real CLI
+// where the difference shows before Docker is reached.
+describe('the CLI\'s habits', () => {
+  const plan = (argv: string[]) => composePlan(argv, {}, ROOT);
+
+  it('logs does not follow unless -f/--follow: `./bouy logs worker | tail` returns', async () => {
+    expect(await plan(['logs', 'worker'])).not.toContain('--follow');
+    expect(await plan(['logs', '--tail', '5', 'worker'])).toEqual(['logs', '--no-color', '--tail=5', 'worker']);
+    expect(await plan(['logs', '-f', 'worker'])).toContain('--follow');
+    expect(await plan(['logs', '--follow'])).toContain('--follow');
+  });
+
+  it('down -v removes the volumes, as `docker compose down -v` (and is not --verbose)', async () => {
+    expect(await plan(['down', '-v'])).toContain('--volumes');
+    expect(await plan(['down', '--volumes'])).toContain('--volumes');
+    expect(await plan(['down'])).not.toContain('--volumes');
+    expect((await parseCli(['down', '-v'], {}, ROOT, false))?.globals.verbose).toBe(false);
+    expect((await parseCli(['down', '--verbose'], {}, ROOT, false))?.globals.verbose).toBe(true);
+  });
+
+  it('exec: everything after the service is the command\'s, options included', async () => {
+    const parsed = await parseCli(['--test', 'exec', 'worker', 'node', 'dist/cli/main.js', 'workers', '--redis-url', 'redis://redis:6379', '--json'], {}, ROOT, false);
+    expect(parsed?.args.rest).toEqual(['node', 'dist/cli/main.js', 'workers', '--redis-url', 'redis://redis:6379', '--json']);
+    expect(parsed?.globals).toMatchObject({ test: true, json: false });
+    // The real CLI: past the parser (no "Unknown arguments"), on to Docker, which is not there.
+    const r = await bouy(['exec', 'worker', 'node', 'dist/cli/main.js', 'workers', '--redis-url', 'redis://127.0.0.1:1'],
+      { BOUY_DOCKER: path.join(tmp, 'no-docker-here') });
+    expect(r.stderr).not.toMatch(/Unknown argument/);
+    expect(r.stderr).toMatch(/no Docker client/);
+    expect(r.code).toBe(69);
   });
 });

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import type { Context } from './context.js';
+import type { Context, GlobalArgs } from './context.js';
 
 export type Args = Record<string, unknown> & { _: Array<string | number> };
 
@@ -9,4 +9,14 @@ export interface BouyCommand {
   describe: string;
   builder(yargs: Argv): Argv;
   run(ctx: Context, args: Args): Promise<number>;
+  /**
+   * The compose arguments the command runs, for commands that are one compose call; pure, so
+   * what `./bouy logs worker` would run is testable without an engine.
+   */
+  composeArgs?(args: Args, globals: GlobalArgs): string[];
+  /**
+   * Everything after the first positional (exec's service) belongs to the command run there,
+   * options included: it is cut from argv before yargs sees it and handed over as `args.rest`.
+   */
+  passthrough?: boolean;
 }

@@ -29,25 +29,61 @@ function version(root: string): string {
   }
 }
 
+/** Options that take a value as the next word (so that word is not a command or service). */
+const VALUE_OPTIONS = new Set(['-p', '--project']);
+
 /**
- * Parses argv and runs the command; resolves to the exit status. Unknown commands and options,
- * missing arguments and conflicting flags are usage errors (64) with a message saying which.
+ * For a passthrough command (`exec <service> …`): argv up to and including the service, and
+ * the rest — the command to run there, its options included (`--redis-url …` is not bouy's).
+ * A `--` right after the service is dropped (the older spelling `exec worker -- env`).
  */
-export async function runCli(argv: readonly string[], env: Env, root: string, isTty: boolean): Promise<number> {
-  let status: number = EXIT.ok;
+export function splitPassthrough(argv: readonly string[], commands: readonly BouyCommand[] = COMMANDS): { argv: string[]; rest: string[] | undefined } {
+  const positions: number[] = [];
+  for (let i = 0; i < argv.length && positions.length < 2; i++) {
+    const word = argv[i]!;
+    if (word === '--') break;
+    if (word.startsWith('-')) {
+      if (VALUE_OPTIONS.has(word)) i++;
+      continue;
+    }
+    positions.push(i);
+  }
+  const [commandAt, serviceAt] = positions;
+  const command = commandAt === undefined ? undefined : commands.find((c) => c.command.split(' ')[0] === argv[commandAt]);
+  if (!command?.passthrough || serviceAt === undefined) return { argv: [...argv], rest: undefined };
+  const rest = argv.slice(serviceAt + 1);
+  return { argv: argv.slice(0, serviceAt + 1), rest: rest[0] === '--' ? rest.slice(1) : rest };
+}
+
+/** A parsed command line: the command, its arguments and the global options. */
+export interface Parsed {
+  command: BouyCommand;
+  args: Args;
+  globals: GlobalArgs;
+}
+
+/**
+ * Parses argv; resolves to the command to run, or undefined when yargs answered by itself
+ * (--help, --version). Unknown commands and options, missing arguments and conflicting flags
+ * are usage errors (64) with a message saying which.
+ */
+export async function parseCli(argv: readonly string[], env: Env, root: string, isTty: boolean): Promise<Parsed | undefined> {
+  let parsed: Parsed | undefined;
+  const split = splitPassthrough(argv);
   const first = argv.find((a) => !a.startsWith('-'));
   const names = COMMANDS.map((c) => c.command.split(' ')[0]!);
   // yargs reports an unknown command as an "unknown argument"; say what it is and what exists.
   if (first !== undefined && argv.indexOf(first) === 0 && !names.includes(first)) {
     throw new BouyError('BOUY_ERR_USAGE', `unknown command ${JSON.stringify(first)}: one of ${names.join(', ')}`, { hint: 'see bouy --help' });
   }
-  const parser = yargs([...argv])
+  const parser = yargs(split.argv)
     .scriptName('bouy')
     .usage('$0 <command> [options]\n\nDrive the bouy stack (Redis + worker containers) through Docker Compose.\nSettings come from the environment, then .env; an inline VAR=value wins.')
     .options({
       json: { type: 'boolean', default: false, global: true, describe: 'machine-readable output (one JSON document on stdout)' },
       quiet: { alias: 'q', type: 'boolean', default: false, global: true, describe: 'only results and errors' },
-      verbose: { alias: 'v', type: 'boolean', default: false, global: true, describe: 'say which docker/compose commands run' },
+      // No -v: `down -v` drops the volumes, as in `docker compose down -v`.
+      verbose: { type: 'boolean', default: false, global: true, describe: 'say which docker/compose commands run' },
       color: { type: 'boolean', default: isTty && env.NO_COLOR === undefined, global: true, describe: 'colour (--no-color: none)', defaultDescription: 'on a terminal' },
       project: { alias: 'p', type: 'string', default: env.COMPOSE_PROJECT_NAME ?? 'bouy', global: true, describe: 'compose project name', defaultDescription: 'COMPOSE_PROJECT_NAME or bouy' },
       dev: { type: 'boolean', default: false, global: true, describe: 'development overlay (default for a new stack: src mounted, rebuilt on change)' },
@@ -78,12 +114,29 @@ export async function runCli(argv: readonly string[], env: Env, root: string, is
       throw new BouyError('BOUY_ERR_USAGE', message, { hint: 'see bouy --help, or bouy <command> --help' });
     });
   for (const cmd of COMMANDS) {
-    parser.command(cmd.command, cmd.describe, cmd.builder, async (args) => {
-      const globals = args as unknown as GlobalArgs;
-      const out = new Output({ json: globals.json, quiet: globals.quiet, verbose: globals.verbose, color: globals.color });
-      status = await cmd.run(new Context(root, env, out, globals), args as unknown as Args);
+    parser.command(cmd.command, cmd.describe, cmd.builder, (args) => {
+      if (cmd.passthrough && (split.rest === undefined || split.rest.length === 0)) {
+        throw new BouyError('BOUY_ERR_USAGE', `${cmd.command.split(' ')[0]}: name the command to run, e.g. ./bouy exec worker env`);
+      }
+      const all = (cmd.passthrough ? { ...args, rest: split.rest } : args) as unknown as Args;
+      parsed = { command: cmd, args: all, globals: args as unknown as GlobalArgs };
     });
   }
   await parser.parseAsync();
-  return status;
+  return parsed;
+}
+
+/** Parses argv and runs the command; resolves to the exit status. */
+export async function runCli(argv: readonly string[], env: Env, root: string, isTty: boolean): Promise<number> {
+  const parsed = await parseCli(argv, env, root, isTty);
+  if (!parsed) return EXIT.ok;
+  const { json, quiet, verbose, color } = parsed.globals;
+  return parsed.command.run(new Context(root, env, new Output({ json, quiet, verbose, color }), parsed.globals), parsed.args);
+}
+
+/** The compose arguments a one-compose-call command line would run (see BouyCommand.composeArgs). */
+export async function composePlan(argv: readonly string[], env: Env, root: string): Promise<string[]> {
+  const parsed = await parseCli(argv, env, root, false);
+  if (!parsed?.command.composeArgs) throw new Error(`${argv.join(' ')}: not a one-compose-call command`);
+  return parsed.command.composeArgs(parsed.args, parsed.globals);
 }

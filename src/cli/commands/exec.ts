@@ -18,14 +18,17 @@ async function execIn(ctx: Context, service: string, command: string[]): Promise
 }
 
 export const exec: BouyCommand = {
-  command: 'exec <service> <cmd..>',
-  describe: 'run a command in the service\'s (first) container',
+  // [cmd..] only for the help text: the parser hands everything after the service over as
+  // `rest`, untouched (see BouyCommand.passthrough), so the command's own options reach it.
+  command: 'exec <service> [cmd..]',
+  describe: 'run a command in the service\'s (first) container; everything after the service is the command\'s',
+  passthrough: true,
   builder: (y) => y
     .positional('service', { type: 'string', describe: 'service name, e.g. worker or redis' })
-    .positional('cmd', { type: 'string', array: true, describe: 'command and its arguments (put -- before options of it)' })
+    .positional('cmd', { type: 'string', array: true, describe: 'command and its arguments, options included' })
     .example('$0 exec redis redis-cli ping', 'is Redis there?')
-    .example('$0 exec worker -- env', 'what the worker sees'),
-  run: (ctx, args) => execIn(ctx, args.service as string, (args.cmd as Array<string | number>).map(String)),
+    .example('$0 exec worker node dist/cli/main.js workers --redis-url redis://redis:6379', 'a bouy command inside the stack'),
+  run: (ctx, args) => execIn(ctx, args.service as string, args.rest as string[]),
 };
 
 export const shell: BouyCommand = {
