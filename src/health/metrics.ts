@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import { within } from '../redis.js';
 import type { Registry } from '../registry/registry.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
+import { residentBytes } from './process-memory.js';
 
 const SCRAPE_REDIS_MS = 1000;
 
@@ -24,6 +25,11 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
   const registry = new PromRegistry();
   registry.setDefaultLabels({ host: config.hostname });
   collectDefaultMetrics({ register: registry, prefix: 'bouy_supervisor_' });
+  // prom-client names three gauges `…_total`, a suffix Prometheus reserves for counters
+  // (`promtool check metrics` rejects them); their per-type siblings carry the same numbers.
+  for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
+    registry.removeSingleMetric(`bouy_supervisor_nodejs_${name}`);
+  }
   const { supervisor } = sources;
 
   const jobs = new Counter({ name: 'bouy_jobs_total', help: 'Jobs finished, by queue, job name and outcome', labelNames: ['queue', 'name', 'outcome'], registers: [registry] });
@@ -58,6 +64,19 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
       for (const slot of supervisor.view()) this.inc({ state: slot.state });
     },
   });
+  new Gauge({
+    name: 'bouy_worker_resident_memory_bytes', help: 'Resident memory of each worker process (from /proc)', labelNames: ['worker'], registers: [registry],
+    async collect() {
+      this.reset();
+      for (const slot of supervisor.view()) {
+        const bytes = slot.pid === null ? undefined : await residentBytes(slot.pid);
+        if (bytes !== undefined) this.set({ worker: slot.name }, bytes);
+      }
+    },
+  });
+  // The recycle limit beside the usage, so an alert can compare them (0: no limit).
+  new Gauge({ name: 'bouy_worker_memory_limit_bytes', help: 'MAX_MEMORY_MB in bytes; 0 when workers are not recycled for memory', registers: [registry] })
+    .set(config.maxMemoryMb * 1048576);
   new Gauge({
     name: 'bouy_leader', help: '1 when this supervisor holds the fleet leadership', registers: [registry],
     collect() {
