@@ -4,28 +4,38 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { Queue } from 'bullmq';
 import Fastify from 'fastify';
 import { loadConfig } from '../config/config.js';
+import { dashboardAuth, requireBasicAuth } from './dashboard-auth.js';
 import type { Service } from './service.js';
 import { addProbes, portFromEnv, startRole, untilShutdownSignal } from './service-kit.js';
 
 /**
- * The `dashboard` service: bull-board over the queues of QUEUE_NAME on DASHBOARD_PORT (9181,
- * where the original stack's RQ dashboard was), plus /livez and /readyz for the orchestrator.
+ * The `dashboard` service: bull-board over the queues of QUEUE_NAME on DASHBOARD_HOST (default
+ * HEALTH_HOST) and DASHBOARD_PORT (9181, where the original stack's RQ dashboard was), plus
+ * /livez and /readyz for the orchestrator. bull-board can delete and retry jobs, so the page and
+ * its API need HTTP Basic (DASHBOARD_USER/DASHBOARD_PASSWORD) unless bound to loopback or
+ * DASHBOARD_AUTH=none; the probes stay open.
  */
 export const dashboardService: Service = {
   description: 'bull-board web dashboard of the QUEUE_NAME queues on DASHBOARD_PORT (9181)',
   async run() {
     const config = loadConfig();
     const port = portFromEnv('DASHBOARD_PORT', 9181);
+    const { host, auth } = dashboardAuth(process.env, config.healthHost);
     const { log, redis } = await startRole(config, 'dashboard');
     const queues = config.queues.map((name) => new Queue(name, { connection: redis, prefix: config.bullPrefix }));
     const board = new FastifyAdapter();
     board.setBasePath('/');
     createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
     const app = Fastify({ logger: false });
+    if (auth.kind === 'basic') await requireBasicAuth(app, auth.user, auth.password, ['/livez', '/readyz']);
     addProbes(app, redis);
     await app.register(board.registerPlugin(), { prefix: '/' });
-    await app.listen({ host: config.healthHost, port });
-    log.info({ port, queues: config.queues }, `dashboard on http://${config.healthHost}:${port}/`);
+    await app.listen({ host, port });
+    if (auth.kind === 'basic') {
+      log.info({ host, port, queues: config.queues, auth: 'basic', user: auth.user }, `dashboard on http://${host}:${port}/ (HTTP Basic: user ${auth.user}, password DASHBOARD_PASSWORD)`);
+    } else {
+      log.warn({ host, port, queues: config.queues, auth: 'none' }, `dashboard on http://${host}:${port}/ without authentication (${auth.why}): anyone who reaches it can delete jobs`);
+    }
 
     await untilShutdownSignal();
     await app.close();
