@@ -52,7 +52,7 @@ describe('the api service', () => {
       expect(((await missing.json()) as { message: string }).message).toContain("must have required property 'data'");
       const notObject = await post(`/jobs/${queue}`, JSON.stringify({ data: 'text' }));
       expect(notObject.status).toBe(400);
-      expect(((await notObject.json()) as { message: string }).message).toContain('body/data must be object');
+      expect(((await notObject.json()) as { message: string }).message).toContain('body.data must be object');
       const badJson = await post(`/jobs/${queue}`, '{"data":');
       expect(badJson.status).toBe(400);
       const tooBig = await post(`/jobs/${queue}`, JSON.stringify({ data: { blob: 'x'.repeat(1_100_000) } }));

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { type Config } from '../config/config.js';
 import { integer, Problems } from '../config/parse.js';
 import { BouyError } from '../errors.js';
@@ -39,12 +39,12 @@ export function untilShutdownSignal(): Promise<NodeJS.Signals> {
  * connection, made only once Redis answered. `preflight` runs first, for role-specific checks.
  */
 export async function startRole(
-  config: Config, role: string, preflight: () => Promise<void> = async () => {},
+  config: Config, role: string, preflight: () => Promise<void> = async () => {}, redisOptions: RedisOptions = {},
 ): Promise<{ log: Logger; redis: Redis }> {
   const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'bouy', base: { role, host: config.hostname } });
   await preflight();
   await assertRedisReachable(config.redisUrl);
-  const redis = connect(config.redisUrl);
+  const redis = connect(config.redisUrl, redisOptions);
   redis.on('error', (error) => log.warn({ err: error }, `${role} Redis connection error`));
   return { log, redis };
 }

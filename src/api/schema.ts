@@ -1,0 +1,75 @@
+import type { FastifySchemaValidationError } from 'fastify';
+
+/** Largest job payload accepted: Redis holds every job, and a queue is not a blob store. */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** Longest `opts.delay`: one year in ms. Longer is a mistake (seconds for ms) or a scheduler's job. */
+export const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
+/** Deepest JSON nesting accepted; deeper bodies are refused before they are parsed. */
+export const MAX_JSON_DEPTH = 64;
+
+export interface EnqueueBody {
+  name?: string;
+  data: Record<string, unknown>;
+  opts?: { delay?: number; attempts?: number; priority?: number; jobId?: string };
+}
+
+export const enqueueSchema = {
+  params: { type: 'object', properties: { queue: { type: 'string' } }, required: ['queue'] },
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['data'],
+    properties: {
+      name: { type: 'string', minLength: 1, maxLength: 200 },
+      data: { type: 'object' },
+      opts: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          delay: { type: 'integer', minimum: 0, maximum: MAX_DELAY_MS },
+          attempts: { type: 'integer', minimum: 1, maximum: 100 },
+          priority: { type: 'integer', minimum: 0, maximum: 2097152 },
+          jobId: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^:]+$' },
+        },
+      },
+    },
+  },
+} as const;
+
+/**
+ * Ajv as the api wants it: an unknown field or a value of the wrong type is an error, never
+ * silently dropped (Fastify's default `removeAdditional`) or converted (`coerceTypes`).
+ */
+export const AJV_OPTIONS = { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true } } as const;
+
+/** Validation errors as one message naming each field the way a client writes it (`body.opts.jobId`). */
+export function formatValidation(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const lines = errors.map((error) => {
+    const field = `${dataVar}${error.instancePath.replaceAll('/', '.')}`;
+    const params = error.params as Record<string, unknown>;
+    if (error.keyword === 'additionalProperties') return `${field}.${String(params.additionalProperty)} is not a known field`;
+    return `${field} ${error.message ?? 'is not valid'}`;
+  });
+  return new Error(lines.join('; '));
+}
+
+/** How deeply `text` (JSON) nests arrays and objects, stopping as soon as it passes `limit`. */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth += 1;
+      if (depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth -= 1;
+    }
+  }
+  return false;
+}
