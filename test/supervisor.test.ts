@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, completedJobs, startFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
-import { pidsMatching } from './helpers/processes.js';
+import { pidsMatching, workerPidsOf } from './helpers/processes.js';
 
 let redis: RedisServer;
 beforeAll(async () => { redis = await startRedis(); });
@@ -252,20 +252,3 @@ describe('defaults and logs', () => {
     }
   });
 });
-
-/** Worker processes still alive for a fleet: their WORKER_NAME is in the environment, not argv. */
-async function workerPidsOf(hostname: string): Promise<number[]> {
-  const { readdir, readFile } = await import('node:fs/promises');
-  const found: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const environ = await readFile(`/proc/${entry}/environ`, 'utf8');
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      if (environ.includes(`WORKER_NAME=worker-${hostname}-`) && !/\) Z /.test(stat)) found.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return found;
-}

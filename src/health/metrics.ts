@@ -41,6 +41,13 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
   const restarts = new Counter({ name: 'bouy_worker_restarts_total', help: 'Worker processes restarted after dying', labelNames: ['worker'], registers: [registry] });
   const recycles = new Counter({ name: 'bouy_worker_recycles_total', help: 'Workers recycled, by reason', labelNames: ['reason'], registers: [registry] });
   for (const queue of config.queues) active.set({ queue }, 0);
+  new Counter({
+    name: 'bouy_jobs_poisoned_total', help: 'Jobs failed because their workers died running them more than MAX_JOB_KILLS times', labelNames: ['queue'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const queue of new Set([...config.queues, ...sources.registry.poisoned.keys()])) this.inc({ queue }, sources.registry.poisoned.get(queue) ?? 0);
+    },
+  });
 
   supervisor.on('job-started', (_slot, queue) => active.inc({ queue }));
   supervisor.on('job-finished', (_slot, queue, name, outcome, ms) => {

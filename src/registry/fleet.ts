@@ -34,6 +34,20 @@ export async function withdrawMember(redis: Redis, prefix: string, host: string)
   await redis.hdel(fleetKey(prefix), host);
 }
 
+/** Hosts whose supervisor published its presence within `staleAfterMs`: alive, by their own account. */
+export async function liveHosts(redis: Redis, prefix: string, staleAfterMs: number): Promise<Set<string>> {
+  const now = Date.now();
+  const live = new Set<string>();
+  for (const [host, json] of Object.entries(await redis.hgetall(fleetKey(prefix)))) {
+    try {
+      if (now - (JSON.parse(json) as FleetMember).at <= staleAfterMs) live.add(host);
+    } catch {
+      // unreadable: not a sign of life
+    }
+  }
+  return live;
+}
+
 /**
  * The fleet as Redis knows it, members silent for longer than `staleAfterMs` left out (and
  * removed). Differences name the setting and which hosts hold which value — e.g. one

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { Job, Queue } from 'bullmq';
+import { Job, Queue, UnrecoverableError } from 'bullmq';
+import type { Logger } from '../log.js';
 import { BULL_WORKER_FIELD, registryKeys } from './keys.js';
 
 export interface Registration {
@@ -23,12 +24,39 @@ export interface HeldJob {
   queue: string;
   jobId: string;
   token: string;
+  /** Failed instead of returned: its workers died running it more than MAX_JOB_KILLS times. */
+  poisoned?: boolean;
 }
+
+export interface ReclaimOptions {
+  /**
+   * The owners died (killed, crashed, exited unasked): each job counts one kill, and one killed
+   * more than this many times fails instead of going back. Unset for graceful hand-backs (a
+   * worker returning its own jobs at the drain deadline or when its supervisor is gone): those
+   * are not the job's doing and count nothing.
+   */
+  maxKills?: number;
+}
+
+/** Job hash field counting the workers that died running the job (BullMQ's `stc` for kills). */
+export const KILLS_FIELD = 'bouy:kills';
+/**
+ * One kill per lock token, whoever counts it and however often: every fetch of a job takes a
+ * new token, so two reclaimers finding the same dead worker's job count it once.
+ */
+const COUNT_KILL = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HGET', KEYS[1], 'bouy:kill-token') == ARGV[1] then
+  return tonumber(redis.call('HGET', KEYS[1], '${KILLS_FIELD}') or '0')
+end
+redis.call('HSET', KEYS[1], 'bouy:kill-token', ARGV[1])
+return redis.call('HINCRBY', KEYS[1], '${KILLS_FIELD}', 1)`;
 
 /** The worker side of the registry: register, heartbeat, unregister. */
 export class WorkerRegistration {
   private readonly keys;
   private readonly key: string;
+  private ids: Record<string, string> = {};
 
   constructor(private readonly redis: Redis, prefix: string, private readonly info: Registration) {
     this.keys = registryKeys(prefix);
@@ -43,31 +71,30 @@ export class WorkerRegistration {
    */
   async register(bullWorkers: Readonly<Record<string, string>>): Promise<void> {
     const now = Date.now();
-    const ids = Object.fromEntries(Object.entries(bullWorkers).map(([queue, id]) => [`${BULL_WORKER_FIELD}${queue}`, id]));
+    this.ids = Object.fromEntries(Object.entries(bullWorkers).map(([queue, id]) => [`${BULL_WORKER_FIELD}${queue}`, id]));
     // A slot reuses its name: replace whatever an earlier worker of that name left.
     await this.redis
       .multi()
       .del(this.key)
-      .hset(this.key, {
-        name: this.info.name,
-        pid: this.info.pid,
-        host: this.info.host,
-        queues: this.info.queues.join(','),
-        started: this.info.startedAt,
-        heartbeat: now,
-        state: 'starting',
-        completed: 0,
-        failed: 0,
-        active: 0,
-        ...ids,
-      })
+      .hset(this.key, { ...this.identity(), heartbeat: now, state: 'starting', completed: 0, failed: 0, active: 0 })
       .zadd(this.keys.index, now, this.info.name)
       .exec();
   }
 
+  /** What a registration must hold to find this worker's jobs again: who it is, its BullMQ ids. */
+  private identity(): Record<string, string | number> {
+    const { name, pid, host, queues, startedAt } = this.info;
+    return { name, pid, host, queues: queues.join(','), started: startedAt, ...this.ids };
+  }
+
   async heartbeat(fields: { state: string; completed: number; failed: number; active: number }): Promise<void> {
     const now = Date.now();
-    await this.redis.multi().hset(this.key, { ...fields, heartbeat: now }).zadd(this.keys.index, now, this.info.name).exec();
+    const replies = await this.redis.multi().hset(this.key, { ...fields, heartbeat: now }).zadd(this.keys.index, now, this.info.name).exec();
+    // HSET answers how many fields it created: any means the hash was gone (Redis lost its
+    // data, FLUSHALL, a prune) and now holds counters only. Without the BullMQ ids a later
+    // death would return nothing, so register again in full.
+    const created = Number(replies?.[0]?.[1] ?? 0);
+    if (created > 0) await this.redis.hset(this.key, this.identity());
   }
 
   async unregister(): Promise<void> {
@@ -106,6 +133,8 @@ function parseWorker(name: string, hash: Record<string, string>, score: number):
 /** The fleet-wide view of the registry: list, reclaim jobs of dead workers, clean up. */
 export class Registry {
   private readonly keys;
+  /** Jobs this process failed as poison (their workers died on them past MAX_JOB_KILLS), by queue. */
+  readonly poisoned = new Map<string, number>();
 
   constructor(private readonly redis: Redis, prefix: string, private readonly bullPrefix: string) {
     this.keys = registryKeys(prefix);
@@ -129,8 +158,8 @@ export class Registry {
   }
 
   /** Puts back every job the named (dead) worker held; see reclaimAll. */
-  reclaim(name: string): Promise<HeldJob[]> {
-    return this.reclaimAll([name]);
+  reclaim(name: string, options: ReclaimOptions = {}): Promise<HeldJob[]> {
+    return this.reclaimAll([name], options);
   }
 
   /**
@@ -138,9 +167,11 @@ export class Registry {
    * to BullMQ's stall detection (lockDuration + stalledInterval, 30 s or more). A job is theirs
    * when its lock token starts with one of their BullMQ worker ids. Safe against a job that
    * moved on: BullMQ's moveToWait checks the token, so a job now held by another worker or
-   * already finished is left alone.
+   * already finished is left alone. With `maxKills`, a job whose workers died on it more than
+   * that many times fails for good instead (a poison job would otherwise kill worker after
+   * worker for ever, like BullMQ's maxStalledCount).
    */
-  async reclaimAll(names: readonly string[]): Promise<HeldJob[]> {
+  async reclaimAll(names: readonly string[], options: ReclaimOptions = {}): Promise<HeldJob[]> {
     const read = this.redis.pipeline();
     for (const name of names) read.hgetall(this.keys.worker(name));
     const hashes = ((await read.exec()) ?? []).map(([, hash]) => (hash ?? {}) as Record<string, string>);
@@ -151,7 +182,13 @@ export class Registry {
         for (const held of await this.heldBy(queue, ids)) {
           const job = await Job.fromId(queue, held.jobId);
           try {
-            if (job) {
+            if (!job) continue;
+            const kills = options.maxKills === undefined ? 0 : Number(await this.redis.eval(COUNT_KILL, 1, queue.toKey(held.jobId), held.token));
+            if (options.maxKills !== undefined && kills > options.maxKills) {
+              await job.moveToFailed(new UnrecoverableError(`killed its worker ${kills} times (MAX_JOB_KILLS=${options.maxKills})`), held.token);
+              moved.push({ ...held, poisoned: true });
+              this.poisoned.set(queueName, (this.poisoned.get(queueName) ?? 0) + 1);
+            } else {
               await job.moveToWait(held.token);
               moved.push(held);
             }
@@ -181,6 +218,7 @@ export class Registry {
     });
     return held;
   }
+
   async remove(names: readonly string[]): Promise<void> {
     if (names.length === 0) return;
     const pipeline = this.redis.pipeline();
@@ -205,5 +243,16 @@ export class Registry {
       for (let i = 0; i < page.length; i += 2) names.push(page[i]!);
     } while (cursor !== '0');
     return names;
+  }
+}
+
+/** One log line for the jobs a reclaim returned and one for those it failed as poison. */
+export function logReclaimed(log: Logger, fields: Record<string, unknown>, moved: readonly HeldJob[], whose: string): void {
+  const ids = (jobs: readonly HeldJob[]) => jobs.map((j) => `${j.queue}:${j.jobId}`);
+  const back = moved.filter((j) => !j.poisoned);
+  const poisoned = moved.filter((j) => j.poisoned);
+  if (back.length > 0) log.warn({ ...fields, jobs: ids(back) }, `returned ${back.length} job(s) ${whose} to their queue`);
+  if (poisoned.length > 0) {
+    log.error({ ...fields, jobs: ids(poisoned) }, `failed ${poisoned.length} poison job(s) ${whose}: each killed its worker more than MAX_JOB_KILLS times`);
   }
 }

@@ -30,9 +30,15 @@ function isAlive(pid: number): boolean {
  */
 export async function removeStaleRegistrations(
   redis: Redis,
-  options: { prefix: string; bullPrefix: string; hostname: string; staleAfterMs: number },
+  options: {
+    prefix: string; bullPrefix: string; hostname: string; staleAfterMs: number;
+    /** The caller's registry (its poison count feeds /metrics); else one of our own. */
+    registry?: Registry;
+    /** Count the hand-backs as kills (their workers died with their container). */
+    maxKills?: number;
+  },
 ): Promise<CleanupResult> {
-  const registry = new Registry(redis, options.prefix, options.bullPrefix);
+  const registry = options.registry ?? new Registry(redis, options.prefix, options.bullPrefix);
   const keys = registryKeys(options.prefix);
   const expired = new Set(await registry.expired(options.staleAfterMs));
   const ownHost = (await registry.ofHost(options.hostname)).filter((name) => !expired.has(name));
@@ -57,7 +63,7 @@ export async function removeStaleRegistrations(
       removable.push(name);
     }
     // One scan of each queue's active list per batch, whatever the number of dead workers.
-    result.requeued.push(...(await registry.reclaimAll(removable)));
+    result.requeued.push(...(await registry.reclaimAll(removable, { maxKills: options.maxKills })));
     await registry.remove(removable);
     result.removed += removable.length;
   }

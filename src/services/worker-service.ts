@@ -4,6 +4,7 @@ import { createLogger, logDestination } from '../log.js';
 import { assertRedisReachable, connect, pingWithin } from '../redis.js';
 import { Registry } from '../registry/registry.js';
 import { removeStaleRegistrations } from '../registry/stale-cleanup.js';
+import { reclaimDeadPeers } from '../registry/dead-peers.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { loadProcessors } from '../worker/load-processor.js';
 import type { Service } from './service.js';
@@ -62,7 +63,7 @@ export const workerService: Service = {
       if (health) await listenInRange(health, config, log);
       const cleanup = await removeStaleRegistrations(redis, {
         prefix: config.keyPrefix, bullPrefix: config.bullPrefix, hostname: config.hostname,
-        staleAfterMs: config.heartbeatSeconds * 1000 * MISSED_HEARTBEATS,
+        staleAfterMs: config.heartbeatSeconds * 1000 * MISSED_HEARTBEATS, registry, maxKills: config.maxJobKills,
       });
       log.info({ removed: cleanup.removed, requeued: cleanup.requeued.length }, `removed ${cleanup.removed} stale worker registration(s); ${cleanup.requeued.length} job(s) returned to their queues`);
       if (cleanup.skippedAlive.length > 0) {
@@ -82,6 +83,12 @@ export const workerService: Service = {
     supervisor.start();
     leadership = startLeadership(config, singleton, log);
     fleet = joinFleet(config, redis, log);
+    // Jobs of peers that died whole (nothing restarts them) go back once their heartbeat expired.
+    const deadPeers = reclaimDeadPeers(redis, registry, {
+      prefix: config.keyPrefix, hostname: config.hostname, maxKills: config.maxJobKills,
+      staleAfterMs: config.heartbeatSeconds * 1000 * MISSED_HEARTBEATS, everyMs: Math.min(1000, config.heartbeatSeconds * 1000),
+    }, log);
+    supervisor.once('stopping', () => deadPeers.stop());
 
     // Singleton work stops (and the lease is handed over) while the workers drain.
     const stopping = new Promise<void>((resolve) => supervisor.once('stopping', resolve));

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
-import type { Registry } from '../registry/registry.js';
+import { logReclaimed, type Registry } from '../registry/registry.js';
 import { workerName } from '../registry/keys.js';
 import { countFinish, countStart, JobStatsByName } from './job-stats.js';
 import { isWorkerMessage, type JobEvent, type SupervisorMessage, type WorkerMessage } from './messages.js';
@@ -309,11 +309,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.blocks.delete(slot);
     slot.child = undefined;
     slot.lastExit = describeExit(code, signal);
-    const clean = code === 0 && signal === null;
+    // Clean only if we asked it to go (drain, recycle, removal, shutdown): a worker that exits on
+    // its own — even with code 0, a processor calling process.exit — died mid-job like a crash.
+    const clean = code === 0 && signal === null && (this.stopping || slot.departure !== undefined);
     this.jobStats.abandoned([...slot.running.values()]);
     slot.jobs.active = 0;
     slot.running.clear();
-    if (!clean) await this.reclaim(slot);
+    // Always: a worker that drained or aborted unregistered itself (nothing to find); any other
+    // exit left jobs locked by it. Kills count towards MAX_JOB_KILLS, except when we forced the
+    // shutdown ourselves (those stragglers were stopped, not killed by their job).
+    await this.reclaim(slot, !this.forced);
 
     if (this.stopping) {
       slot.state = 'stopped';
@@ -353,13 +358,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }, decision.delayMs);
   }
 
-  /** Returns the jobs a dead worker held to their queues at once. */
-  private async reclaim(slot: Slot): Promise<void> {
+  /** Returns the jobs a dead worker held to their queues at once (poison jobs fail instead). */
+  private async reclaim(slot: Slot, killed: boolean): Promise<void> {
     try {
-      const moved = await this.registry.reclaim(slot.name);
-      if (moved.length > 0) {
-        this.log.warn({ worker: slot.name, jobs: moved.map((j) => `${j.queue}:${j.jobId}`) }, `returned ${moved.length} job(s) of the dead worker to their queue`);
-      }
+      const moved = await this.registry.reclaim(slot.name, killed ? { maxKills: this.config.maxJobKills } : {});
+      logReclaimed(this.log, { worker: slot.name }, moved, 'of the dead worker');
     } catch (error) {
       this.log.error({ worker: slot.name, err: error }, 'could not return the dead worker\'s jobs; BullMQ stall detection will');
     }

@@ -7,7 +7,7 @@ import { Worker, type Job } from 'bullmq';
 import { loadConfig, sharedSettings, type Config } from '../config/config.js';
 import { describeError } from '../errors.js';
 import { createLogger, logDestination, type Logger } from '../log.js';
-import { connect } from '../redis.js';
+import { connect, within } from '../redis.js';
 import { Registry, WorkerRegistration } from '../registry/registry.js';
 import type { SupervisorMessage, WorkerMessage } from '../supervisor/messages.js';
 import { loadProcessors, type JobProcessor, type LoadedProcessor } from './load-processor.js';
@@ -24,6 +24,13 @@ function send(message: WorkerMessage): Promise<void> {
 }
 
 interface Counters { completed: number; failed: number }
+
+/** Abort budget (well inside the supervisor's 3 s kill and the 5 s promise): close, reclaim, unregister. */
+const ABORT_CLOSE_MS = 500;
+const ABORT_RECLAIM_MS = 1500;
+const ABORT_FINISH_MS = 500;
+/** An aborting worker exits by then even if Redis never answers. */
+const ABORT_EXIT_MS = 2800;
 
 class WorkerProcess {
   private readonly workers: Worker[] = [];
@@ -177,18 +184,22 @@ class WorkerProcess {
    * Stop now: the supervisor is gone or the drain deadline passed. Fetching stops first (so a
    * sibling cannot take back what we return), then every job locked by this worker's BullMQ
    * workers goes back to its queue by its lock token, so another worker runs it without
-   * waiting for stall detection.
+   * waiting for stall detection. Never waits on a graceful close: after an earlier `close()`
+   * (a drain), BullMQ's `close(true)` returns that stored promise, which waits for the very
+   * jobs we are giving up. Every step is bounded; main() also exits at ABORT_EXIT_MS whatever.
    */
   async abort(reason: string): Promise<void> {
     this.log.warn({ active: this.held.size, reason }, 'aborting: returning active jobs to their queues');
-    await Promise.allSettled(this.workers.map((w) => w.close(true)));
-    try {
-      await this.registry.reclaim(this.name);
-    } catch (error) {
+    const closing = Promise.allSettled(this.workers.map((w) => w.close(true)));
+    // A forced close is quick (no job waited for); a fetch in flight lands meanwhile.
+    await within(closing, ABORT_CLOSE_MS, undefined);
+    const returned = this.registry.reclaim(this.name).catch((error: unknown) => {
       this.log.error({ err: error }, 'could not return active jobs; BullMQ stall detection will');
-    }
+      return [];
+    });
+    await within(returned, ABORT_RECLAIM_MS, []);
     this.held.clear();
-    await this.finish();
+    await within(this.finish(), ABORT_FINISH_MS, undefined);
   }
 
   private async finish(): Promise<void> {
@@ -214,15 +225,19 @@ async function main(): Promise<void> {
       process.exit(1);
     });
 
+  const abort = (reason: string) => {
+    setTimeout(() => process.exit(1), ABORT_EXIT_MS);
+    void exitAfter(worker.abort(reason));
+  };
   process.on('message', (message: SupervisorMessage) => {
     if (message.type === 'drain') void exitAfter(worker.drain());
-    if (message.type === 'abort') void exitAfter(worker.abort('drain deadline passed'));
+    if (message.type === 'abort') abort('drain deadline passed');
   });
   // The supervisor died (even by SIGKILL): never outlive it, and give the jobs back. Its end
   // of our stdout pipe died with it, so logging now would only raise EPIPE.
   process.on('disconnect', () => {
     log.level = 'silent';
-    void exitAfter(worker.abort('supervisor gone'));
+    abort('supervisor gone');
   });
   // Ctrl-C, a closed terminal (HUP) and Gunicorn-style HUP reach the whole process group;
   // the supervisor decides what they mean, so they mean nothing here.

@@ -30,10 +30,12 @@ export interface Running {
 }
 
 /** Runs `node dist/entrypoint.js …args` with `env` on top of a minimal environment. */
-export function runEntrypoint(args: string[], env: Record<string, string | undefined>): Running {
+export function runEntrypoint(args: string[], env: Record<string, string | undefined>, options: { detached?: boolean } = {}): Running {
   const proc = spawn(process.execPath, [ENTRYPOINT, ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // detached: its own process group, which a test can kill whole (a container dying).
+    detached: options.detached ?? false,
   });
   started.add(proc);
   const lines: LogLine[] = [];
@@ -91,4 +93,21 @@ export async function stopProcess(running: Running, timeoutMs = 30_000): Promise
     running.kill('SIGKILL');
     await running.exited;
   }
+}
+
+/** Worker processes still alive for a fleet: their WORKER_NAME is in the environment, not argv. */
+export async function workerPidsOf(hostname: string): Promise<number[]> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = await readFile(`/proc/${entry}/environ`, 'utf8');
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      if (environ.includes(`WORKER_NAME=worker-${hostname}-`) && !/\) Z /.test(stat)) found.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return found;
 }

@@ -27,7 +27,7 @@ export interface TestFleet {
  * Starts `node dist/entrypoint.js worker` against `redis` with names unique to this test
  * (queue, host, key prefixes, health ports) and the recording fixture as processor.
  */
-export async function startFleet(redis: RedisServer, env: { [key: string]: string | undefined } = {}): Promise<TestFleet> {
+export async function startFleet(redis: RedisServer, env: { [key: string]: string | undefined } = {}, options: { detached?: boolean } = {}): Promise<TestFleet> {
   const id = randomUUID().slice(0, 8);
   const queueName = env.QUEUE_NAME ?? `q-${id}`;
   const hostname = env.BOUY_HOSTNAME ?? `host${id}`;
@@ -48,7 +48,7 @@ export async function startFleet(redis: RedisServer, env: { [key: string]: strin
     LOG_LEVEL: 'debug',
     ...env,
   };
-  const run = runEntrypoint(['worker'], fullEnv);
+  const run = runEntrypoint(['worker'], fullEnv, options);
   const queue = new Queue(queueName.split(',')[0]!, { connection: redis.client });
   queue.on('error', () => {}); // tests that stop Redis on purpose
   const list = async (key: string) => (await redis.client.lrange(`${recordPrefix}:${key}`, 0, -1)).map((s) => JSON.parse(s) as Record);

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import { liveHosts } from './fleet.js';
+import { registryKeys } from './keys.js';
+import { logReclaimed, type Registry } from './registry.js';
+
+export interface DeadPeerOptions {
+  prefix: string;
+  /** This supervisor's host, for the lock's value and the logs. */
+  hostname: string;
+  /** A registration (and a supervisor's presence) this old is dead: 3 missed heartbeats. */
+  staleAfterMs: number;
+  /** How often to look; a dead peer's jobs wait at most staleAfterMs + this (+ the reclaim). */
+  everyMs: number;
+  maxKills: number;
+}
+
+/** Releases the lock only if it is still ours (it may have expired and been taken since). */
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/**
+ * While this supervisor runs, returns the jobs of workers of OTHER supervisors that died with
+ * their whole container (docker kill, a lost host, a rescheduled pod) and that nothing will
+ * restart: without this they wait for BullMQ's stall check (lock 30 s + check every 30 s).
+ *
+ * Safe against taking a live worker's job: a worker is dead only when its registration's
+ * heartbeat expired AND its host's supervisor has not published its presence for as long.
+ * A worker whose own heartbeat lags (a stuck event loop) while its supervisor lives is that
+ * supervisor's business (hang watchdog, reclaim on exit). Moves are by lock token, so a job
+ * that moved on meanwhile is left alone; kills are counted once per token whoever counts.
+ *
+ * One reclaimer at a time: a short Redis lock (SET NX PX), not the leader. The leader may be
+ * the very peer that died, and a new one is elected only after LEADER_TTL_SECONDS (15 s),
+ * which alone would miss the goal of 3 heartbeats + 2 s; any survivor can take the lock.
+ */
+export function reclaimDeadPeers(redis: Redis, registry: Registry, options: DeadPeerOptions, log: Logger): { stop(): void } {
+  const lockKey = `${registryKeys(options.prefix).index}:reclaim-lock`;
+  const lockMs = Math.max(5000, options.staleAfterMs);
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const expired = await registry.expired(options.staleAfterMs);
+      if (expired.length === 0) return;
+      const pipeline = redis.pipeline();
+      for (const name of expired) pipeline.hget(registryKeys(options.prefix).worker(name), 'host');
+      const hosts = ((await pipeline.exec()) ?? []).map(([, host]) => host as string | null);
+      const live = await liveHosts(redis, options.prefix, options.staleAfterMs);
+      const dead = expired.filter((_, i) => !live.has(hosts[i] ?? ''));
+      if (dead.length === 0) return;
+      const token = `${options.hostname}:${randomUUID()}`;
+      if ((await redis.set(lockKey, token, 'PX', lockMs, 'NX')) !== 'OK') return;
+      try {
+        const moved = await registry.reclaimAll(dead, { maxKills: options.maxKills });
+        await registry.remove(dead);
+        log.warn({ workers: dead, hosts: [...new Set(hosts.filter((h, i) => h && dead.includes(expired[i]!)))] }, `removed ${dead.length} registration(s) of dead peers (heartbeat and supervisor silent)`);
+        logReclaimed(log, { workers: dead }, moved, 'of dead peers');
+      } finally {
+        await redis.eval(RELEASE, 1, lockKey, token);
+      }
+    } catch (error) {
+      log.debug({ err: error }, 'could not check for dead peers');
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), options.everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registryKeys } from '../src/registry/keys.js';
+import { FIXTURES, workerPidsOf, type LogLine } from './helpers/processes.js';
+import { parsePrometheus, sampleValue } from './helpers/prometheus.js';
+import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import { allReady, completedJobs, startFleet } from './helpers/supervisor.js';
+import { waitFor } from './helpers/wait.js';
+
+let redis: RedisServer;
+beforeAll(async () => { redis = await startRedis(); });
+afterAll(async () => { await redis?.close(); });
+
+const time = (line: LogLine) => Date.parse(line.time as string);
+
+/**
+ * Every way a job could be left `active` with nobody running it (issue 8, "Jobs stranded"):
+ * each must bring the job back to its queue promptly, never through BullMQ's 30 s+ stall check.
+ */
+describe('no job stranded', () => {
+  it('a worker whose supervisor is SIGKILLed mid-drain is gone within 5 s and its job is back in the queue', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '1', SHUTDOWN_TIMEOUT_SECONDS: '60' });
+    try {
+      await allReady(fleet);
+      const job = await fleet.queue.add('long', { ms: 60_000 });
+      await waitFor(async () => (await fleet.started()).length === 1, 'job started');
+      fleet.run.kill('SIGTERM');
+      // The worker has begun its graceful close (BullMQ stores that closing promise)…
+      await fleet.run.waitForLog((l) => l.msg === 'draining: finishing active jobs', 'the worker draining');
+      // …when its supervisor dies.
+      fleet.run.kill('SIGKILL');
+      const killedAt = Date.now();
+      await fleet.run.exited;
+      await waitFor(async () => (await workerPidsOf(fleet.hostname)).length === 0, 'the orphan worker to exit', 10_000).catch(() => {});
+      const orphanLived = Date.now() - killedAt;
+      expect(await workerPidsOf(fleet.hostname), `orphan still alive ${orphanLived} ms after its supervisor died`).toEqual([]);
+      expect(orphanLived).toBeLessThan(5000);
+      expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('waiting');
+      expect(await redis.client.zrange(registryKeys(fleet.prefix).index, '0', '-1')).toEqual([]);
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('at the drain deadline the straggler hands its job back and exits by itself, not by the SIGKILL fallback', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '1', SHUTDOWN_TIMEOUT_SECONDS: '1' });
+    try {
+      await allReady(fleet);
+      const job = await fleet.queue.add('endless', { ms: 60_000 });
+      await waitFor(async () => (await fleet.started()).length === 1, 'job started');
+      fleet.run.kill('SIGTERM');
+      expect((await fleet.run.exited).code).toBe(0);
+      const forced = fleet.run.lines.find((l) => l.msg === 'forcing shutdown: active jobs go back to their queues')!;
+      const stopped = fleet.run.lines.find((l) => l.msg === 'worker stopped')!;
+      expect(stopped.exit).toBe('exit code 0');
+      expect(time(stopped) - time(forced)).toBeLessThan(1500);
+      const back = await fleet.queue.getJob(job.id!);
+      expect(await back!.getState()).toBe('waiting');
+      // A graceful hand-back is not a kill: it does not count towards MAX_JOB_KILLS.
+      expect(await redis.client.hget(`bull:${fleet.queueName}:${job.id}`, 'bouy:kills')).toBeNull();
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('process.exit(0) in the middle of a job is a crash: the job runs again at once', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '2', PROCESSOR: `${FIXTURES}/exit-once-processor.mjs`, RESTART_DELAY_SECONDS: '30' });
+    try {
+      await allReady(fleet);
+      const job = await fleet.queue.add('quits', { exit: 0, ms: 50 });
+      const exit = await fleet.run.waitForLog((l) => l.msg?.startsWith('worker exited unexpectedly') === true, 'the exit handled as a crash');
+      expect(exit.exit).toBe('exit code 0');
+      await completedJobs(fleet, 1, 10_000).catch(() => {});
+      expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('completed');
+      const runs = (await fleet.started()).filter((r) => r.id === job.id);
+      expect(runs).toHaveLength(2);
+      // On the other worker, long before the exited slot's 30 s restart and before stall detection.
+      expect(runs[1]!.at - time(exit)).toBeLessThan(2000);
+      expect(runs[1]!.worker).not.toBe(runs[0]!.worker);
+      expect(fleet.run.lines.some((l) => typeof l.msg === 'string' && /^returned 1 job\(s\) of the dead worker/.test(l.msg))).toBe(true);
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('a poison job that kills its worker fails after MAX_JOB_KILLS hand-backs instead of looping for ever', async () => {
+    const fleet = await startFleet(redis, {
+      WORKER_COUNT: '2', PROCESSOR: `${FIXTURES}/poison-processor.mjs`, MAX_JOB_KILLS: '2',
+      WORKER_HANG_TIMEOUT_SECONDS: '1', HEARTBEAT_SECONDS: '0.25', RESTART_DELAY_SECONDS: '0.2', MIN_UPTIME_SECONDS: '0',
+    });
+    try {
+      await allReady(fleet);
+      const poison = await fleet.queue.add('poison', { poison: true });
+      const good = await fleet.queue.addBulk(Array.from({ length: 5 }, () => ({ name: 'good', data: { ms: 10 } })));
+      const failed = await waitFor(async () => (await fleet.queue.getJob(poison.id!))?.failedReason, 'the poison job failed', 30_000).catch(() => undefined);
+      const runs = (await redis.client.lrange(`${fleet.recordPrefix}:poisoned`, 0, -1)).length;
+      expect(failed, `poison job ran ${runs} times and never failed`).toBe('killed its worker 3 times (MAX_JOB_KILLS=2)');
+      expect(runs).toBe(3);
+      expect(await (await fleet.queue.getJob(poison.id!))!.getState()).toBe('failed');
+      await completedJobs(fleet, 5);
+      for (const job of good) expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('completed');
+      const metrics = await (await fetch(`http://127.0.0.1:${fleet.healthPort}/metrics`)).text();
+      expect(sampleValue(parsePrometheus(metrics).samples, 'bouy_jobs_poisoned_total', { queue: fleet.queueName })).toBe(1);
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('a heartbeat that finds its registration gone (FLUSHALL) registers again in full, so a later SIGKILL returns the job', async () => {
+    const fleet = await startFleet(redis, { WORKER_COUNT: '1', HEARTBEAT_SECONDS: '0.25', RESTART_DELAY_SECONDS: '0.2', SHUTDOWN_TIMEOUT_SECONDS: '1' });
+    try {
+      await allReady(fleet);
+      const key = registryKeys(fleet.prefix).worker(`worker-${fleet.hostname}-1`);
+      const bullField = `bull:${fleet.queueName}`;
+      expect(await redis.client.hget(key, bullField)).toBeTruthy();
+      await redis.client.flushall(); // this test file's own redis-server
+      await waitFor(async () => (await redis.client.hget(key, 'heartbeat')) !== null, 'a heartbeat after the flush');
+      await waitFor(async () => (await redis.client.hget(key, bullField)) !== null, 'the BullMQ worker id registered again', 3000).catch(() => {});
+      expect(await redis.client.hgetall(key)).toMatchObject({ [bullField]: expect.any(String), pid: expect.any(String), queues: fleet.queueName });
+      expect(await redis.client.zscore(registryKeys(fleet.prefix).index, `worker-${fleet.hostname}-1`)).not.toBeNull();
+
+      const job = await fleet.queue.add('long', { ms: 60_000 });
+      const [run] = await waitFor(async () => (await fleet.started()).length === 1 && fleet.started(), 'job started');
+      process.kill(run!.pid!, 'SIGKILL');
+      await fleet.run.waitForLog((l) => l.msg?.startsWith('worker exited unexpectedly') === true, 'the exit handled');
+      await waitFor(async () => (await fleet.started()).length === 2, 'the job running again', 10_000).catch(() => {});
+      expect((await fleet.started()).filter((r) => r.id === job.id)).toHaveLength(2);
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('the fleet returns the jobs of a dead container nothing restarts, once its heartbeat expired, and only those', async () => {
+    const heartbeat = 1;
+    const dead = await startFleet(redis, { WORKER_COUNT: '1', HEARTBEAT_SECONDS: String(heartbeat) }, { detached: true });
+    const shared = { QUEUE_NAME: dead.queueName, BOUY_PREFIX: dead.prefix, HEARTBEAT_SECONDS: String(heartbeat) };
+    let survivor: Awaited<ReturnType<typeof startFleet>> | undefined;
+    try {
+      await allReady(dead);
+      const stranded = await dead.queue.add('stranded', { ms: 30_000 });
+      await waitFor(async () => (await dead.started()).length === 1, 'the doomed container running the job');
+      survivor = await startFleet(redis, { ...shared, WORKER_COUNT: '1', WORKER_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_SECONDS: '1' });
+      await allReady(survivor);
+      const own = await survivor.queue.add('own', { ms: 6000 });
+      await waitFor(async () => (await survivor!.started()).some((r) => r.id === own.id), 'the survivor running its own job');
+
+      expect(await dead.finished()).toEqual([]); // still running it
+      process.kill(-dead.run.pid, 'SIGKILL'); // the whole container: supervisor and workers
+      const killedAt = Date.now();
+      await dead.run.exited;
+      const again = await waitFor(async () => (await survivor!.started()).find((r) => r.id === stranded.id), 'the dead container\'s job running again', 15_000).catch(() => undefined);
+      const waited = again ? again.at - killedAt : Infinity;
+      expect(waited, `job ran again ${waited} ms after the kill`).toBeLessThanOrEqual((3 * heartbeat + 2) * 1000);
+      // Never a live worker's job: the survivor's own job ran once, untouched.
+      await completedJobs(survivor, 1, 15_000);
+      expect(await (await survivor.queue.getJob(own.id!))!.getState()).toBe('completed');
+      expect((await survivor.started()).filter((r) => r.id === own.id)).toHaveLength(1);
+      expect(survivor.run.lines.find((l) => l.msg?.startsWith('returned 1 job(s) of dead peers') === true)?.jobs).toEqual([`${dead.queueName}:${stranded.id}`]);
+      const names = await redis.client.zrange(registryKeys(dead.prefix).index, '0', '-1');
+      expect(names).toEqual([`worker-${survivor.hostname}-1`]);
+    } finally {
+      if (dead.run.proc.exitCode === null && dead.run.proc.signalCode === null) process.kill(-dead.run.pid, 'SIGKILL');
+      await dead.close();
+      await survivor?.close();
+    }
+  });
+});
