@@ -1,8 +1,7 @@
 import { Job, Queue } from 'bullmq';
 import { BouyError, EXIT } from '../../errors.js';
-import { connect } from '../../redis.js';
 import type { BouyCommand } from '../command.js';
-import { redisUrlOption, stackRedisUrl } from '../stack-redis.js';
+import { redisUrlOption, stackRedisUrl, withCliRedis } from '../stack-redis.js';
 
 const MAX_COUNT = 100_000;
 const POLL_MS = 200;
@@ -60,21 +59,23 @@ export const enqueue: BouyCommand = {
       throw new BouyError('BOUY_ERR_USAGE', `--count ${String(args.count)} is not valid: a whole number from 1 to ${MAX_COUNT}`);
     }
     const url = await stackRedisUrl(ctx, args['redis-url'] as string | undefined);
-    const connection = connect(url, { connectTimeout: 3000 });
-    connection.on('error', () => {});
-    const queue = new Queue(queueName, { connection, prefix: ctx.env.BULLMQ_PREFIX ?? 'bull' });
-    try {
-      const jobs = await queue.addBulk(Array.from({ length: count }, () => ({ name: String(args.name), data })));
-      const ids = jobs.map((j) => j.id!);
-      ctx.out.info(`added ${ids.length} job(s) to ${queueName}`);
-      const outcomes = args.wait ? await waitForJobs(queue, ids, args['wait-timeout'] as number) : undefined;
-      ctx.out.result({ queue: queueName, jobs: ids, outcomes }, () => outcomes
-        ? outcomes.map((o) => `${o.id}  ${o.state}  ${o.error ?? JSON.stringify(o.result ?? null)}`).join('\n')
-        : ids.join('\n'));
-      return outcomes && outcomes.some((o) => o.state !== 'completed') ? EXIT.failure : EXIT.ok;
-    } finally {
-      await queue.close();
-      await connection.quit().catch(() => connection.disconnect());
-    }
+    return withCliRedis(url, async (connection) => {
+      const queue = new Queue(queueName, { connection, prefix: ctx.env.BULLMQ_PREFIX ?? 'bull' });
+      queue.on('error', () => {
+        // a lost Redis fails the command itself, reported by withCliRedis
+      });
+      try {
+        const jobs = await queue.addBulk(Array.from({ length: count }, () => ({ name: String(args.name), data })));
+        const ids = jobs.map((j) => j.id!);
+        ctx.out.info(`added ${ids.length} job(s) to ${queueName}`);
+        const outcomes = args.wait ? await waitForJobs(queue, ids, args['wait-timeout'] as number) : undefined;
+        ctx.out.result({ queue: queueName, jobs: ids, outcomes }, () => outcomes
+          ? outcomes.map((o) => `${o.id}  ${o.state}  ${o.error ?? JSON.stringify(o.result ?? null)}`).join('\n')
+          : ids.join('\n'));
+        return outcomes && outcomes.some((o) => o.state !== 'completed') ? EXIT.failure : EXIT.ok;
+      } finally {
+        await queue.close().catch(() => undefined);
+      }
+    });
   },
 };

@@ -1,11 +1,10 @@
 import { EXIT } from '../../errors.js';
-import { connect } from '../../redis.js';
 import { Registry, type RegisteredWorker } from '../../registry/registry.js';
 import { readFleet } from '../../registry/fleet.js';
 import { leaderKey, readLeader } from '../../leader/index.js';
 import type { BouyCommand } from '../command.js';
 import { table } from '../output.js';
-import { redisUrlOption, stackRedisUrl } from '../stack-redis.js';
+import { redisUrlOption, stackRedisUrl, withCliRedis } from '../stack-redis.js';
 
 /** Registrations are stale after this many missed heartbeats, as the supervisor counts them. */
 const MISSED_HEARTBEATS = 3;
@@ -30,9 +29,7 @@ export const workers: BouyCommand = {
     const url = await stackRedisUrl(ctx, args['redis-url'] as string | undefined);
     const heartbeat = (args['heartbeat-seconds'] as number | undefined) ?? Number(ctx.env.HEARTBEAT_SECONDS ?? 5);
     const staleAfterMs = heartbeat * 1000 * MISSED_HEARTBEATS;
-    const redis = connect(url, { maxRetriesPerRequest: 1, connectTimeout: 3000 });
-    redis.on('error', () => {});
-    try {
+    return withCliRedis(url, async (redis) => {
       const registry = new Registry(redis, ctx.env.BOUY_PREFIX ?? 'bouy', ctx.env.BULLMQ_PREFIX ?? 'bull');
       const now = Date.now();
       const list = await registry.list();
@@ -69,8 +66,6 @@ export const workers: BouyCommand = {
         return `${body}\n${leads}\n${agreement}${note}`;
       });
       return EXIT.ok;
-    } finally {
-      await redis.quit().catch(() => redis.disconnect());
-    }
+    });
   },
 };
