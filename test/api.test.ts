@@ -40,6 +40,9 @@ describe('api: job ids that would poison the queue (issue 8, item 7)', () => {
       if (answer.status !== 404) gets.push(`${id}: ${answer.status} ${answer.text}`);
     }
     expect(gets).toEqual([]);
+    const longest = 'é'.repeat(200);
+    expect((await shared.api.call('POST', `/jobs/${queue}`, { body: { data: {}, opts: { jobId: longest } } })).status).toBe(202);
+    expect((await shared.api.call('GET', `/jobs/${queue}/${encodeURIComponent(longest)}`)).json).toMatchObject({ id: longest });
     const ok = await shared.api.call('POST', `/jobs/${queue}`, { body: { data: { x: 1 }, opts: { jobId: 'order-7' } } });
     expect(ok.status).toBe(202);
     expect((await shared.api.call('GET', `/jobs/${queue}/order-7`)).json).toMatchObject({ id: 'order-7', state: 'waiting' });

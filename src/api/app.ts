@@ -53,6 +53,8 @@ export async function buildApiApp(options: ApiAppOptions): Promise<ApiApp> {
   const queues = new Map(options.queues.map((name) => [name, new Queue(name, { connection: redis, prefix: options.bullPrefix })]));
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: BODY_LIMIT_BYTES, ajv: AJV_OPTIONS, schemaErrorFormatter: formatValidation,
+    // a job id may be 200 characters, percent-encoded up to 12 bytes each in a GET's path
+    routerOptions: { maxParamLength: 2400 },
   });
 
   const parseJson = app.getDefaultJsonParser('error', 'error');
