@@ -121,6 +121,7 @@ describe('api authentication (issue 8, item 11)', () => {
     const local = await startApi(shared.redis.url, { API_HOST: 'localhost', QUEUE_NAME: queue });
     expect((await local.call('POST', `/jobs/${queue}`, { body: { data: {} } })).status).toBe(202);
     await stopProcess(local.run);
+    expect((await local.run.exited).code).toBe(0);
   });
 
   it('refuses an API_TOKEN shorter than 16 characters without echoing it', async () => {

@@ -1,6 +1,6 @@
 import bearerAuth from '@fastify/bearer-auth';
 import { Queue, type Job } from 'bullmq';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Redis, RedisOptions } from 'ioredis';
 import { sameSecret } from '../http/credentials.js';
 import type { Logger } from '../log.js';
@@ -52,7 +52,7 @@ export async function buildApiApp(options: ApiAppOptions): Promise<ApiApp> {
   const { redis, log } = options;
   const queues = new Map(options.queues.map((name) => [name, new Queue(name, { connection: redis, prefix: options.bullPrefix })]));
   const app = Fastify({
-    loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: BODY_LIMIT_BYTES, ajv: AJV_OPTIONS, schemaErrorFormatter: formatValidation,
+    loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: BODY_LIMIT_BYTES, ajv: AJV_OPTIONS, schemaErrorFormatter: formatValidation,
     // a job id may be 200 characters, percent-encoded up to 12 bytes each in a GET's path
     routerOptions: { maxParamLength: 2400 },
   });
@@ -80,7 +80,7 @@ export async function buildApiApp(options: ApiAppOptions): Promise<ApiApp> {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (REDIS_AWAY.test(error.message) || error.name === 'MaxRetriesPerRequestError') {
-      request.log.warn({ method: request.method, url: request.url, reason: error.message }, 'api request refused: Redis unavailable');
+      request.log.debug({ method: request.method, url: request.url, reason: error.message }, 'api request refused: Redis unavailable');
       return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({
         error: 'redis unavailable',
         message: `Redis did not answer; retry in ${RETRY_AFTER_SECONDS} s (with opts.jobId a retry never adds the job twice)`,

@@ -18,7 +18,7 @@ export const apiService: Service = {
     const api = await buildApiApp({ redis, queues: config.queues, bullPrefix: config.bullPrefix, log, token });
     await api.app.listen({ host, port });
     const auth = token !== undefined ? 'bearer token (API_TOKEN)' : process.env.API_AUTH?.trim().toLowerCase() === 'none' ? 'none (API_AUTH=none)' : 'none (loopback only)';
-    log.info({ host, port, queues: config.queues, auth }, `api on http://${host}:${port}/ (authentication: ${auth})`);
+    log.info({ address: host, port, queues: config.queues, auth }, `api on http://${host}:${port}/ (authentication: ${auth})`);
     await untilShutdownSignal();
     await api.close();
     redis.disconnect();
