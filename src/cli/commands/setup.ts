@@ -1,9 +1,10 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { loadConfig } from '../../config/config.js';
 import { BouyError, EXIT } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
 import { envFile } from '../dotenv.js';
+import { fillSecrets, renderSecrets, writePrivate } from '../secrets.js';
 
 /** What `setup` asks, in order, with the defaults the image uses. */
 export const SETTINGS: ReadonlyArray<{ name: string; fallback: string; question: string }> = [
@@ -24,15 +25,16 @@ function problemsOf(values: Record<string, string>): string[] {
   }
 }
 
-export function renderDotenv(values: Record<string, string>): string {
+export function renderDotenv(values: Record<string, string>, secrets: Record<string, string>): string {
   const lines = ['# bouy settings, written by `./bouy setup`. A variable set in the shell wins over this file.'];
   for (const s of SETTINGS) lines.push(`# ${s.question}`, `${s.name}=${values[s.name] ?? s.fallback}`);
+  lines.push(...renderSecrets(secrets));
   return `${lines.join('\n')}\n`;
 }
 
 export const setup: BouyCommand = {
   command: 'setup',
-  describe: 'write a .env with the stack\'s settings (asks; --defaults does not)',
+  describe: 'write a .env with the stack\'s settings (asks; --defaults does not) and generated credentials',
   builder: (y) => y
     .options({
       defaults: { type: 'boolean', default: false, describe: 'write the defaults (or values from the environment) without asking' },
@@ -69,12 +71,20 @@ export const setup: BouyCommand = {
         rl.close();
       }
     }
-    const problems = problemsOf(values);
+    // Credentials already set (in .env or the shell) are kept; the missing ones generated.
+    const secrets = fillSecrets(ctx.env);
+    const problems = problemsOf({ ...values, ...secrets.values });
     if (problems.length > 0) {
       throw new BouyError('BOUY_ERR_CONFIG', `invalid settings:\n  - ${problems.join('\n  - ')}`, { hint: 'fix the variables in the environment and run setup again' });
     }
-    writeFileSync(file, renderDotenv(values));
-    ctx.out.result({ file, values }, () => `wrote ${file}\n${SETTINGS.map((s) => `  ${s.name}=${values[s.name]}`).join('\n')}`);
+    writePrivate(file, renderDotenv(values, secrets.values));
+    ctx.out.result({ file, values, secrets: { generated: secrets.generated, kept: secrets.kept } }, () => [
+      `wrote ${file} (mode 0600)`,
+      ...SETTINGS.map((s) => `  ${s.name}=${values[s.name]}`),
+      ...secrets.generated.map((name) => `  ${name}: generated`),
+      ...secrets.kept.map((name) => `  ${name}: kept`),
+      `dashboard login: user ${secrets.values.DASHBOARD_USER}, password in ${file} as DASHBOARD_PASSWORD`,
+    ].join('\n'));
     return EXIT.ok;
   },
 };
