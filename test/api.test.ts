@@ -94,6 +94,14 @@ describe('api: bad requests are a 4xx naming the reason (issue 8, item 9)', () =
     expect(JSON.parse((await shared.redis.client.hget(`bull:${queue}:dup-1`, 'data'))!)).toEqual({ n: 1 });
   });
 
+  it('answers concurrent requests for one jobId with one 202 and 200s, the stored job being the 202 one', async () => {
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => shared.api.call('POST', `/jobs/${queue}`, { body: { data: { n }, opts: { jobId: 'race-1' } } })));
+    const created = answers.filter((a) => a.status === 202);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 202]);
+    const stored = JSON.parse((await shared.redis.client.hget(`bull:${queue}:race-1`, 'data'))!) as { n: number };
+    expect(answers.indexOf(created[0]!)).toBe(stored.n);
+  });
+
   it('logs a 500 with pino (here: a foreign key of the wrong type where a job would be)', async () => {
     await shared.redis.client.set(`bull:${queue}:broken`, 'not a job');
     const answer = await shared.api.call('GET', `/jobs/${queue}/broken`);

@@ -110,9 +110,11 @@ export async function buildApiApp(options: ApiAppOptions): Promise<ApiApp> {
     if (problem) return reply.code(400).send({ error: 'bad request', message: `body.${problem}` });
     const job = await queue.add(name, data, opts);
     if (opts.jobId !== undefined) {
-      // BullMQ answers a duplicate id with the id and adds nothing: the stored job is not ours
-      const stored = await redis.hget(`${options.bullPrefix}:${queue.name}:${job.id}`, 'timestamp');
-      if (stored !== null && Number(stored) !== job.timestamp) {
+      // BullMQ answers a duplicate id with the id and adds nothing: is the stored job ours? (Two
+      // identical requests in the same millisecond are told apart by nothing, and both get 202.)
+      const [timestamp, storedName, storedData] = await redis.hmget(`${options.bullPrefix}:${queue.name}:${job.id}`, 'timestamp', 'name', 'data');
+      const ours = Number(timestamp) === job.timestamp && storedName === name && storedData === JSON.stringify(data);
+      if (timestamp !== null && !ours) {
         const existing = await queue.getJob(job.id!);
         if (existing) return reply.code(200).send({ ...(await describe(existing, queue.name)), duplicate: true });
       }
