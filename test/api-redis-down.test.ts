@@ -60,6 +60,7 @@ describe('api while Redis is away (issue 8, item 10)', () => {
     expect(post.status).toBe(503);
     expect(Number(post.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(post.ms).toBeLessThan(2_500);
+    expect(post.json.message).toContain('unknown');
     expect(await shared.redis.client.exists(`bull:${queue}:while-hung`)).toBe(0);
   });
 });

@@ -81,9 +81,11 @@ export async function buildApiApp(options: ApiAppOptions): Promise<ApiApp> {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (REDIS_AWAY.test(error.message) || error.name === 'MaxRetriesPerRequestError') {
       request.log.debug({ method: request.method, url: request.url, reason: error.message }, 'api request refused: Redis unavailable');
+      // Not connected: nothing was sent. Timed out: Redis holds the command and may yet apply it.
+      const outcome = /timed out/.test(error.message) ? 'Redis did not answer in time, so whether it took the request is unknown' : 'Redis is not reachable; nothing was written';
       return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({
         error: 'redis unavailable',
-        message: `Redis did not answer; retry in ${RETRY_AFTER_SECONDS} s (with opts.jobId a retry never adds the job twice)`,
+        message: `${outcome}: retry in ${RETRY_AFTER_SECONDS} s (with opts.jobId a retry never adds the job twice)`,
       });
     }
     const status = error.statusCode ?? 500;
