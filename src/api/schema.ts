@@ -4,8 +4,6 @@ import type { FastifySchemaValidationError } from 'fastify';
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Longest `opts.delay`: one year in ms. Longer is a mistake (seconds for ms) or a scheduler's job. */
 export const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
-/** Deepest JSON nesting accepted; deeper bodies are refused before they are parsed. */
-export const MAX_JSON_DEPTH = 64;
 
 export interface EnqueueBody {
   name?: string;
@@ -51,25 +49,4 @@ export function formatValidation(errors: FastifySchemaValidationError[], dataVar
     return `${field} ${error.message ?? 'is not valid'}`;
   });
   return new Error(lines.join('; '));
-}
-
-/** How deeply `text` (JSON) nests arrays and objects, stopping as soon as it passes `limit`. */
-export function jsonDepthExceeds(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i += 1; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x7b || c === 0x5b) {
-      depth += 1;
-      if (depth > limit) return true;
-    } else if (c === 0x7d || c === 0x5d) {
-      depth -= 1;
-    }
-  }
-  return false;
 }
