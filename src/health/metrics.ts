@@ -6,6 +6,7 @@ import { within } from '../redis.js';
 import type { Registry } from '../registry/registry.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { residentBytes } from './process-memory.js';
+import { readQueueBacklog } from './queue-backlog.js';
 
 const SCRAPE_REDIS_MS = 1000;
 
@@ -99,6 +100,18 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
         // Bounded: a scrape while Redis is away must answer, without these series.
         const counts = await within(queue.getJobCounts('waiting', 'delayed', 'failed', 'active', 'prioritized'), SCRAPE_REDIS_MS, {});
         for (const [state, count] of Object.entries(counts)) this.set({ queue: queue.name, state }, count);
+      }
+    },
+  });
+  // What autoscalers read (KEDA's prometheus trigger, deploy/kubernetes): queue-wide, so every
+  // supervisor reports the same value; aggregate with max by (queue), not sum.
+  new Gauge({
+    name: 'bouy_queue_backlog', help: 'Jobs not finished in the queue: waiting + prioritized + delayed + active', labelNames: ['queue'], registers: [registry],
+    async collect() {
+      this.reset();
+      for (const queue of queues) {
+        const read = await readQueueBacklog(queue, SCRAPE_REDIS_MS);
+        if (read) this.set({ queue: queue.name }, read.backlog);
       }
     },
   });

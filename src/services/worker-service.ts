@@ -13,6 +13,7 @@ import { joinFleet, type FleetPresence } from './fleet-presence.js';
 import { createMetrics } from '../health/metrics.js';
 import { loadSingleton, startLeadership, type Leadership } from './leadership.js';
 import { registerAdminRoutes } from '../health/admin-routes.js';
+import { registerBacklogRoute } from '../health/backlog-route.js';
 
 /** Registrations older than this many missed heartbeats are stale. */
 const MISSED_HEARTBEATS = 3;
@@ -58,6 +59,7 @@ export const workerService: Service = {
       })
       : undefined;
     if (health && config.adminToken) registerAdminRoutes(health, supervisor, config.adminToken);
+    if (health) registerBacklogRoute(health, config, redis); // KEDA's metrics-api scaler reads it
 
     try {
       if (health) await listenInRange(health, config, log);
