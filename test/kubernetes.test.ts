@@ -1,0 +1,359 @@
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/free-port.js';
+import {
+  KUBERNETES, containersOf, effectiveEnv, expand, find, kustomize, quantity, readManifest, references, resolvePort,
+  valueAt, workloads, type Container, type K8sObject,
+} from './helpers/kubernetes.js';
+import { runEntrypoint, stopProcess, type Running } from './helpers/processes.js';
+import { parsePrometheus, sampleValue } from './helpers/prometheus.js';
+import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import { allReady, startFleet, type TestFleet } from './helpers/supervisor.js';
+import { waitFor } from './helpers/wait.js';
+
+// deploy/kubernetes, checked without a cluster (none runs here): the kustomize build validated
+// against the Kubernetes and KEDA schemas, then what the schemas cannot know, checked against
+// the real thing — the probes' routes and the autoscaler's metric asked of a real supervisor on
+// a real Redis, the drain timeout against the grace period.
+
+/** One schema per kind the manifests may use: a kind without one fails the validation. */
+const MODELS: Record<string, new (data: any) => { validate(): void }> = {
+  'v1/Namespace': Namespace,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
+  'v1/Service': Service,
+  'apps/v1/Deployment': Deployment,
+  'apps/v1/StatefulSet': StatefulSet,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'keda.sh/v1alpha1/ScaledObject': ScaledObject,
+};
+
+/** Every schema violation of `objects`, as `Kind/name: message` (empty when all are valid). */
+function schemaErrors(objects: K8sObject[]): string[] {
+  const errors: string[] = [];
+  for (const object of objects) {
+    const Model = MODELS[`${object.apiVersion}/${object.kind}`];
+    if (!Model) {
+      errors.push(`${object.kind}/${object.metadata.name}: no schema for ${object.apiVersion} ${object.kind}`);
+      continue;
+    }
+    try {
+      new Model(object).validate();
+    } catch (error) {
+      errors.push(`${object.kind}/${object.metadata.name}: ${(error as Error).message}`);
+    }
+  }
+  return errors;
+}
+
+/** Per role: the variable that sets the port its probes ask, and bouy's default for it. */
+const PORT_VARIABLE: Record<string, { name: string; fallback: number }> = {
+  worker: { name: 'HEALTH_PORT', fallback: 8080 },
+  scheduler: { name: 'HEALTH_PORT', fallback: 8080 },
+  api: { name: 'API_PORT', fallback: 8000 },
+  dashboard: { name: 'DASHBOARD_PORT', fallback: 9181 },
+};
+/** bouy's own default (config.ts), for a manifest that leaves SHUTDOWN_TIMEOUT_SECONDS unset. */
+const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 25;
+/** After the drain timeout the stragglers get 3 s before they are killed, then the supervisor exits. */
+const GRACE_MARGIN_SECONDS = 10;
+const TEST_SECRETS = {
+  REDIS_PASSWORD: '', API_TOKEN: 'test-api-token-0123456789', DASHBOARD_USER: 'ops',
+  DASHBOARD_PASSWORD: 'test-dashboard-password', ADMIN_TOKEN: 'test-admin-token-0123456789',
+};
+
+const base = kustomize(KUBERNETES);
+const hpaVariant = kustomize(path.join(KUBERNETES, 'hpa-cpu'));
+const secretExample = readManifest('secret.example.yaml');
+const worker = find(base, 'Deployment', 'bouy-worker');
+const workerContainer = containersOf(worker)[0]!;
+
+function roleOf(container: Container): string {
+  const role = container.args?.[0];
+  if (!role || !PORT_VARIABLE[role]) throw new Error(`container ${container.name} runs no bouy role (args ${JSON.stringify(container.args)})`);
+  return role;
+}
+
+/** The bouy containers (the image's roles), each with the env the kubelet would give it. */
+function bouyContainers(objects: K8sObject[]) {
+  return workloads(objects).flatMap((w) => containersOf(w).filter((c) => c.args?.[0] && PORT_VARIABLE[c.args[0]]).map((c) => ({ workload: w, container: c })));
+}
+
+describe('deploy/kubernetes as built by kustomize (no cluster: validated offline)', () => {
+  it('builds, and every object (KEDA variant, CPU-HPA variant, the example Secret) passes its Kubernetes or KEDA schema', () => {
+    expect(schemaErrors([...base, ...hpaVariant, ...secretExample])).toEqual([]);
+    expect(base.map((o) => o.kind)).toEqual(expect.arrayContaining(['Deployment', 'StatefulSet', 'Service', 'ConfigMap', 'PodDisruptionBudget', 'ScaledObject']));
+    // The check itself fails on a broken object.
+    const broken = structuredClone(worker);
+    broken.spec.template.spec.containers[0].livenessProbe.httpGet.port = { name: 'health' };
+    expect(schemaErrors([broken])).toHaveLength(1);
+    expect(schemaErrors([{ ...worker, kind: 'Deploymnet' }])[0]).toContain('no schema');
+  });
+
+  it('has exactly one autoscaler per variant for the worker Deployment, which sets no replicas of its own', () => {
+    const scaled = base.filter((o) => o.kind === 'ScaledObject');
+    expect(scaled.map((o) => o.spec.scaleTargetRef.name)).toEqual([worker.metadata.name]);
+    expect(base.filter((o) => o.kind === 'HorizontalPodAutoscaler')).toEqual([]);
+    expect(hpaVariant.filter((o) => o.kind === 'ScaledObject')).toEqual([]);
+    const hpa = hpaVariant.filter((o) => o.kind === 'HorizontalPodAutoscaler');
+    expect(hpa.map((o) => [o.spec.scaleTargetRef.kind, o.spec.scaleTargetRef.name])).toEqual([['Deployment', worker.metadata.name]]);
+    // A replicas field would reset the autoscaler's count on every `kubectl apply`.
+    expect(worker.spec.replicas).toBeUndefined();
+    // KEDA's minimum keeps one pod: the pods serve the metric themselves.
+    expect(scaled[0]!.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
+    // Without KEDA the rest is the same.
+    const names = (objects: K8sObject[]) => objects.filter((o) => o.kind !== 'ScaledObject' && o.kind !== 'HorizontalPodAutoscaler').map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    expect(names(hpaVariant)).toEqual(names(base));
+  });
+
+  it('gives the worker pod a termination grace period above SHUTDOWN_TIMEOUT_SECONDS plus the kill delay and a margin', () => {
+    const env = effectiveEnv(workerContainer, base, TEST_SECRETS);
+    const shutdown = Number(env.SHUTDOWN_TIMEOUT_SECONDS ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS);
+    expect(Number.isFinite(shutdown)).toBe(true);
+    const grace = worker.spec.template.spec.terminationGracePeriodSeconds as number | undefined;
+    // Kubernetes' default is 30 s: the field must be there, not left to the default.
+    expect(grace).toBeDefined();
+    expect(grace!).toBeGreaterThanOrEqual(shutdown + GRACE_MARGIN_SECONDS);
+  });
+
+  it('runs every pod as non-root with a read-only root filesystem, no privilege escalation, and requests and limits', () => {
+    for (const workload of workloads(base)) {
+      const pod = workload.spec.template.spec;
+      const where = `${workload.kind}/${workload.metadata.name}`;
+      expect(pod.securityContext?.runAsNonRoot, where).toBe(true);
+      expect(pod.securityContext?.runAsUser, where).toBeGreaterThan(0);
+      const volumes = new Set([...(pod.volumes ?? []).map((v: { name: string }) => v.name), ...(workload.spec.volumeClaimTemplates ?? []).map((v: K8sObject) => v.metadata.name)]);
+      for (const container of containersOf(workload)) {
+        const at = `${where} container ${container.name}`;
+        expect(container.securityContext?.readOnlyRootFilesystem, at).toBe(true);
+        expect(container.securityContext?.allowPrivilegeEscalation, at).toBe(false);
+        expect(container.securityContext?.capabilities?.drop, at).toContain('ALL');
+        expect(container.resources?.requests?.cpu, at).toBeDefined();
+        expect(container.resources?.requests?.memory, at).toBeDefined();
+        expect(container.resources?.limits?.memory, at).toBeDefined();
+        for (const mount of container.volumeMounts ?? []) expect(volumes.has(mount.name), `${at} mounts ${mount.name}`).toBe(true);
+      }
+    }
+    // The image's user (docker/Dockerfile: USER node, uid 1000) for bouy's own pods.
+    for (const { workload } of bouyContainers(base)) expect(workload.spec.template.spec.securityContext.runAsUser).toBe(1000);
+    // bouy's pods write only to /tmp (an emptyDir) on the read-only root.
+    for (const { container } of bouyContainers(base)) expect(container.volumeMounts?.map((m) => m.mountPath)).toEqual(['/tmp']);
+  });
+
+  it('sets the worker memory limit above WORKER_COUNT workers at MAX_MEMORY_MB (recycled before the pod is OOM-killed)', () => {
+    const env = effectiveEnv(workerContainer, base, TEST_SECRETS);
+    const workers = Number(env.WORKER_COUNT ?? 1);
+    const perWorker = Number(env.MAX_MEMORY_MB ?? 0) * 1024 ** 2;
+    expect(perWorker).toBeGreaterThan(0);
+    const limit = quantity(workerContainer.resources!.limits!.memory!);
+    // The supervisor's own share on top (Node with bouy: about 100 MiB).
+    expect(limit).toBeGreaterThanOrEqual(workers * perWorker + 128 * 1024 ** 2);
+  });
+
+  it('resolves every Secret, ConfigMap and $(VAR) reference; ships no secret value; leaves BOUY_HOSTNAME to the pod name', () => {
+    const example = secretExample[0]!;
+    const keys = example.stringData ?? {};
+    // Nothing secret committed: the example's values are all empty, to be filled.
+    expect(Object.values(keys).every((v) => v === '')).toBe(true);
+    const configMaps = new Set(base.filter((o) => o.kind === 'ConfigMap').map((o) => o.metadata.name));
+    let secretRefs = 0;
+    for (const workload of workloads(base)) {
+      for (const container of containersOf(workload)) {
+        const at = `${workload.metadata.name}/${container.name}`;
+        const defined = new Set<string>();
+        for (const source of container.envFrom ?? []) {
+          if (source.configMapRef) {
+            expect(configMaps.has(source.configMapRef.name), `${at} envFrom ${source.configMapRef.name}`).toBe(true);
+            for (const key of Object.keys(find(base, 'ConfigMap', source.configMapRef.name).data ?? {})) defined.add(key);
+          }
+          expect(source.secretRef, `${at}: secrets by key, not whole`).toBeUndefined();
+        }
+        for (const variable of container.env ?? []) {
+          const ref = variable.valueFrom?.secretKeyRef;
+          if (ref) {
+            secretRefs += 1;
+            expect(ref.name, at).toBe(example.metadata.name);
+            expect(Object.keys(keys), `${at} reads ${ref.key}`).toContain(ref.key);
+          }
+          for (const name of references(variable.value ?? '')) expect([...defined], `${at}: ${variable.name} uses $(${name}) before it is defined`).toContain(name);
+          defined.add(variable.name);
+        }
+        expect(defined.has('BOUY_HOSTNAME'), at).toBe(false);
+      }
+    }
+    expect(secretRefs).toBeGreaterThan(0);
+    // The Redis URL every bouy role is given is put together from defined parts.
+    for (const { container } of bouyContainers(base)) {
+      const url = effectiveEnv(container, base, { ...TEST_SECRETS, REDIS_PASSWORD: 'p4ss' }).REDIS_URL!;
+      expect(references(url), container.name).toEqual([]);
+      expect(new URL(url).password, container.name).toBe('p4ss');
+    }
+    // The check catches a reference to a variable that does not exist.
+    expect(references(expand('redis://$(NOPE)@x', { A: 'a' }))).toEqual(['NOPE']);
+  });
+
+  it('has each Service select pods and target a port their container declares; the health port is pinned', () => {
+    for (const service of base.filter((o) => o.kind === 'Service')) {
+      const selected = workloads(base).filter((w) => Object.entries(service.spec.selector as Record<string, string>).every(([k, v]) => w.spec.template.metadata.labels[k] === v));
+      expect(selected.map((w) => w.metadata.name), `Service ${service.metadata.name} selects`).toHaveLength(1);
+      for (const port of service.spec.ports) {
+        expect(resolvePort(containersOf(selected[0]!)[0]!, port.targetPort ?? port.port), `Service ${service.metadata.name} port ${port.name}`).toBeDefined();
+      }
+    }
+    // Each role listens where its probes and Service look: the env sets the declared port, and
+    // for the health server the range allows no other (a busy port would move it elsewhere).
+    for (const { container } of bouyContainers(base)) {
+      const role = roleOf(container);
+      const env = effectiveEnv(container, base, TEST_SECRETS);
+      const { name, fallback } = PORT_VARIABLE[role]!;
+      const port = Number(env[name] ?? fallback);
+      for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) {
+        expect(resolvePort(container, probe.httpGet.port), `${container.name} probe port`).toBe(port);
+      }
+      if (name === 'HEALTH_PORT') expect(env.HEALTH_PORT_RANGE, container.name).toBe(`${port}-${port}`);
+    }
+  });
+
+  it('points the ScaledObject at the worker Service\'s /backlog by its full in-cluster name', () => {
+    const trigger = find(base, 'ScaledObject', 'bouy-worker').spec.triggers[0];
+    expect(trigger.type).toBe('metrics-api');
+    const url = new URL(trigger.metadata.url);
+    const [serviceName, namespace, ...rest] = url.hostname.split('.');
+    expect(rest.join('.')).toMatch(/^svc(\.cluster\.local)?$/);
+    const service = find(base, 'Service', serviceName!);
+    expect(namespace).toBe(service.metadata.namespace);
+    expect(service.spec.selector).toEqual(worker.spec.selector.matchLabels);
+    const port = service.spec.ports.find((p: { port: number }) => p.port === Number(url.port));
+    expect(port, `worker Service port ${url.port}`).toBeDefined();
+    expect(resolvePort(workerContainer, port.targetPort)).toBe(resolvePort(workerContainer, workerContainer.livenessProbe.httpGet.port));
+    expect(url.pathname).toBe('/backlog');
+    expect(Number(trigger.metadata.targetValue)).toBeGreaterThan(0);
+  });
+});
+
+describe('the manifests against real bouy processes on a real Redis', () => {
+  let redis: RedisServer;
+  beforeAll(async () => { redis = await startRedis(); });
+  afterAll(async () => { await redis?.close(); });
+
+  /** The env a bouy container of the manifest gets, with this test's Redis and a free port in place of the cluster's. */
+  function localEnv(container: Container, port: number): Record<string, string> {
+    const env = effectiveEnv(container, base, { ...TEST_SECRETS, REDIS_ADDRESS: '' });
+    // REDIS_URL as the manifest composes it, from this test's Redis (no password).
+    const redisUrl = expand(container.env!.find((v) => v.name === 'REDIS_URL')!.value!, { ...env, REDIS_PASSWORD: '', REDIS_ADDRESS: `127.0.0.1:${redis.port}` });
+    const { name } = PORT_VARIABLE[roleOf(container)]!;
+    const local: Record<string, string> = {
+      ...env, REDIS_URL: redisUrl, [name]: String(port), HEALTH_HOST: '127.0.0.1', LOG_FORMAT: 'json',
+    };
+    if (name === 'HEALTH_PORT') local.HEALTH_PORT_RANGE = `${port}-${port}`;
+    for (const host of ['API_HOST', 'DASHBOARD_HOST']) if (host in local) local[host] = '127.0.0.1';
+    return local;
+  }
+
+  /** Resolves once `run` answers on `port`; fails at once, with its stderr, if it exits first. */
+  async function untilListening(run: Running, port: number): Promise<void> {
+    const exited = run.exited.then(({ code }) => { throw new Error(`exited ${code} before listening: ${run.stderr.join('\n')}`); });
+    await Promise.race([exited, waitFor(async () => (await fetch(`http://127.0.0.1:${port}/livez`).catch(() => undefined))?.ok, `port ${port} to answer`)]);
+  }
+
+  /** GET each probe of `container` on `port` the way the kubelet does: no credentials. */
+  async function probeStatuses(container: Container, port: number): Promise<Record<string, number>> {
+    const statuses: Record<string, number> = {};
+    for (const kind of ['startupProbe', 'livenessProbe', 'readinessProbe'] as const) {
+      const probe = container[kind];
+      expect(probe?.httpGet?.path, `${container.name} ${kind}`).toBeDefined();
+      statuses[`${kind} ${probe.httpGet.path}`] = (await fetch(`http://127.0.0.1:${port}${probe.httpGet.path}`)).status;
+    }
+    return statuses;
+  }
+
+  it('answers every probe of the worker pod with 200 from a real supervisor started with the manifest\'s settings', async () => {
+    const port = await freePort();
+    // The fleet's own queue name (startFleet picks one), everything else as the manifest says.
+    const { QUEUE_NAME: _manifestQueue, ...env } = localEnv(workerContainer, port);
+    const fleet = await startFleet(redis, { ...env, SHUTDOWN_TIMEOUT_SECONDS: '2' });
+    try {
+      await allReady(fleet);
+      const statuses = await probeStatuses(workerContainer, fleet.healthPort);
+      expect(Object.values(statuses), JSON.stringify(statuses)).toEqual([200, 200, 200]);
+      // A path the server does not answer would be caught.
+      expect((await fetch(`http://127.0.0.1:${fleet.healthPort}/livez-typo`)).status).toBe(404);
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  for (const role of ['scheduler', 'api', 'dashboard']) {
+    it(`answers every probe of the ${role} pod with 200, without credentials, from the real ${role}`, async () => {
+      const { container } = bouyContainers(base).find(({ container: c }) => c.args?.[0] === role)!;
+      const port = await freePort();
+      const run: Running = runEntrypoint([role], { ...localEnv(container, port), QUEUE_NAME: `k8s-${role}` });
+      try {
+        await untilListening(run, port);
+        const statuses = await probeStatuses(container, port);
+        expect(Object.values(statuses), JSON.stringify(statuses)).toEqual([200, 200, 200]);
+      } finally {
+        await stopProcess(run);
+      }
+    });
+  }
+
+  it('serves the backlog the ScaledObject reads: waiting + prioritized + delayed + active, in /backlog and /metrics; 503 without Redis', async () => {
+    const trigger = find(base, 'ScaledObject', 'bouy-worker').spec.triggers[0];
+    const port = await freePort();
+    const env = localEnv(workerContainer, port);
+    const id = `k8s-${port}`;
+    const low = `${id}-low`;
+    // One worker taking one job at a time, so the rest stays queued; two queues, the total sums both.
+    const fleet: TestFleet = await startFleet(redis, { ...env, QUEUE_NAME: `${id},${low}`, WORKER_COUNT: '1', WORKER_CONCURRENCY: '1', SHUTDOWN_TIMEOUT_SECONDS: '1' });
+    const lowQueue = new Queue(low, { connection: redis.client });
+    lowQueue.on('error', () => {}); // Redis is stopped on purpose below
+    try {
+      await allReady(fleet);
+      await fleet.queue.add('long', { ms: 120_000 });
+      await waitFor(async () => (await fleet.started()).length === 1, 'the long job to start');
+      for (let i = 0; i < 3; i += 1) await fleet.queue.add('plain', {});
+      for (let i = 0; i < 2; i += 1) await fleet.queue.add('urgent', {}, { priority: 5 });
+      for (let i = 0; i < 2; i += 1) await fleet.queue.add('later', {}, { delay: 600_000 });
+      await lowQueue.add('later', {}, { delay: 600_000 });
+
+      const expected = { waiting: 3, prioritized: 2, delayed: 2, active: 1, backlog: 8 };
+      const url = `http://127.0.0.1:${fleet.healthPort}${new URL(trigger.metadata.url).pathname}`;
+      // Every job is in Redis once its add resolved, and the long one is active (it has
+      // started): /backlog reads Redis when asked, so one request must see them all.
+      const response = await fetch(url);
+      expect(response.status).toBe(200);
+      const body = await response.json() as { queues: Record<string, typeof expected>; backlog: number };
+      expect(body.queues[id]).toEqual(expected);
+      expect(body.queues[low]).toEqual({ waiting: 0, prioritized: 0, delayed: 1, active: 0, backlog: 1 });
+      // What KEDA reads at valueLocation: the total over the queues.
+      expect(valueAt(body, trigger.metadata.valueLocation)).toBe(9);
+      // The list a naive scaler reads has 3 of the 8.
+      expect(await redis.client.llen(`bull:${id}:wait`)).toBe(3);
+
+      const { samples } = parsePrometheus(await (await fetch(`http://127.0.0.1:${fleet.healthPort}/metrics`)).text());
+      expect(sampleValue(samples, 'bouy_queue_backlog', { queue: id })).toBe(8);
+      expect(sampleValue(samples, 'bouy_queue_backlog', { queue: low })).toBe(1);
+
+      // Without Redis an error, never a zero that would scale the fleet in.
+      await redis.stop();
+      try {
+        const down = await fetch(url);
+        expect(down.status).toBe(503);
+        expect(await down.json()).toMatchObject({ error: 'redis unavailable' });
+      } finally {
+        await redis.start();
+      }
+    } finally {
+      await fleet.close();
+      await lowQueue.close();
+    }
+  });
+});
