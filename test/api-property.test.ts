@@ -143,7 +143,10 @@ async function foreignKeys(): Promise<string[]> {
       if (sub === undefined && (await shared.redis.client.type(key)) === 'hash' && (await shared.redis.client.hexists(key, 'data'))) foreign.push(key);
       continue;
     }
-    const legitimate = id.length > 0 && id.length <= 200 && more.length === 0 && (sub === undefined || JOB_SUBKEYS.has(sub));
+    // a whole number only as BullMQ assigns them (1, 2, … up to its counter), anything else as a client may choose
+    const assigned = /^[1-9]\d*$/.test(id) && Number(id) <= Number(await shared.redis.client.get(`${prefix}id`));
+    const chosen = !/^-?\d+$/.test(id) && id.length > 0 && id.length <= 200;
+    const legitimate = (assigned || chosen) && more.length === 0 && (sub === undefined || JOB_SUBKEYS.has(sub));
     if (!legitimate) foreign.push(key);
   }
   return foreign;

@@ -5,11 +5,13 @@ import { ROOT, started } from './helpers/processes.js';
 
 /**
  * The chaos script end to end with small numbers: real redis-server (AOF, killed and started
- * again), a real supervisor (SIGTERMed and started again), real workers (SIGKILLed). It must
- * account for every job and say so in its last line and its exit code.
+ * again), a real supervisor (SIGTERMed and started again, SIGKILLed mid-drain), a peer whose
+ * whole process group is SIGKILLed and never restarted, real workers (SIGKILLed, exiting
+ * mid-job, hung by poison jobs). It must account for every job — poison jobs failed, all
+ * others completed, none stranded — and say so in its last line and its exit code.
  */
-it('loses no job while workers, the supervisor and Redis are killed', async () => {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'scripts', 'chaos.mjs'), '--jobs', '150', '--seconds', '20', '--workers', '2', '--quiet'], {
+it('loses and strands no job while workers, supervisors and Redis are killed, and fails only the poison jobs', async () => {
+  const proc = spawn(process.execPath, [path.join(ROOT, 'scripts', 'chaos.mjs'), '--jobs', '150', '--seconds', '15', '--workers', '2', '--poison', '2', '--quiet'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -25,9 +27,12 @@ it('loses no job while workers, the supervisor and Redis are killed', async () =
   expect(lines.at(-1), out).toBe('lost: 0');
   expect(code, out).toBe(0);
   expect(number('enqueued')).toBe(150);
-  expect(number('completed')).toBe(150);
+  expect(number('completed')).toBe(148);
+  expect(out).toMatch(/^poison jobs failed as designed: 2\/2$/m);
+  expect(number('stranded \\(active, no live worker, over 5 s\\)')).toBe(0);
   // The run really was chaotic: every kind of fault happened at least once.
-  const faults = /faults: (\d+) worker SIGKILLs, (\d+) supervisor SIGTERM\+restarts, (\d+) Redis kills\+restarts/.exec(out);
+  const faults = /faults: (\d+) worker SIGKILLs, (\d+) supervisor SIGTERM\+restarts, (\d+) supervisor SIGKILLs mid-drain, (\d+) peer containers SIGKILLed for good, (\d+) Redis kills\+restarts/.exec(out);
   expect(faults, out).not.toBeNull();
   expect(faults!.slice(1).map(Number).every((n) => n > 0), out).toBe(true);
+  expect(out).toMatch(/^misbehaving jobs: [1-9]\d* exit their worker mid-job, 2 poison/m);
 }, 120_000);

@@ -11,11 +11,13 @@ process.once('exit', () => {
 });
 
 /** Spawns `command args` with `env` over a minimal environment; collects stdout JSON lines. */
-export function start(command, args, env, { keepLines = true } = {}) {
+export function start(command, args, env, { keepLines = true, detached = false, onLine } = {}) {
   const startedAt = performance.now();
   const child = spawn(command, args, {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // detached: a process group of its own, killed whole like a container (kill(-pid)).
+    detached,
   });
   live.add(child);
   const lines = [];
@@ -30,6 +32,7 @@ export function start(command, args, env, { keepLines = true } = {}) {
     }
     line.receivedAt = performance.now();
     if (keepLines) lines.push(line);
+    onLine?.(line);
     for (const watch of watchers) watch(line);
   });
   readline.createInterface({ input: child.stderr }).on('line', (text) => stderr.push(text));

@@ -1,12 +1,18 @@
 // One bounded chaos run on loopback: a Redis persisting as production must (AOF, fsync on
-// every write, noeviction), a supervisor kept running, a producer enqueueing jobs with unique
-// ids, and a loop of random faults: SIGKILL a worker, SIGTERM the supervisor and start it
-// again, kill Redis and start it again. Then the faults stop, the fleet finishes the queue,
-// and every job is accounted for.
+// every write, noeviction), a supervisor kept running and a second one (a peer container), a
+// producer enqueueing jobs with unique ids — a few of them exit their worker mid-job, a few
+// are poison (they hang their worker every time) — and a loop of random faults: SIGKILL a
+// worker, SIGTERM the supervisor and start it again, SIGKILL it mid-drain and start it again,
+// SIGKILL the peer's whole process group and never restart it (a new peer under a new name
+// comes later, as a rescheduled pod would), kill Redis and start it again. Then the faults
+// stop, the fleet finishes the queue, and every job is accounted for: poison jobs failed, all
+// others completed, none stranded.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
-import { PROCESSORS } from '../bench/bouy.mjs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBouy } from '../bench/bouy.mjs';
 import { childPids } from '../bench/processes.mjs';
 import { startRedis } from '../bench/redis-server.mjs';
 import { sleep } from '../bench/wait.mjs';
@@ -14,6 +20,13 @@ import { parseRecords } from '../bench/processors/record.mjs';
 import { account } from './account.mjs';
 import { keepSupervisor } from './keeper.mjs';
 import { seeded } from './random.mjs';
+import { longestWait, watchStranded } from './watch.mjs';
+
+const PROCESSOR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'processor.mjs');
+const HEARTBEAT_SECONDS = 1;
+/** A dead peer's jobs are back within 3 heartbeats + 2 s: stranded longer is a failure. */
+const STRANDED_GOAL_MS = (3 * HEARTBEAT_SECONDS + 2) * 1000;
+const time = (line) => (typeof line.time === 'number' ? line.time : Date.parse(line.time));
 
 const isWorker = (pid) => {
   try {
@@ -23,14 +36,20 @@ const isWorker = (pid) => {
   }
 };
 
-/** Enqueues `jobs` jobs in small batches spread over `spreadMs`; ids job-0 … job-(N-1). */
-async function produce(queue, jobs, spreadMs, random) {
+/**
+ * Enqueues `jobs` jobs in small batches spread over `spreadMs`; ids job-0 … job-(N-1). Those in
+ * `poison` hang their worker every run; those in `exits` exit it on their first run.
+ */
+async function produce(queue, jobs, spreadMs, random, poison, exits) {
   const batch = 10;
   const pause = spreadMs / Math.ceil(jobs / batch);
   for (let from = 0; from < jobs; from += batch) {
     const items = [];
     for (let i = from; i < Math.min(jobs, from + batch); i += 1) {
-      items.push({ name: 'chaos', data: { ms: Math.round(random.between(10, 150)) }, opts: { jobId: `job-${i}` } });
+      const data = { ms: Math.round(random.between(10, 150)) };
+      if (poison.has(`job-${i}`)) data.poison = true;
+      if (exits.has(`job-${i}`)) data.exit = true;
+      items.push({ name: 'chaos', data, opts: { jobId: `job-${i}` } });
     }
     // A unique id makes a retried add harmless: BullMQ ignores an id it already has.
     for (;;) {
@@ -68,33 +87,64 @@ async function stalledJobs(client, queueName, ids) {
   return ids.filter((_, i) => Number(replies[i]?.[1] ?? 0) > 0);
 }
 
-export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed = Date.now() % 100_000, settleSeconds = 15, log }) {
+export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed = Date.now() % 100_000, settleSeconds = 15, poison: poisonCount = 3, log }) {
   const random = seeded(seed);
+  // A few poison jobs, and 2% (at least one) that exit their worker mid-job, at random places.
+  const picked = random.shuffle(Array.from({ length: jobs }, (_, i) => `job-${i}`));
+  const poison = new Set(picked.slice(0, poisonCount));
+  const exits = new Set(picked.slice(poisonCount, poisonCount + Math.max(1, Math.round(jobs * 0.02))));
   const redis = await startRedis({ aof: true });
   const queueName = `chaos-${randomUUID().slice(0, 8)}`;
   const queue = new Queue(queueName, { connection: redis.client });
   queue.on('error', () => {});
   const recordPrefix = `chaos-rec-${randomUUID().slice(0, 8)}`;
-  const keeper = keepSupervisor({
-    REDIS_URL: redis.url, QUEUE_NAME: queueName, PROCESSOR: `${PROCESSORS}/record.mjs`, BENCH_RECORD_PREFIX: recordPrefix,
-    WORKER_COUNT: String(workers), WORKER_CONCURRENCY: String(concurrency), BOUY_HOSTNAME: 'chaos', BOUY_PREFIX: `bouy-${queueName}`,
+  const prefix = `bouy-${queueName}`;
+  const env = {
+    REDIS_URL: redis.url, QUEUE_NAME: queueName, PROCESSOR, BENCH_RECORD_PREFIX: recordPrefix,
+    WORKER_COUNT: String(workers), WORKER_CONCURRENCY: String(concurrency), BOUY_HOSTNAME: 'chaos', BOUY_PREFIX: prefix,
     // Faults come every second or two: restart at once and never call it a crash loop, else
-    // the run measures back-off instead of recovery. A short drain keeps restarts moving.
-    RESTART_DELAY_SECONDS: '0', MIN_UPTIME_SECONDS: '0', SHUTDOWN_TIMEOUT_SECONDS: '3', HEARTBEAT_SECONDS: '1', LOG_LEVEL: 'warn',
-  }, log);
-  const faults = { workerKills: 0, supervisorRestarts: 0, redisRestarts: 0 };
+    // the run measures back-off instead of recovery. A short drain keeps restarts moving; a
+    // short hang timeout finds poison jobs quickly.
+    RESTART_DELAY_SECONDS: '0', MIN_UPTIME_SECONDS: '0', SHUTDOWN_TIMEOUT_SECONDS: '3', HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
+    WORKER_HANG_TIMEOUT_SECONDS: '2', MAX_JOB_KILLS: '2', LOG_LEVEL: 'warn',
+  };
+  // When each worker process died (pid → ms): our kills, and the supervisors' exit lines.
+  const deaths = new Map();
+  const onLine = (line) => {
+    if (typeof line.msg === 'string' && /^worker (exited unexpectedly|is crash-looping)/.test(line.msg) && line.pid) {
+      if (!deaths.has(line.pid)) deaths.set(line.pid, time(line));
+    }
+  };
+  const died = (pids) => {
+    for (const pid of pids) if (!deaths.has(pid)) deaths.set(pid, Date.now());
+  };
+  const keeper = keepSupervisor(env, log, { onLine });
+  // The peer: another container on the same Redis and queue, killed whole and never restarted;
+  // a new one under a new name comes a few seconds later (a rescheduled pod).
+  let peer;
+  let peers = 0;
+  let peerComing;
+  const startPeer = async () => {
+    peers += 1;
+    peer = await startBouy({ ...env, WORKER_COUNT: '1', BOUY_HOSTNAME: `chaos-peer-${peers}` }, { keepLines: false, detached: true, onLine });
+  };
+  const watch = watchStranded(redis.client, { queueName, prefix, heartbeatMs: HEARTBEAT_SECONDS * 1000 });
+  const faults = { workerKills: 0, supervisorRestarts: 0, supervisorKillsMidDrain: 0, peerKills: 0, redisRestarts: 0 };
   const began = Date.now();
   let settledMs = 0;
   let stallWaitMs = 0;
   try {
     await keeper.start();
-    const producing = produce(queue, jobs, seconds * 1000 * 0.6, random);
+    await startPeer();
+    const producing = produce(queue, jobs, seconds * 1000 * 0.6, random, poison, exits);
     const end = began + seconds * 1000;
-    const opening = random.shuffle(['kill-worker', 'restart-supervisor', 'restart-redis']);
+    const opening = random.shuffle(['kill-worker', 'restart-supervisor', 'kill-supervisor-mid-drain', 'kill-peer', 'restart-redis']);
     while (Date.now() < end) {
       await sleep(random.between(400, 1600));
       // Every kind of fault once first (in a random order), then at random by weight.
-      const fault = opening.shift() ?? random.weighted([['kill-worker', 6], ['restart-supervisor', 2], ['restart-redis', 2]]);
+      const fault = opening.shift() ?? random.weighted([
+        ['kill-worker', 6], ['restart-supervisor', 2], ['kill-supervisor-mid-drain', 1], ['kill-peer', 1], ['restart-redis', 2],
+      ]);
       if (fault === 'kill-worker') {
         const pids = childPids(keeper.pid ?? 0).filter(isWorker);
         if (pids.length === 0) {
@@ -103,12 +153,27 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
         }
         const pid = random.pick(pids);
         process.kill(pid, 'SIGKILL');
+        died([pid]);
         faults.workerKills += 1;
         log(`SIGKILL worker ${pid}`);
       } else if (fault === 'restart-supervisor') {
         log('SIGTERM supervisor');
         await keeper.restart();
         faults.supervisorRestarts += 1;
+      } else if (fault === 'kill-supervisor-mid-drain') {
+        log('SIGTERM supervisor, then SIGKILL while it drains');
+        await keeper.killMidDrain(random.between(100, 1000), (pid) => died(childPids(pid).filter(isWorker)));
+        faults.supervisorKillsMidDrain += 1;
+      } else if (fault === 'kill-peer') {
+        if (!peer?.running) {
+          opening.unshift(fault); // the next peer is not up yet
+          continue;
+        }
+        died(childPids(peer.pid).filter(isWorker));
+        process.kill(-peer.pid, 'SIGKILL');
+        faults.peerKills += 1;
+        log(`SIGKILL peer container ${peer.pid} (process group); not restarted`);
+        peerComing = sleep(8000).then(startPeer);
       } else {
         // SIGKILL, not a polite shutdown: with appendfsync always every acknowledged write is
         // already on disk, which is the point.
@@ -123,7 +188,10 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
     await producing;
     log('faults stopped; letting the fleet finish the queue');
     const settleStart = Date.now();
-    const done = async () => (await queue.getCompletedCount()) >= jobs;
+    const done = async () => {
+      const counts = await queue.getJobCounts('completed', 'failed');
+      return counts.completed >= jobs - poison.size && counts.failed >= poison.size;
+    };
     while (!(await done()) && Date.now() - settleStart < settleSeconds * 1000) await sleep(100);
     settledMs = Date.now() - settleStart;
     // Jobs whose worker died while Redis was away could not be handed back at once; BullMQ's
@@ -135,19 +203,27 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
       stallWaitMs = Date.now() - stallStart;
     }
   } finally {
-    await keeper.stop().catch(() => {});
+    await peerComing?.catch(() => {});
+    await Promise.all([keeper.stop().catch(() => {}), peer?.stop(60_000).catch(() => {})]);
   }
+  const strandedView = watch.stop(STRANDED_GOAL_MS);
   try {
     const ids = Array.from({ length: jobs }, (_, i) => `job-${i}`);
     const { states, failedReasons } = await finalStates(queue, ids);
     const started = parseRecords(await redis.client.lrange(`${recordPrefix}:started`, 0, -1));
     const finished = parseRecords(await redis.client.lrange(`${recordPrefix}:finished`, 0, -1));
-    const verdict = account({ ids, states, started, finished });
+    const verdict = account({ ids, states, started, finished, poison });
+    for (const entry of await redis.client.lrange(`${recordPrefix}:deaths`, 0, -1)) {
+      const [, pid, at] = entry.split('|');
+      if (!deaths.has(Number(pid))) deaths.set(Number(pid), Number(at));
+    }
     const stalled = await stalledJobs(redis.client, queueName, ids);
     const startsOf = (id) => started.filter((r) => r.id === id).map((r) => ((r.at - began) / 1000).toFixed(1));
     return {
       stalled: stalled.map((id) => ({ id, startedAtSeconds: startsOf(id) })),
       seed, jobs, seconds, faults, supervisorUnexpectedExits: keeper.unexpected, failedReasons,
+      poisonJobs: poison.size, exitJobs: exits.size, strandedGoalMs: STRANDED_GOAL_MS,
+      strandedIds: strandedView.stranded, longestOrphaned: strandedView.longest, longestWait: longestWait(started, deaths),
       settleMs: settledMs, stallWaitMs, elapsedMs: Date.now() - began, runs: started.length, ...verdict,
     };
   } finally {

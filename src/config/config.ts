@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { CronExpressionParser } from 'cron-parser';
 import os from 'node:os';
 import { BouyError } from '../errors.js';
 import { boolean, integer, number, oneOf, Problems, text, type Env } from './parse.js';
@@ -62,6 +63,11 @@ export interface Config {
    * fails ("killed its worker N times") instead of killing workers for ever. @defaultValue 2
    */
   readonly maxJobKills: number;
+  /**
+   * Distinct job names with their own statistics and /metrics labels; later names count as
+   * `other` (names are chosen by clients: unbounded labels grow /metrics without end). @defaultValue 50
+   */
+  readonly jobNameLimit: number;
   /** Bearer token for the health server's /admin routes; unset = admin routes off. */
   readonly adminToken: string | undefined;
   /** Leader lease; a dead leader is replaced within this. @defaultValue 15 */
@@ -99,6 +105,20 @@ export interface Schedule {
   readonly data: Record<string, unknown>;
 }
 
+/**
+ * Why BullMQ could not run this cron pattern, or undefined. BullMQ parses it with the same
+ * cron-parser only when the scheduler is installed — at run time, on the leader — so a typo
+ * would surface there, long after start; here it stops the start (exit 64) instead.
+ */
+function cronProblem(pattern: string): string | undefined {
+  try {
+    CronExpressionParser.parse(pattern);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 const SCHEDULE_HELP = 'a JSON array of {"queue","id","every" (ms) or "pattern" (cron), "name"?, "data"?}';
 
 function parseSchedules(env: Env, problems: Problems): Schedule[] {
@@ -122,10 +142,15 @@ function parseSchedules(env: Env, problems: Problems): Schedule[] {
     const idOk = typeof e.id === 'string' && e.id.length > 0;
     const everyOk = e.every === undefined || (Number.isInteger(e.every) && (e.every as number) >= 1000);
     const patternOk = e.pattern === undefined || (typeof e.pattern === 'string' && e.pattern.trim().length > 0);
+    const cronError = patternOk && typeof e.pattern === 'string' ? cronProblem(e.pattern) : undefined;
     const oneOfThem = (e.every === undefined) !== (e.pattern === undefined);
     const dataOk = e.data === undefined || (typeof e.data === 'object' && e.data !== null && !Array.isArray(e.data));
     if (!queueOk || !idOk || !everyOk || !patternOk || !oneOfThem || !dataOk) {
       problems.add(`SCHEDULES[${i}]`, JSON.stringify(entry), 'an object with "queue" (a queue name), "id", exactly one of "every" (whole ms ≥ 1000) or "pattern" (cron), optional "name" and "data" (object)');
+      continue;
+    }
+    if (cronError !== undefined) {
+      problems.add(`SCHEDULES[${i}].pattern`, e.pattern as string, `a cron pattern BullMQ can run, e.g. "*/5 * * * *" (${cronError})`);
       continue;
     }
     schedules.push({
@@ -181,9 +206,12 @@ export function redactUrl(value: string): string {
  */
 export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdout.isTTY)): Config {
   const problems = new Problems();
+  const problemsBefore = problems.list.length;
   const range = portRange(env, problems);
+  const rangeOk = problems.list.length === problemsBefore;
   const healthPort = integer(env, problems, 'HEALTH_PORT', range[0], 1, 65535);
-  if (healthPort < range[0] || healthPort > range[1]) {
+  // Against an invalid range the port would be judged by the default one: a second, wrong error.
+  if (rangeOk && (healthPort < range[0] || healthPort > range[1])) {
     problems.add('HEALTH_PORT', env.HEALTH_PORT, `a port inside HEALTH_PORT_RANGE (${range[0]}-${range[1]})`);
   }
   const queues = text(env, problems, 'QUEUE_NAME', 'llm', QUEUE_NAME,
@@ -217,6 +245,7 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
     maxJobsJitter: integer(env, problems, 'MAX_JOBS_JITTER', 0, 0, 1_000_000_000),
     maxMemoryMb: integer(env, problems, 'MAX_MEMORY_MB', 0, 0, 1_048_576),
     maxJobKills: integer(env, problems, 'MAX_JOB_KILLS', 2, 0, 1000),
+    jobNameLimit: integer(env, problems, 'JOB_NAME_LIMIT', 50, 1, 10_000),
     adminToken: adminToken(env, problems),
     leaderTtlSeconds: number(env, problems, 'LEADER_TTL_SECONDS', 15, 2, 3600),
     singletonModule: env.SINGLETON_MODULE?.trim() ? env.SINGLETON_MODULE.trim() : undefined,

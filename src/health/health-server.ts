@@ -4,7 +4,7 @@ import type { Config } from '../config/config.js';
 import { BouyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SlotView } from '../supervisor/slot.js';
-import { healthStatus } from './health-status.js';
+import { assessHealth } from './health-status.js';
 
 /** What the health server needs to know, injected so it stays independent of the supervisor. */
 export interface HealthSource {
@@ -26,17 +26,19 @@ export function buildHealthApp(config: Config, source: HealthSource): FastifyIns
     const slots = source.slots();
     const redis = await source.redisReachable();
     const ready = slots.filter((s) => s.state === 'ready').length;
-    const ok = redis && ready === slots.length;
-    return reply.code(ok ? 200 : 503).send({ ready: ok, redis, workers_ready: ready, worker_count: slots.length });
+    // Not ready also while every worker of a queue fails in a loop (see assessHealth).
+    const { ready: ok, reasons } = assessHealth(redis, slots, config.queues);
+    return reply.code(ok ? 200 : 503).send({ ready: ok, redis, workers_ready: ready, worker_count: slots.length, ...(ok ? {} : { reasons }) });
   });
 
   app.get('/health', async (_request, reply) => {
     const slots = source.slots();
     const redis = await source.redisReachable();
-    const status = healthStatus(redis, slots);
+    const { status, reasons } = assessHealth(redis, slots, config.queues);
     if (status === 'unhealthy') reply.header('Retry-After', '5');
     return reply.code(status === 'unhealthy' ? 503 : 200).send({
       status,
+      reasons,
       worker_count: slots.length,
       workers_ready: slots.filter((s) => s.state === 'ready').length,
       queue: config.queues.join(','),

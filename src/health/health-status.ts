@@ -2,13 +2,51 @@ import type { SlotView } from '../supervisor/slot.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
+export interface HealthAssessment {
+  status: HealthStatus;
+  /** /readyz: Redis answers, every slot is ready and every queue is consumed. */
+  ready: boolean;
+  /** Why it is not healthy, for people: empty when healthy. */
+  reasons: string[];
+}
+
 /**
- * healthy: Redis answers and every slot consumes. degraded: some slots are restarting or
- * draining but at least one consumes. unhealthy: Redis is gone or nothing consumes — the only
- * case an orchestrator should act on, hence the only 503.
+ * healthy: Redis answers, every slot consumes and no worker reports errors. degraded (200):
+ * some slots are restarting or draining, or some workers fail on a queue that others still
+ * consume. unhealthy (503): Redis is gone, or nothing consumes — no ready slot, or every queue's
+ * every ready worker fails in a loop (a poisoned key, a broken script) — the only case an
+ * orchestrator should act on.
+ *
+ * Readiness is stricter: a queue whose every ready worker fails is not being consumed, so
+ * /readyz answers 503 while that lasts even if other queues are fine (and /health says which).
  */
-export function healthStatus(redisOk: boolean, slots: readonly SlotView[]): HealthStatus {
-  const ready = slots.filter((s) => s.state === 'ready').length;
-  if (!redisOk || ready === 0) return 'unhealthy';
-  return ready === slots.length ? 'healthy' : 'degraded';
+export function assessHealth(redisOk: boolean, slots: readonly SlotView[], queues: readonly string[] = []): HealthAssessment {
+  const ready = slots.filter((s) => s.state === 'ready');
+  const reasons: string[] = [];
+  if (!redisOk) reasons.push('Redis is unreachable');
+  if (ready.length === 0) reasons.push('no worker is ready');
+  else if (ready.length < slots.length) reasons.push(`${slots.length - ready.length} of ${slots.length} workers not ready`);
+
+  const failing = new Map<string, { workers: number; count: number; error: string }>();
+  for (const slot of ready) {
+    for (const e of slot.errors ?? []) {
+      const seen = failing.get(e.queue) ?? { workers: 0, count: 0, error: e.error };
+      failing.set(e.queue, { workers: seen.workers + 1, count: seen.count + e.count, error: e.error });
+    }
+  }
+  const stalled = new Set<string>();
+  for (const [queue, f] of failing) {
+    const every = f.workers === ready.length;
+    if (every) stalled.add(queue);
+    reasons.push(`queue ${queue}: ${every ? 'every' : `${f.workers} of ${ready.length}`} ready worker(s) failing in a loop (${f.count} errors): ${f.error}`);
+  }
+  // Every worker consumes every configured queue: when all of them are stalled, nothing is consumed.
+  const expected = queues.length > 0 ? queues : [...failing.keys()];
+  const nothingConsumes = ready.length === 0 || (stalled.size > 0 && expected.every((q) => stalled.has(q)));
+  const status: HealthStatus = !redisOk || nothingConsumes ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';
+  return { status, ready: redisOk && ready.length === slots.length && stalled.size === 0, reasons };
+}
+
+export function healthStatus(redisOk: boolean, slots: readonly SlotView[], queues: readonly string[] = []): HealthStatus {
+  return assessHealth(redisOk, slots, queues).status;
 }

@@ -51,7 +51,10 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
   });
 
   supervisor.on('job-started', (_slot, queue) => active.inc({ queue }));
-  supervisor.on('job-finished', (_slot, queue, name, outcome, ms) => {
+  supervisor.on('job-finished', (_slot, queue, jobName, outcome, ms) => {
+    // Job names come from clients: past JOB_NAME_LIMIT distinct ones they are labelled `other`,
+    // the same bucket /health's jobs_by_name uses (the supervisor has counted this job already).
+    const name = supervisor.jobStats.label(jobName);
     active.dec({ queue });
     jobs.inc({ queue, name, outcome });
     duration.observe({ queue, name }, ms / 1000);
@@ -92,6 +95,8 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
     },
   });
   const queues = config.queues.map((name) => new Queue(name, { connection: sources.redis, prefix: config.bullPrefix }));
+  // The connection's own listener logs its errors; without one here BullMQ prints each to stderr as a multi-line trace.
+  for (const queue of queues) queue.on('error', () => {});
   new Gauge({
     name: 'bouy_queue_jobs', help: 'Jobs in the queue by state (waiting, delayed, failed, active)', labelNames: ['queue', 'state'], registers: [registry],
     async collect() {

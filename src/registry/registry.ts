@@ -38,6 +38,9 @@ export interface ReclaimOptions {
   maxKills?: number;
 }
 
+/** Between the hand-backs of jobs that died together (see reclaimLockedBy). */
+const KILLED_STAGGER_MS = 250;
+
 /** Job hash field counting the workers that died running the job (BullMQ's `stc` for kills). */
 export const KILLS_FIELD = 'bouy:kills';
 /**
@@ -51,6 +54,12 @@ if redis.call('HGET', KEYS[1], 'bouy:kill-token') == ARGV[1] then
 end
 redis.call('HSET', KEYS[1], 'bouy:kill-token', ARGV[1])
 return redis.call('HINCRBY', KEYS[1], '${KILLS_FIELD}', 1)`;
+
+const UNREGISTER = `
+if redis.call('HGET', KEYS[1], 'pid') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1`;
 
 /** The worker side of the registry: register, heartbeat, unregister. */
 export class WorkerRegistration {
@@ -97,8 +106,9 @@ export class WorkerRegistration {
     if (created > 0) await this.redis.hset(this.key, this.identity());
   }
 
+  /** Removes the registration if it is still this process's (a replacement may have taken the name). */
   async unregister(): Promise<void> {
-    await this.redis.multi().del(this.key).zrem(this.keys.index, this.info.name).exec();
+    await this.redis.eval(UNREGISTER, 2, this.key, this.keys.index, String(this.info.pid), this.info.name);
   }
 }
 
@@ -175,10 +185,20 @@ export class Registry {
     const read = this.redis.pipeline();
     for (const name of names) read.hgetall(this.keys.worker(name));
     const hashes = ((await read.exec()) ?? []).map(([, hash]) => (hash ?? {}) as Record<string, string>);
+    return this.reclaimLockedBy(bullWorkerIds(hashes), options);
+  }
+
+  /**
+   * Puts back the jobs locked by these BullMQ workers (queue → worker ids). A worker returning
+   * its own jobs passes its ids rather than its name: by then a replacement may have registered
+   * under the same name, and its jobs are not ours to move.
+   */
+  async reclaimLockedBy(byQueue: ReadonlyMap<string, ReadonlySet<string>>, options: ReclaimOptions = {}): Promise<HeldJob[]> {
     const moved: HeldJob[] = [];
-    for (const [queueName, ids] of bullWorkerIds(hashes)) {
+    for (const [queueName, ids] of byQueue) {
       const queue = new Queue(queueName, { connection: this.redis, prefix: this.bullPrefix });
       try {
+        const returnedOf = new Map<string, number>(); // owner → jobs of its returned so far
         for (const held of await this.heldBy(queue, ids)) {
           const job = await Job.fromId(queue, held.jobId);
           try {
@@ -189,7 +209,14 @@ export class Registry {
               moved.push({ ...held, poisoned: true });
               this.poisoned.set(queueName, (this.poisoned.get(queueName) ?? 0) + 1);
             } else {
-              await job.moveToWait(held.token);
+              // A worker killed with several jobs: one of them may be the poison, the others its
+              // innocent neighbours. Back together, one worker would fetch them together again
+              // and they would die together until all failed; staggered, they part.
+              const owner = held.token.slice(0, held.token.lastIndexOf(':'));
+              const nth = returnedOf.get(owner) ?? 0;
+              returnedOf.set(owner, nth + 1);
+              if (options.maxKills !== undefined && nth > 0) await job.moveToDelayed(Date.now() + nth * KILLED_STAGGER_MS, held.token);
+              else await job.moveToWait(held.token);
               moved.push(held);
             }
           } catch {

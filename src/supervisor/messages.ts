@@ -25,7 +25,14 @@ export type WorkerMessage =
   /** The worker has stopped taking jobs and waits for its active ones. */
   | { type: 'draining' }
   /** Sent from a timer every heartbeat: its arrival proves the event loop still turns. */
-  | { type: 'alive' };
+  | { type: 'alive' }
+  /**
+   * The BullMQ Worker of `queue` keeps failing (`count` errors so far, the latest `error`).
+   * Sent when it starts and then at most once a second while the count grows (ErrorWatch).
+   */
+  | { type: 'erroring'; queue: string; error: string; count: number }
+  /** The BullMQ Worker of `queue` has gone ERROR_QUIET_MS without an error. */
+  | { type: 'recovered'; queue: string };
 
 /** Supervisor → worker. */
 export type SupervisorMessage =

@@ -4,6 +4,9 @@ import type { RecycleReason } from './recycle-policy.js';
 
 export type SlotState = 'starting' | 'ready' | 'draining' | 'restarting' | 'crash-loop' | 'stopped';
 
+/** A queue whose BullMQ Worker keeps failing in this slot's worker (see ErrorWatch). */
+export interface QueueError { error: string; count: number; since: number }
+
 /** Why a slot's worker is going away on purpose (anything else is a crash). */
 export type Departure = { kind: 'recycle'; reason: RecycleReason } | { kind: 'remove' };
 
@@ -33,6 +36,8 @@ export interface Slot {
   lastSeen: number;
   restartTimer: NodeJS.Timeout | undefined;
   nextStartAt: number | undefined;
+  /** Queues the current worker reports failing, by queue; cleared when its process ends. */
+  errors: Map<string, QueueError>;
 }
 
 export function newSlot(index: number, name: string): Slot {
@@ -40,6 +45,7 @@ export function newSlot(index: number, name: string): Slot {
     index, name, state: 'starting', child: undefined, pid: undefined, restarts: 0, startedAt: undefined,
     quickDeaths: 0, jobs: emptyCounters(), running: new Map(), recycles: {}, recycleRefused: undefined,
     departure: undefined, settings: undefined, lastExit: undefined, lastSeen: 0, restartTimer: undefined, nextStartAt: undefined,
+    errors: new Map(),
   };
 }
 
@@ -58,6 +64,8 @@ export interface SlotView {
   recycle_refused: string | null;
   last_exit: string | null;
   next_start_in_s: number | null;
+  /** Queues this worker fails to consume: /health and /readyz turn on these. */
+  errors: { queue: string; error: string; count: number; for_s: number }[];
 }
 
 export function viewSlot(slot: Slot, now = Date.now()): SlotView {
@@ -77,5 +85,6 @@ export function viewSlot(slot: Slot, now = Date.now()): SlotView {
     recycle_refused: slot.recycleRefused ?? null,
     last_exit: slot.lastExit ?? null,
     next_start_in_s: slot.nextStartAt ? Math.max(0, Math.round((slot.nextStartAt - now) / 100) / 10) : null,
+    errors: [...slot.errors].map(([queue, e]) => ({ queue, error: e.error, count: e.count, for_s: Math.round((now - e.since) / 1000) })),
   };
 }

@@ -44,7 +44,7 @@ export interface SupervisorEvents {
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly slots: Slot[];
-  readonly jobStats = new JobStatsByName();
+  readonly jobStats: JobStatsByName;
   private readonly policy: RestartPolicy;
   private readonly blocks = new Map<Slot, StartupBlock>();
   private shutdown: Promise<void> | undefined;
@@ -60,6 +60,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     private readonly registry: Registry,
   ) {
     super();
+    this.jobStats = new JobStatsByName(config.jobNameLimit);
     this.slots = Array.from({ length: config.workerCount }, (_, i) => newSlot(i + 1, workerName(config.hostname, i + 1)));
     this.policy = {
       restartDelayMs: config.restartDelaySeconds * 1000,
@@ -131,6 +132,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     slot.lastSeen = slot.startedAt;
     slot.state = 'starting';
     slot.running.clear();
+    slot.errors.clear();
     slot.recycleRefused = undefined;
     this.log.debug({ worker: slot.name, pid: child.pid }, 'worker process forked');
 
@@ -195,6 +197,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         slot.state = 'draining';
         break;
       case 'alive':
+        break;
+      case 'erroring': {
+        const known = slot.errors.get(message.queue);
+        if (!known) this.log.warn({ worker: slot.name, queue: message.queue, error: message.error }, `worker fails in a loop on queue ${message.queue}: health reports it`);
+        slot.errors.set(message.queue, { error: message.error, count: message.count, since: known?.since ?? Date.now() });
+        break;
+      }
+      case 'recovered':
+        slot.errors.delete(message.queue);
         break;
     }
   }
@@ -315,6 +326,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.jobStats.abandoned([...slot.running.values()]);
     slot.jobs.active = 0;
     slot.running.clear();
+    slot.errors.clear();
     // Always: a worker that drained or aborted unregistered itself (nothing to find); any other
     // exit left jobs locked by it. Kills count towards MAX_JOB_KILLS, except when we forced the
     // shutdown ourselves (those stragglers were stopped, not killed by their job).

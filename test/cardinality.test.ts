@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES } from './helpers/processes.js';
+import { parsePrometheus } from './helpers/prometheus.js';
+import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import { startFleet } from './helpers/supervisor.js';
+import { waitFor } from './helpers/wait.js';
+
+let redis: RedisServer;
+beforeAll(async () => { redis = await startRedis(); });
+afterAll(async () => { await redis?.close(); });
+
+describe('job names chosen by clients', () => {
+  it('keep /metrics and /health bounded: the first JOB_NAME_LIMIT names, the rest as other', async () => {
+    const limit = 20;
+    const fleet = await startFleet(redis, {
+      WORKER_COUNT: '2', WORKER_CONCURRENCY: '50', JOB_NAME_LIMIT: String(limit), LOG_LEVEL: 'warn',
+      PROCESSOR: `${FIXTURES}/noop-processor.mjs`,
+    });
+    try {
+      await waitFor(async () => (await fleet.health('/readyz')).status === 200, 'ready');
+      const names = Array.from({ length: 3000 }, (_, i) => `name-${i}`);
+      for (let i = 0; i < names.length; i += 500) {
+        await fleet.queue.addBulk(names.slice(i, i + 500).map((name) => ({ name, data: {}, opts: { removeOnComplete: true } })));
+      }
+      await waitFor(async () => {
+        const { body } = await fleet.health();
+        return body.workers.reduce((sum: number, w: { jobs_completed: number }) => sum + w.jobs_completed, 0) === 3000;
+      }, '3000 jobs counted', 60_000);
+
+      const metrics = await (await fetch(`http://127.0.0.1:${fleet.healthPort}/metrics`)).text();
+      const health = await (await fetch(`http://127.0.0.1:${fleet.healthPort}/health`)).text();
+      console.log(`3000 names: /metrics ${metrics.length} bytes, /health ${health.length} bytes`);
+      const { samples } = parsePrometheus(metrics);
+      const jobs = samples.filter((s) => s.name === 'bouy_jobs_total');
+      const labels = new Set(jobs.map((s) => s.labels.name));
+      expect(labels.size).toBeLessThanOrEqual(limit + 1);
+      expect(labels).toContain('other');
+      expect(jobs.reduce((sum, s) => sum + s.value, 0)).toBe(3000);
+      const durationNames = new Set(samples.filter((s) => s.name.startsWith('bouy_job_duration_seconds')).map((s) => s.labels.name));
+      expect(durationNames.size).toBeLessThanOrEqual(limit + 1);
+      expect(metrics.length).toBeLessThan(100_000);
+
+      const body = JSON.parse(health) as { jobs_by_name: Record<string, { completed: number }> };
+      expect(Object.keys(body.jobs_by_name).length).toBeLessThanOrEqual(limit + 1);
+      expect(body.jobs_by_name.other?.completed).toBe(3000 - limit);
+      expect(health.length).toBeLessThan(30_000);
+    } finally {
+      await fleet.close();
+    }
+  });
+});
