@@ -2,6 +2,7 @@ import { BouyError } from '../errors.js';
 import { composeArgs, composeEnv, detectCompose, modeFromFiles, type ComposeCli, type Mode } from './compose.js';
 import { assertEngine, projectContainers, type ContainerInfo } from './docker.js';
 import type { Output } from './output.js';
+import { healthPortRange } from './health-port-range.js';
 import { attach, capture, type Captured, type Env } from './process.js';
 
 /** The options every command accepts (yargs fills them; see parser.ts). */
@@ -57,16 +58,27 @@ export class Context {
     return 'dev';
   }
 
-  private async invocation(args: readonly string[], mode?: Mode): Promise<[string, string[], Env]> {
+  private async invocation(args: readonly string[], mode?: Mode, extraEnv: Env = {}): Promise<[string, string[], Env]> {
     const cli = await this.compose();
     const full = composeArgs(cli, this.root, this.project, mode ?? (await this.mode()), args);
-    this.out.debug(`running: ${[cli.file, ...full].join(' ')}`);
-    return [cli.file, full, composeEnv(cli, this.env)];
+    const shown = Object.entries(extraEnv).map(([k, v]) => `${k}=${v} `).join('');
+    this.out.debug(`running: ${shown}${[cli.file, ...full].join(' ')}`);
+    return [cli.file, full, composeEnv(cli, { ...this.env, ...extraEnv })];
   }
 
-  /** A compose command on this terminal; with --json its chatter goes to stderr. */
-  async runCompose(args: readonly string[], mode?: Mode): Promise<number> {
-    const [file, full, env] = await this.invocation(args, mode);
+  /**
+   * A compose command on this terminal; with --json its chatter goes to stderr. `progress`:
+   * the output is Compose's progress (up, down), which --quiet keeps back unless it fails —
+   * v1 has no flag to silence it, so it is captured rather than passed a flag.
+   * `env`: variables for this call only (a worker container's health port).
+   */
+  async runCompose(args: readonly string[], mode?: Mode, options: { env?: Env; progress?: boolean } = {}): Promise<number> {
+    const [file, full, env] = await this.invocation(args, mode, options.env);
+    if (options.progress && this.args.quiet) {
+      const result = await capture(file, full, env, this.root);
+      if (result.code !== 0) process.stderr.write(result.stdout + result.stderr);
+      return result.code;
+    }
     return attach(file, full, env, { stdout: this.args.json ? 'stderr' : 'inherit', cwd: this.root });
   }
 
@@ -93,8 +105,8 @@ export function parseScale(value: string, limit: Readonly<Record<string, number>
   return { service, count };
 }
 
-/** How many worker containers the published health range holds (BOUY_HEALTH_PORTS, 8080-8089). */
+/** How many worker containers the health ports hold (BOUY_HEALTH_PORTS, 8080-8089: one each). */
 export function workerLimit(env: Env): number {
-  const match = /^(\d+)-(\d+)$/.exec(env.BOUY_HEALTH_PORTS ?? '8080-8089');
-  return match ? Math.max(1, Number(match[2]) - Number(match[1]) + 1) : 1;
+  const range = healthPortRange(env);
+  return range.high - range.low + 1;
 }

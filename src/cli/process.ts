@@ -15,9 +15,9 @@ function shellStatus(code: number | null, signal: NodeJS.Signals | null): number
 }
 
 /** Runs a command and collects its output; a missing executable is code 127, as in a shell. */
-export function capture(file: string, args: readonly string[], env: Env): Promise<Captured> {
+export function capture(file: string, args: readonly string[], env: Env, cwd?: string): Promise<Captured> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env: env as NodeJS.ProcessEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,7 +1,9 @@
+import { readFileSync, statSync } from 'node:fs';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthReport } from '../../src/cli/health-probe.js';
+import { parseDotenv } from '../../src/cli/dotenv.js';
 import { registryKeys } from '../../src/registry/keys.js';
 import { json } from '../helpers/bouy.js';
 import { docker, testStack } from '../helpers/stack.js';
@@ -69,6 +71,18 @@ describe('the stack through ./bouy', () => {
     queue = new Queue('llm', { connection: redis, prefix: 'bull' });
   });
 
+  it('./bouy logs worker prints and returns (follows only with -f), so it can be piped', async () => {
+    const r = await stack.run(['logs', 'worker'], {}, 30_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Workers ready: 4/4');
+  });
+
+  it('./bouy exec worker <command with options of its own>: the options reach the command', async () => {
+    const r = await stack.run(['exec', 'worker', 'node', 'dist/cli/main.js', 'workers', '--redis-url', 'redis://redis:6379', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ workers: Array<{ name: string }> }>(r).workers).toHaveLength(4);
+  });
+
   it('the image HEALTHCHECK (node, no curl) turns the container healthy', async () => {
     await waitFor(async () => (await stack.containers()).find((c) => c.service === 'worker')?.health === 'healthy',
       'docker to report the worker container healthy', 60_000, 1000);
@@ -121,6 +135,28 @@ describe('the stack through ./bouy', () => {
       // Each container reports its own workers, named after its own id.
       expect(h.workers.every((w) => w.name.startsWith(`worker-${h.id}-`))).toBe(true);
     }
+  });
+
+  it('the dashboard scale started refuses anonymous requests; the credentials ./bouy generated into .env work', async () => {
+    const values = parseDotenv(readFileSync(stack.envFile, 'utf8'));
+    expect(statSync(stack.envFile).mode & 0o777).toBe(0o600);
+    expect(values.DASHBOARD_PASSWORD).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    // Running it again changes nothing, and says where to log in, never with the password.
+    const r = await stack.run(['scale', 'worker=3', '--no-wait', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { login } = json<{ login: { dashboard: { url: string; user: string; password: string } } }>(r);
+    expect(login.dashboard).toMatchObject({ user: values.DASHBOARD_USER, password: expect.stringMatching(/as DASHBOARD_PASSWORD$/) });
+    for (const name of ['DASHBOARD_PASSWORD', 'API_TOKEN', 'ADMIN_TOKEN']) expect(r.stdout + r.stderr).not.toContain(values[name]!);
+    const url = login.dashboard.url.replace('localhost', '127.0.0.1');
+    await waitFor(() => fetch(`${url}livez`).then((res) => res.ok, () => false), 'the dashboard to answer', 60_000, 500);
+    const anonymous = await fetch(url);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic /);
+    expect((await fetch(`${url}api/queues/llm/clean/waiting`, { method: 'PUT' })).status).toBe(401);
+    const authorization = `Basic ${Buffer.from(`${values.DASHBOARD_USER}:${values.DASHBOARD_PASSWORD}`).toString('base64')}`;
+    const queues = await fetch(`${url}api/queues`, { headers: { authorization } });
+    expect(queues.status).toBe(200);
+    expect(((await queues.json()) as { queues: Array<{ name: string }> }).queues.map((q) => q.name)).toContain('llm');
   });
 
   it('jobs spread over the containers, each processed exactly once', async () => {
@@ -216,5 +252,55 @@ describe('the stack through ./bouy', () => {
     expect(states.filter((s) => s === 'active')).toEqual([]);
     expect(states.filter((s) => s === 'completed').length).toBeGreaterThanOrEqual(4);
     expect(states.every((s) => s === 'completed' || s === 'waiting')).toBe(true);
+  });
+});
+
+// `curl localhost:8080/health` is how people check a stack: it must keep answering however the
+// stack got there. Each worker container has one fixed host port, 8080 for the first.
+describe('health ports after up, scale, restart, recreate and down cycles', () => {
+  // The cycles take Redis down and up: the sequence's clients would only retry and complain.
+  beforeAll(async () => {
+    await queue?.close();
+    redis?.disconnect();
+  });
+  const healthPorts = async () => (await stack.containers())
+    .filter((c) => c.service === 'worker')
+    .map((c) => ({ id: c.id, port: c.ports['8080/tcp'] }))
+    .sort((a, b) => (a.port ?? 0) - (b.port ?? 0));
+  const ok = async (args: string[], env: Record<string, string> = {}) => {
+    const r = await stack.run(args, env);
+    expect(r.code, `./bouy ${args.join(' ')}: ${r.stderr}`).toBe(0);
+    return r;
+  };
+
+  it('five cycles on one engine; the first container stays on 8080, the others on 8081…', async () => {
+    for (let cycle = 1; cycle <= 5; cycle++) {
+      await ok(['up', 'worker', '--no-wait'], { WORKER_COUNT: '1' });
+      const [first] = await healthPorts();
+      expect(first, `cycle ${cycle}: up`).toMatchObject({ port: 8080 });
+      await ok(['scale', 'worker=3', '--no-wait']);
+      expect(await healthPorts(), `cycle ${cycle}: scale worker=3`).toEqual([
+        { id: first!.id, port: 8080 }, { id: expect.any(String), port: 8081 }, { id: expect.any(String), port: 8082 },
+      ]);
+      const ids = (await healthPorts()).map((c) => c.id);
+      expect((await docker(['restart', '--time', '5', ...ids])).code).toBe(0);
+      expect((await healthPorts()).map((c) => c.port), `cycle ${cycle}: docker restart`).toEqual([8080, 8081, 8082]);
+      await ok(['scale', 'worker=1', '--no-wait']);
+      expect(await healthPorts(), `cycle ${cycle}: scale worker=1`).toEqual([{ id: first!.id, port: 8080 }]);
+      // A changed setting recreates the container.
+      await ok(['up', 'worker', '--no-wait'], { WORKER_COUNT: '2' });
+      const recreated = await healthPorts();
+      expect(recreated.map((c) => c.port), `cycle ${cycle}: recreate`).toEqual([8080]);
+      expect(recreated[0]!.id).not.toBe(first!.id);
+      await ok(['down', '--timeout', '5']);
+    }
+    // Quiet means quiet: nothing of Compose's progress, nothing of ours.
+    const quiet = await ok(['up', 'worker', '-q']);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toBe('');
+    const [only] = await healthPorts();
+    const response = await fetch('http://localhost:8080/health');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'healthy', hostname: only!.id });
   });
 });

@@ -26,6 +26,8 @@ export function testStack() {
     bouy(['--test', ...args], { ...baseEnv, ...env }, timeoutMs);
   return {
     project,
+    /** The stack's settings file; `./bouy up` generates the credentials into it. */
+    envFile,
     run,
     async containers(): Promise<ContainerInfo[]> {
       return json<{ containers: ContainerInfo[] }>(await run(['ps', '--json'])).containers;

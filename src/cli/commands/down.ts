@@ -11,7 +11,7 @@ function downArgs(volumes: boolean, timeout: number | undefined): string[] {
 async function stop(ctx: Context, volumes: boolean, timeout: number | undefined): Promise<number> {
   const before = await ctx.containers({ all: true });
   ctx.out.info(`stopping project ${ctx.project}: ${before.length} container(s); workers drain their jobs first${volumes ? '; removing volumes (Redis data)' : ''}`);
-  const code = await ctx.runCompose(downArgs(volumes, timeout));
+  const code = await ctx.runCompose(downArgs(volumes, timeout), undefined, { progress: true });
   ctx.out.result({ project: ctx.project, removed: before.map((c) => c.name), volumes_removed: volumes, exit_code: code },
     () => (code === 0 ? `removed ${before.length} container(s)${volumes ? ' and the volumes' : ''}` : ''));
   return code;

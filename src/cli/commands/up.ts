@@ -4,6 +4,8 @@ import { parseScale, workerLimit, type Context } from '../context.js';
 import type { ContainerInfo } from '../docker.js';
 import { healthTargets, probeHealth, type HealthReport } from '../health-probe.js';
 import { table } from '../output.js';
+import { describeLogin, ensureStackSecrets, loginOf } from '../stack-credentials.js';
+import { upWithWorkers, WORKER_SERVICE } from '../worker-ports.js';
 
 const POLL_MS = 500;
 
@@ -50,23 +52,29 @@ export async function startStack(ctx: Context, options: {
   const limits = { worker: workerLimit(ctx.env) };
   const scales = options.scale.map((s) => parseScale(s, limits));
   const mode = await ctx.mode();
+  ctx = ensureStackSecrets(ctx, options.services);
   const workerCount = ctx.env.WORKER_COUNT ?? '1';
   ctx.out.info(`starting ${options.services.join(', ') || 'the stack'} (project ${ctx.project}, ${mode} mode, WORKER_COUNT=${workerCount}); builds the image if it is missing`);
-  const args = ['up', '-d',
-    ...(options.build ? ['--build'] : []),
-    ...(options.noRecreate ? ['--no-recreate'] : []),
-    ...scales.flatMap((s) => ['--scale', `${s.service}=${s.count}`]),
-    ...options.services];
-  const code = await ctx.runCompose(args, mode);
+  const workers = scales.find((s) => s.service === WORKER_SERVICE);
+  const upArgs = [...(options.build ? ['--build'] : []),
+    ...scales.filter((s) => s !== workers).flatMap((s) => ['--scale', `${s.service}=${s.count}`])];
+  // Worker containers get one fixed health port each (see worker-ports.ts): `up` of the
+  // workers (one unless --scale says otherwise, as in Compose) and `scale worker=N` go there.
+  const withWorkers = workers !== undefined || (!options.noRecreate && (options.services.length === 0 || options.services.includes(WORKER_SERVICE)));
+  const code = withWorkers
+    ? await upWithWorkers(ctx, mode, { count: workers?.count ?? 1, keep: options.noRecreate, upArgs, services: options.services })
+    : await ctx.runCompose(['up', '-d', ...(options.noRecreate ? ['--no-recreate'] : []), ...upArgs, ...options.services], mode, { progress: true });
   if (code !== 0) {
     ctx.out.error(`docker compose up failed (exit ${code})`);
     return code;
   }
   const waited = options.wait ? await waitHealthy(ctx, options.waitTimeout) : { reports: [], seconds: null };
   const containers = await ctx.containers();
+  const login = loginOf(containers, ctx);
   ctx.out.result(
-    { project: ctx.project, mode, healthy_after_s: waited.seconds, containers, health: waited.reports },
-    () => summary(containers, waited.reports) + (waited.seconds === null ? '' : `\n\nhealthy after ${waited.seconds} s`),
+    { project: ctx.project, mode, healthy_after_s: waited.seconds, containers, health: waited.reports, login },
+    () => summary(containers, waited.reports) + (waited.seconds === null ? '' : `\n\nhealthy after ${waited.seconds} s`)
+      + (login.dashboard || login.api ? `\n\n${describeLogin(login)}` : ''),
   );
   return EXIT.ok;
 }
@@ -88,7 +96,7 @@ export const up: BouyCommand = {
     })
     .example('$0 up worker', 'Redis and one worker container (WORKER_COUNT from the environment or .env)')
     .example('WORKER_COUNT=4 $0 up worker', 'four worker processes in the container; the inline value wins over .env')
-    .example('$0 up --prod --scale worker=3', 'production overlay, three worker containers (health on 8080-8082)'),
+    .example('$0 up --prod --scale worker=3', 'production overlay, three worker containers (health on 8080, 8081, 8082: one fixed port each)'),
   run: (ctx, args) => startStack(ctx, {
     services: (args.services as string[] | undefined) ?? [],
     scale: args.scale as string[],
@@ -101,14 +109,15 @@ export const up: BouyCommand = {
 
 export const scale: BouyCommand = {
   command: 'scale <scales..>',
-  describe: 'run N containers of a service (running ones are kept as they are)',
+  describe: 'run N containers of a service (running ones are kept as they are; fewer: those on the highest health ports go)',
   builder: (y) => y
     .positional('scales', { type: 'string', array: true, describe: 'SERVICE=N, e.g. worker=3' })
     .options(waitOptions)
-    .example('$0 scale worker=3', 'three worker containers, health on 8080, 8081 and 8082')
+    .example('$0 scale worker=3', 'three worker containers, health on 8080 (the first), 8081 and 8082')
     .example('$0 scale worker=1', 'back to one'),
   run: (ctx, args) => startStack(ctx, {
-    services: [],
+    // Only the services scaled (and what they depend on), not the whole stack.
+    services: (args.scales as string[]).map((s) => s.split('=')[0]!),
     scale: args.scales as string[],
     build: false,
     wait: args.wait as boolean,
