@@ -16,17 +16,21 @@ export type ErrorCode =
   | 'BOUY_ERR_UNKNOWN_SERVICE'
   | 'BOUY_ERR_PROCESSOR'
   | 'BOUY_ERR_REDIS_UNREACHABLE'
+  | 'BOUY_ERR_REDIS_AUTH'
   | 'BOUY_ERR_NO_FREE_PORT'
   | 'BOUY_ERR_USAGE'
   | 'BOUY_ERR_NO_DOCKER'
   | 'BOUY_ERR_STACK_NOT_RUNNING'
   | 'BOUY_ERR_INTERNAL';
 
-const EXIT_BY_CODE: Record<ErrorCode, number> = {
+/** Every code with the exit status it means (sysexits). */
+export const EXIT_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   BOUY_ERR_CONFIG: EXIT.usage,
   BOUY_ERR_UNKNOWN_SERVICE: EXIT.usage,
   BOUY_ERR_PROCESSOR: EXIT.usage,
   BOUY_ERR_REDIS_UNREACHABLE: EXIT.unavailable,
+  /** Redis answered but refused the password or user: the configuration is wrong, not the network. */
+  BOUY_ERR_REDIS_AUTH: EXIT.unavailable,
   BOUY_ERR_NO_FREE_PORT: EXIT.usage,
   /** The CLI was given arguments it cannot act on. */
   BOUY_ERR_USAGE: EXIT.usage,
@@ -61,4 +65,27 @@ export function describeError(error: unknown): string {
 
 export function exitCodeOf(error: unknown): number {
   return error instanceof BouyError ? error.exitCode : EXIT.software;
+}
+
+/** A worker could not import its processor (reported over IPC as text): the start fails, exit 64. */
+export function processorUnusable(detail: string): BouyError {
+  return new BouyError('BOUY_ERR_PROCESSOR', detail.split('\n')[0] ?? detail, {
+    hint: 'fix the module so that it can be imported, with a default export async (job) => result',
+  });
+}
+
+/*
+ * The messages said from more than one place, said one way: thrown by name.
+ */
+
+/** Settings that failed validation, every problem at once (exit 64). */
+export function invalidConfiguration(problems: readonly string[], hint = 'fix the variables above (in the environment or .env) and start again'): BouyError {
+  return new BouyError('BOUY_ERR_CONFIG', `invalid configuration:\n  - ${problems.join('\n  - ')}`, { hint });
+}
+
+/** A CLI command needs a running container of `service` (`what`: what it must also have). */
+export function noRunningContainer(service: string, project: string, what = ''): BouyError {
+  return new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `no running ${service} container in project ${project}${what}`, {
+    hint: `start it: ./bouy up ${service}`,
+  });
 }

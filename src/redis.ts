@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { BouyError } from './errors.js';
 import { redactUrl } from './config/config.js';
+import { within } from './timeout.js';
 
 /**
  * A connection for bouy's own commands. `maxRetriesPerRequest: null` is what BullMQ needs for
@@ -9,6 +10,25 @@ import { redactUrl } from './config/config.js';
  */
 export function connect(url: string, options: RedisOptions = {}): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, ...options });
+}
+
+/** Redis answered, but refused our credentials: a wrong password is not a missing server. */
+export function isAuthError(error: unknown): boolean {
+  return /\b(WRONGPASS|NOAUTH|NOPERM)\b|invalid (username-)?password/i.test((error as Error)?.message ?? '');
+}
+
+/** The error a person sees when Redis cannot be used: which Redis (password hidden), why, what to do. */
+export function redisError(url: string, error: unknown): BouyError {
+  if (isAuthError(error)) {
+    return new BouyError('BOUY_ERR_REDIS_AUTH', `Redis at ${redactUrl(url)} refused the credentials: ${(error as Error).message}`, {
+      hint: 'check the password (and user) in REDIS_URL, e.g. redis://:PASSWORD@host:6379, against the server\'s requirepass / ACL',
+      cause: error,
+    });
+  }
+  return new BouyError('BOUY_ERR_REDIS_UNREACHABLE', `Redis is not reachable at ${redactUrl(url)}: ${(error as Error).message}`, {
+    hint: 'start one (`./bouy up` starts the stack\'s Redis; locally: `redis-server --port 6379`) or set REDIS_URL',
+    cause: error,
+  });
 }
 
 /**
@@ -23,36 +43,17 @@ export async function assertRedisReachable(url: string, timeoutMs = 3000): Promi
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  client.on('error', () => {
-    // reported through the rejected connect below
+  let cause: Error | undefined;
+  client.on('error', (error: Error) => {
+    cause ??= error; // the reason (WRONGPASS, ECONNREFUSED) behind ioredis's "Connection is closed."
   });
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
-    throw new BouyError('BOUY_ERR_REDIS_UNREACHABLE', `Redis is not reachable at ${redactUrl(url)}: ${(error as Error).message}`, {
-      hint: 'start one (`./bouy up` starts the stack\'s Redis; locally: `redis-server --port 6379`) or set REDIS_URL',
-      cause: error,
-    });
+    throw redisError(url, cause ?? error);
   } finally {
     client.disconnect();
-  }
-}
-
-/**
- * Settles with `fallback` if `work` has not settled within `timeoutMs`. Our connections queue
- * commands while Redis is away (maxRetriesPerRequest: null), so anything a health check asks
- * Redis must be bounded or the check hangs exactly when it matters.
- */
-export async function within<T>(work: Promise<T>, timeoutMs: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), timeoutMs);
-  });
-  try {
-    return await Promise.race([work.catch(() => fallback), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -24,6 +24,16 @@ describe('configuration', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('an invalid HEALTH_PORT_RANGE is the one error, not a second about HEALTH_PORT judged by the default range', () => {
+    const message = problemsOf({ HEALTH_PORT_RANGE: '9000-90000', HEALTH_PORT: '9000' });
+    expect(message).toContain('HEALTH_PORT_RANGE="9000-90000" is not valid');
+    expect(message).not.toContain('HEALTH_PORT="9000"');
+  });
+
+  it('a valid cron pattern is accepted', () => {
+    expect(loadConfig({ SCHEDULES: '[{"queue":"llm","id":"n","pattern":"*/5 * * * *"}]' }, false).schedules[0]).toMatchObject({ pattern: '*/5 * * * *' });
+  });
+
   it.each(['0', '21', 'abc', '2.5', '', '-1', '4 workers'])('rejects WORKER_COUNT=%j naming the variable, value and range', (value) => {
     expect(problemsOf({ WORKER_COUNT: value })).toContain(`WORKER_COUNT=${JSON.stringify(value)} is not valid: a whole number from 1 to 20`);
   });
@@ -33,6 +43,7 @@ describe('configuration', () => {
     [{ HEALTH_PORT_RANGE: '8080' }, 'HEALTH_PORT_RANGE="8080" is not valid: LOW-HIGH'],
     [{ HEALTH_PORT_RANGE: '9000-8000' }, 'HEALTH_PORT_RANGE="9000-8000" is not valid'],
     [{ HEALTH_PORT: '9000' }, 'HEALTH_PORT="9000" is not valid: a port inside HEALTH_PORT_RANGE (8080-8089)'],
+    [{ SCHEDULES: '[{"queue":"llm","id":"nightly","pattern":"61 * * * *"}]' }, 'SCHEDULES[0].pattern="61 * * * *" is not valid: a cron pattern BullMQ can run'],
     [{ HEALTH_SERVER: 'maybe' }, 'HEALTH_SERVER="maybe" is not valid'],
     [{ REDIS_URL: 'http://user:secret@x' }, 'REDIS_URL="http://user:***@x/" is not valid'],
     [{ QUEUE_NAME: 'a,,b' }, 'QUEUE_NAME="a,,b" is not valid'],
@@ -96,8 +107,9 @@ describe('the entrypoint', () => {
 
   it.each([
     [{ PROCESSOR: '/nonexistent/processor.mjs' }, 'PROCESSOR="/nonexistent/processor.mjs" does not exist'],
-    [{ PROCESSOR: `${FIXTURES}/not-a-function.mjs` }, 'does not export a function as default (got number)'],
     [{ QUEUE_NAME: 'no-such-queue' }, 'the processor for queue "no-such-queue" does not exist'],
+    // A module that exists but cannot be used is found by the workers that import it (the
+    // supervisor never runs its top level): clear-errors.test.ts, with a Redis to start them.
   ])('exits 64 when the processor is unusable: %j', async (env, message) => {
     const run = runEntrypoint(['worker'], { ...unreachable, ...env });
     expect((await run.exited).code).toBe(64);

@@ -1,7 +1,6 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { redactUrl } from '../config/config.js';
 import { BouyError } from '../errors.js';
-import { connect } from '../redis.js';
+import { connect, isAuthError, redisError } from '../redis.js';
 import type { Context } from './context.js';
 
 /**
@@ -54,8 +53,10 @@ export const CLI_REDIS_OPTIONS = {
 export const CLI_COMMAND_TIMEOUT_MS = 3000;
 
 function unreachable(url: string, error: unknown): BouyError {
-  const reason = error instanceof Error ? error.message : String(error);
-  return new BouyError('BOUY_ERR_REDIS_UNREACHABLE', `Redis is not reachable at ${redactUrl(url)}: ${reason}`, {
+  const reason = redisError(url, error);
+  // The same words as the services use; only the hint is the CLI's own.
+  if (reason.code === 'BOUY_ERR_REDIS_AUTH') return reason;
+  return new BouyError('BOUY_ERR_REDIS_UNREACHABLE', reason.message, {
     hint: 'is the stack up? `./bouy ps`, `./bouy up`; or point --redis-url (or BOUY_REDIS_URL) at a running Redis',
     cause: error,
   });
@@ -82,7 +83,7 @@ export async function withCliRedis<T>(url: string, work: (redis: Redis) => Promi
     return await work(redis);
   } catch (error) {
     if (error instanceof BouyError) throw error;
-    const lost = redis.status !== 'ready' || /timed out|Connection is closed|isn't writeable/i.test((error as Error)?.message ?? '');
+    const lost = isAuthError(error) || redis.status !== 'ready' || /timed out|Connection is closed|isn't writeable/i.test((error as Error)?.message ?? '');
     throw lost ? unreachable(url, lastError ?? error) : error;
   } finally {
     if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Queue } from 'bullmq';
 import type { Config } from '../config/config.js';
 import { BouyError } from '../errors.js';
 import { LeaderElection, leaderKey, readLeader, type SingletonStart } from '../leader/index.js';
 import type { Logger } from '../log.js';
-import { connect, within } from '../redis.js';
+import { connect } from '../redis.js';
+import { within } from '../timeout.js';
+import { openQueue } from '../queue.js';
 
 /**
  * Loads SINGLETON_MODULE (pre-flight: a missing module or a default export that is not a
@@ -37,11 +38,18 @@ function scheduleKeeper(config: Config, log: Logger): SingletonStart {
     try {
       for (const schedule of config.schedules) {
         if (!context.stillLeader()) break;
-        const queue = new Queue(schedule.queue, { connection: redis, prefix: config.bullPrefix });
+        const queue = openQueue(schedule.queue, redis, config.bullPrefix);
         const repeat = schedule.every !== undefined ? { every: schedule.every } : { pattern: schedule.pattern! };
-        await queue.upsertJobScheduler(schedule.id, repeat, { name: schedule.name, data: schedule.data });
-        await queue.close();
-        log.info({ schedule: schedule.id, queue: schedule.queue, ...repeat }, `job scheduler ${schedule.id} in place`);
+        // One schedule BullMQ refuses (validated at start, but Redis may still say no) must not
+        // keep the ones after it from being installed.
+        try {
+          await queue.upsertJobScheduler(schedule.id, repeat, { name: schedule.name, data: schedule.data });
+          log.info({ schedule: schedule.id, queue: schedule.queue, ...repeat }, `job scheduler ${schedule.id} in place`);
+        } catch (error) {
+          log.error({ err: error, schedule: schedule.id, queue: schedule.queue, ...repeat }, `job scheduler ${schedule.id} could not be installed; the others are`);
+        } finally {
+          await queue.close().catch(() => {});
+        }
       }
     } finally {
       redis.disconnect();
@@ -70,12 +78,14 @@ export function startLeadership(config: Config, singleton: SingletonStart | unde
   if (config.schedules.length > 0) election.runWhileLeader('schedules', scheduleKeeper(config, log));
   if (singleton) election.runWhileLeader('singleton-module', singleton);
   election.start();
+  let stopped: Promise<void> | undefined;
   return {
     election,
     leaderId: () => within(readLeader(redis, key), 500, null),
-    async stop() {
-      await election.stop();
-      redis.disconnect();
+    // Idempotent: the supervisor hands over while its workers drain, and releases it again after.
+    stop() {
+      stopped ??= election.stop().finally(() => redis.disconnect());
+      return stopped;
     },
   };
 }

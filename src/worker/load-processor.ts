@@ -25,19 +25,31 @@ function moduleFor(queue: string, explicit: string | undefined): { file: string;
 }
 
 /**
- * Loads the function that processes a queue's jobs: PROCESSOR's default export, or the
- * project's processor named after the queue. A missing module or a default export that is not
- * a function is a configuration error (exit 64), reported before any worker starts.
+ * Finds a queue's processor module without importing it. The supervisor's pre-flight stops at
+ * this: importing runs the module's top level (a client opened, a log line, a file written), and
+ * the supervisor never runs jobs, so it would be one run too many — the workers import it, and
+ * a module that fails there is reported by the first of them (see Supervisor: a processor
+ * that cannot load before any worker was ready stops the start, exit 64).
  */
-export async function loadProcessor(queue: string, explicit: string | undefined): Promise<LoadedProcessor> {
-  const { file, origin } = moduleFor(queue, explicit);
-  if (!existsSync(file)) {
-    throw new BouyError('BOUY_ERR_PROCESSOR', `${origin} does not exist (looked for ${file})`, {
+export function locateProcessor(queue: string, explicit: string | undefined): { file: string; origin: string } {
+  const found = moduleFor(queue, explicit);
+  if (!existsSync(found.file)) {
+    throw new BouyError('BOUY_ERR_PROCESSOR', `${found.origin} does not exist (looked for ${found.file})`, {
       hint: explicit
         ? 'set PROCESSOR to a .js/.mjs module whose default export is async (job) => result'
         : `set PROCESSOR, or add src/processors/${queue}.ts exporting a default function`,
     });
   }
+  return found;
+}
+
+/**
+ * Loads the function that processes a queue's jobs: PROCESSOR's default export, or the
+ * project's processor named after the queue. A missing module or a default export that is not
+ * a function is a configuration error (exit 64), reported before any worker starts.
+ */
+export async function loadProcessor(queue: string, explicit: string | undefined): Promise<LoadedProcessor> {
+  const { file, origin } = locateProcessor(queue, explicit);
   let loaded: { default?: unknown; describe?: unknown };
   try {
     loaded = (await import(pathToFileURL(file).href)) as { default?: unknown; describe?: unknown };
@@ -53,6 +65,10 @@ export async function loadProcessor(queue: string, explicit: string | undefined)
   }
   const describe = typeof loaded.describe === 'function' ? (loaded.describe as () => Record<string, unknown>) : undefined;
   return { process: loaded.default as JobProcessor, describe };
+}
+
+export function locateProcessors(queues: readonly string[], explicit: string | undefined): void {
+  for (const queue of queues) locateProcessor(queue, explicit);
 }
 
 export async function loadProcessors(queues: readonly string[], explicit: string | undefined): Promise<Map<string, LoadedProcessor>> {
