@@ -1,13 +1,13 @@
-import { Queue } from 'bullmq';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
-import { addProbes } from '../services/service-kit.js';
+import { healthPlugin, redisReadiness } from '../health/health-plugin.js';
 import { answerErrors } from './answers.js';
 import { requireBearerToken } from './auth.js';
 import { addJobRoutes } from './jobs.js';
 import { useBoundedJsonParser } from './json-body.js';
 import { AJV_OPTIONS, BODY_LIMIT_BYTES, formatValidation } from './schema.js';
+import { openQueue } from '../queue.js';
 
 /**
  * The api's Redis connection fails fast instead of waiting for Redis: no offline queue (a
@@ -43,7 +43,7 @@ export interface ApiApp {
  */
 export async function buildApiApp(options: ApiAppOptions): Promise<ApiApp> {
   const { redis, log } = options;
-  const queues = new Map(options.queues.map((name) => [name, new Queue(name, { connection: redis, prefix: options.bullPrefix })]));
+  const queues = new Map(options.queues.map((name) => [name, openQueue(name, redis, options.bullPrefix)]));
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: BODY_LIMIT_BYTES, ajv: AJV_OPTIONS, schemaErrorFormatter: formatValidation,
     // a job id may be 200 characters, percent-encoded up to 12 bytes each in a GET's path
@@ -52,7 +52,7 @@ export async function buildApiApp(options: ApiAppOptions): Promise<ApiApp> {
   useBoundedJsonParser(app);
   if (options.token !== undefined) await requireBearerToken(app, options.token, ['/livez', '/readyz']);
   answerErrors(app);
-  addProbes(app, redis);
+  await app.register(healthPlugin, { ready: redisReadiness(redis) });
   addJobRoutes(app, queues, redis, options.bullPrefix);
   return {
     app,

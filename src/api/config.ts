@@ -1,4 +1,4 @@
-import { BouyError } from '../errors.js';
+import { BouyError, invalidConfiguration } from '../errors.js';
 import { integer, oneOf, Problems, text, type Env } from '../config/parse.js';
 import { isLoopback } from '../http/credentials.js';
 
@@ -29,7 +29,7 @@ export function loadApiConfig(env: Env, defaultHost: string): ApiConfig {
     token = undefined;
   }
   if (token !== undefined && auth === 'none') problems.add('API_AUTH', env.API_AUTH, 'token while API_TOKEN is set (unset API_TOKEN for an api without authentication)');
-  if (problems.list.length > 0) throw new BouyError('BOUY_ERR_CONFIG', `invalid configuration:\n  - ${problems.list.join('\n  - ')}`);
+  if (problems.list.length > 0) throw invalidConfiguration(problems.list);
   if (token === undefined && auth === 'token' && !isLoopback(host)) {
     throw new BouyError('BOUY_ERR_CONFIG', `the api would listen on ${host} with no authentication: API_TOKEN is not set`, {
       hint: 'set API_TOKEN (at least 16 characters, e.g. `openssl rand -hex 32`; clients send `Authorization: Bearer <API_TOKEN>`), '

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { Supervisor } from '../supervisor/supervisor.js';
-import { MAX_WORKERS } from '../supervisor/supervisor.js';
+import { MAX_WORKERS } from '../config/config.js';
+import type { WorkerPool } from '../supervisor/pool.js';
 
 function sameToken(given: string, expected: string): boolean {
   const a = Buffer.from(given);
@@ -13,7 +13,7 @@ function sameToken(given: string, expected: string): boolean {
  * Operator actions over HTTP, only when ADMIN_TOKEN is set (otherwise the routes do not exist):
  * recycle one worker or all (rolling), and change the number of workers.
  */
-export function registerAdminRoutes(app: FastifyInstance, supervisor: Supervisor, token: string): void {
+export function registerAdminRoutes(app: FastifyInstance, supervisor: WorkerPool, token: string): void {
   app.register(async (admin) => {
     admin.addHook('onRequest', async (request, reply) => {
       const header = request.headers.authorization ?? '';
@@ -33,12 +33,13 @@ export function registerAdminRoutes(app: FastifyInstance, supervisor: Supervisor
       },
     }, async (request, reply) => {
       const target = request.body?.worker ?? 'all';
-      if (target !== 'all' && !supervisor.slots.some((s) => s.index === target)) {
-        return reply.code(404).send({ error: 'not found', message: `no worker with index ${target}; workers are ${supervisor.slots.map((s) => s.index).join(', ')}` });
+      const workers = supervisor.view();
+      if (target !== 'all' && !workers.some((w) => w.index === target)) {
+        return reply.code(404).send({ error: 'not found', message: `no worker with index ${target}; workers are ${workers.map((w) => w.index).join(', ')}` });
       }
       // A rolling recycle of all takes as long as the slowest drain: answer now, work on.
       const recycling = supervisor.recycle(target);
-      const started = target === 'all' ? supervisor.slots.map((s) => s.name) : await recycling;
+      const started = target === 'all' ? workers.map((w) => w.name) : await recycling;
       return reply.code(202).send({ recycling: started, rolling: target === 'all' });
     });
 

@@ -1,8 +1,8 @@
-import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/config.js';
 import { readQueueBacklog, type QueueBacklog } from './queue-backlog.js';
+import { openQueue } from '../queue.js';
 
 const READ_REDIS_MS = 1000;
 
@@ -17,7 +17,7 @@ const READ_REDIS_MS = 1000;
  * fleet in; an error makes KEDA keep its fallback replica count instead.
  */
 export function registerBacklogRoute(app: FastifyInstance, config: Config, redis: Redis): void {
-  const queues = config.queues.map((name) => new Queue(name, { connection: redis, prefix: config.bullPrefix }));
+  const queues = config.queues.map((name) => openQueue(name, redis, config.bullPrefix));
   app.addHook('onClose', async () => {
     await Promise.all(queues.map((queue) => queue.close()));
   });

@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import { BouyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SlotView } from '../supervisor/slot.js';
+import { healthPlugin } from './health-plugin.js';
 import { assessHealth } from './health-status.js';
 
 /** What the health server needs to know, injected so it stays independent of the supervisor. */
@@ -16,41 +17,32 @@ export interface HealthSource {
   metrics?: PromRegistry;
 }
 
-export function buildHealthApp(config: Config, source: HealthSource): FastifyInstance {
+/** The worker supervisor's health server: the health plugin over its slots, and /metrics. */
+export async function buildHealthApp(config: Config, source: HealthSource): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
-  const startedAt = Date.now();
-
-  app.get('/livez', async () => ({ status: 'alive', uptime_s: Math.round((Date.now() - startedAt) / 1000) }));
-
-  app.get('/readyz', async (_request, reply) => {
+  const assess = async () => {
     const slots = source.slots();
     const redis = await source.redisReachable();
-    const ready = slots.filter((s) => s.state === 'ready').length;
+    return { slots, redis, ...assessHealth(redis, slots, config.queues) };
+  };
+  const workers = (slots: SlotView[]) => ({ worker_count: slots.length, workers_ready: slots.filter((s) => s.state === 'ready').length });
+  await app.register(healthPlugin, {
     // Not ready also while every worker of a queue fails in a loop (see assessHealth).
-    const { ready: ok, reasons } = assessHealth(redis, slots, config.queues);
-    return reply.code(ok ? 200 : 503).send({ ready: ok, redis, workers_ready: ready, worker_count: slots.length, ...(ok ? {} : { reasons }) });
+    async ready() {
+      const { slots, redis, ready, reasons } = await assess();
+      return { ready, body: { redis, ...workers(slots), ...(ready ? {} : { reasons }) } };
+    },
+    async status() {
+      const { slots, redis, status, reasons } = await assess();
+      return {
+        status,
+        body: {
+          reasons, ...workers(slots), queue: config.queues.join(','), queues: config.queues, hostname: config.hostname,
+          redis: redis ? 'ok' : 'unreachable', ...(await source.extra?.()), workers: slots,
+        },
+      };
+    },
   });
-
-  app.get('/health', async (_request, reply) => {
-    const slots = source.slots();
-    const redis = await source.redisReachable();
-    const { status, reasons } = assessHealth(redis, slots, config.queues);
-    if (status === 'unhealthy') reply.header('Retry-After', '5');
-    return reply.code(status === 'unhealthy' ? 503 : 200).send({
-      status,
-      reasons,
-      worker_count: slots.length,
-      workers_ready: slots.filter((s) => s.state === 'ready').length,
-      queue: config.queues.join(','),
-      queues: config.queues,
-      hostname: config.hostname,
-      redis: redis ? 'ok' : 'unreachable',
-      uptime_s: Math.round((Date.now() - startedAt) / 1000),
-      ...(await source.extra?.()),
-      workers: slots,
-    });
-  });
-
   const metrics = source.metrics;
   if (metrics) {
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', metrics.contentType).send(await metrics.metrics()));

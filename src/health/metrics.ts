@@ -1,17 +1,17 @@
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/config.js';
-import { within } from '../redis.js';
+import { within } from '../timeout.js';
 import type { Registry } from '../registry/registry.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import type { WorkerPool } from '../supervisor/pool.js';
 import { residentBytes } from './process-memory.js';
 import { readQueueBacklog } from './queue-backlog.js';
+import { openQueue } from '../queue.js';
 
 const SCRAPE_REDIS_MS = 1000;
 
 export interface MetricsSources {
-  supervisor: Supervisor;
+  supervisor: WorkerPool;
   registry: Registry;
   redis: Redis;
   isLeader: () => boolean;
@@ -54,16 +54,16 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
   supervisor.on('job-finished', (_slot, queue, jobName, outcome, ms) => {
     // Job names come from clients: past JOB_NAME_LIMIT distinct ones they are labelled `other`,
     // the same bucket /health's jobs_by_name uses (the supervisor has counted this job already).
-    const name = supervisor.jobStats.label(jobName);
+    const name = supervisor.jobLabel(jobName);
     active.dec({ queue });
     jobs.inc({ queue, name, outcome });
     duration.observe({ queue, name }, ms / 1000);
   });
-  supervisor.on('worker-exited', (slot, kind, detail) => {
+  supervisor.on('worker-exited', (worker, kind, detail) => {
     if (kind === 'crash') {
-      restarts.inc({ worker: slot.name });
+      restarts.inc({ worker });
       // Jobs of a dead worker went back to the queue: they are not active here any more.
-      for (const queue of config.queues) active.set({ queue }, activeIn(supervisor, queue));
+      for (const queue of config.queues) active.set({ queue }, supervisor.activeJobs(queue));
     }
     if (kind === 'recycle') recycles.inc({ reason: detail });
   });
@@ -94,9 +94,7 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
       this.set(sources.isLeader() ? 1 : 0);
     },
   });
-  const queues = config.queues.map((name) => new Queue(name, { connection: sources.redis, prefix: config.bullPrefix }));
-  // The connection's own listener logs its errors; without one here BullMQ prints each to stderr as a multi-line trace.
-  for (const queue of queues) queue.on('error', () => {});
+  const queues = config.queues.map((name) => openQueue(name, sources.redis, config.bullPrefix));
   new Gauge({
     name: 'bouy_queue_jobs', help: 'Jobs in the queue by state (waiting, delayed, failed, active)', labelNames: ['queue', 'state'], registers: [registry],
     async collect() {
@@ -131,10 +129,4 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
     },
   });
   return registry;
-}
-
-function activeIn(supervisor: Supervisor, queue: string): number {
-  let count = 0;
-  for (const slot of supervisor.slots) for (const key of slot.running.keys()) if (key.startsWith(`${queue}:`)) count += 1;
-  return count;
 }

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { within } from '../redis.js';
+import { within } from '../timeout.js';
 
 /**
  * The job states that make up a queue's backlog: the work not yet finished. BullMQ keeps only

@@ -1,6 +1,7 @@
 import { buildApiApp, API_REDIS_OPTIONS } from '../api/app.js';
 import { loadApiConfig } from '../api/config.js';
 import { loadConfig } from '../config/config.js';
+import { withReleasers } from './releasers.js';
 import type { Service } from './service.js';
 import { startRole, untilShutdownSignal } from './service-kit.js';
 
@@ -11,17 +12,16 @@ import { startRole, untilShutdownSignal } from './service-kit.js';
  */
 export const apiService: Service = {
   description: 'HTTP API to enqueue jobs and read their state on API_PORT (8000)',
-  async run() {
+  run: () => withReleasers(async (releasers) => {
     const config = loadConfig();
     const { host, port, token } = loadApiConfig(process.env, config.healthHost);
-    const { log, redis } = await startRole(config, 'api', async () => {}, API_REDIS_OPTIONS);
+    const { log, redis } = await startRole(config, 'api', releasers, { redisOptions: API_REDIS_OPTIONS });
     const api = await buildApiApp({ redis, queues: config.queues, bullPrefix: config.bullPrefix, log, token });
+    releasers.add('api server and queues', () => api.close());
     await api.app.listen({ host, port });
     const auth = token !== undefined ? 'bearer token (API_TOKEN)' : process.env.API_AUTH?.trim().toLowerCase() === 'none' ? 'none (API_AUTH=none)' : 'none (loopback only)';
     log.info({ address: host, port, queues: config.queues, auth }, `api on http://${host}:${port}/ (authentication: ${auth})`);
     await untilShutdownSignal();
-    await api.close();
-    redis.disconnect();
     return 0;
-  },
+  }),
 };

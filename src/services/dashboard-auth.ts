@@ -1,7 +1,7 @@
 import basicAuth from '@fastify/basic-auth';
 import type { FastifyInstance } from 'fastify';
 import { oneOf, Problems, text, type Env } from '../config/parse.js';
-import { BouyError } from '../errors.js';
+import { BouyError, invalidConfiguration } from '../errors.js';
 import { isLoopback, sameSecret } from '../http/credentials.js';
 
 /** Shortest DASHBOARD_PASSWORD accepted (`./bouy setup` generates 32 characters). */
@@ -36,7 +36,7 @@ export function dashboardAuth(env: Env, fallbackHost: string): { host: string; a
     }
   }
   if (problems.list.length > 0) {
-    throw new BouyError('BOUY_ERR_CONFIG', `invalid configuration:\n  - ${problems.list.join('\n  - ')}`, { hint: HOW_TO_SET });
+    throw invalidConfiguration(problems.list, HOW_TO_SET);
   }
   if (mode === 'none') return { host, auth: { kind: 'none', why: 'DASHBOARD_AUTH=none' } };
   if (user !== undefined && password !== undefined) return { host, auth: { kind: 'basic', user, password } };

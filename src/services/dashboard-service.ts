@@ -1,12 +1,14 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
-import { Queue } from 'bullmq';
 import Fastify from 'fastify';
 import { loadConfig } from '../config/config.js';
+import { healthPlugin, redisReadiness } from '../health/health-plugin.js';
 import { dashboardAuth, requireBasicAuth } from './dashboard-auth.js';
+import { withReleasers } from './releasers.js';
 import type { Service } from './service.js';
-import { addProbes, portFromEnv, startRole, untilShutdownSignal } from './service-kit.js';
+import { portFromEnv, startRole, untilShutdownSignal } from './service-kit.js';
+import { openQueue } from '../queue.js';
 
 /**
  * The `dashboard` service: bull-board over the queues of QUEUE_NAME on DASHBOARD_HOST (default
@@ -17,18 +19,20 @@ import { addProbes, portFromEnv, startRole, untilShutdownSignal } from './servic
  */
 export const dashboardService: Service = {
   description: 'bull-board web dashboard of the QUEUE_NAME queues on DASHBOARD_PORT (9181)',
-  async run() {
+  run: () => withReleasers(async (releasers) => {
     const config = loadConfig();
     const port = portFromEnv('DASHBOARD_PORT', 9181);
     const { host, auth } = dashboardAuth(process.env, config.healthHost);
-    const { log, redis } = await startRole(config, 'dashboard');
-    const queues = config.queues.map((name) => new Queue(name, { connection: redis, prefix: config.bullPrefix }));
+    const { log, redis } = await startRole(config, 'dashboard', releasers);
+    const queues = config.queues.map((name) => openQueue(name, redis, config.bullPrefix));
+    releasers.add('queues', () => Promise.all(queues.map((q) => q.close())));
     const board = new FastifyAdapter();
     board.setBasePath('/');
     createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
     const app = Fastify({ logger: false });
+    releasers.add('dashboard server', () => app.close());
     if (auth.kind === 'basic') await requireBasicAuth(app, auth.user, auth.password, ['/livez', '/readyz']);
-    addProbes(app, redis);
+    await app.register(healthPlugin, { ready: redisReadiness(redis) });
     await app.register(board.registerPlugin(), { prefix: '/' });
     await app.listen({ host, port });
     if (auth.kind === 'basic') {
@@ -36,11 +40,7 @@ export const dashboardService: Service = {
     } else {
       log.warn({ host, port, queues: config.queues, auth: 'none' }, `dashboard on http://${host}:${port}/ without authentication (${auth.why}): anyone who reaches it can delete jobs`);
     }
-
     await untilShutdownSignal();
-    await app.close();
-    await Promise.all(queues.map((q) => q.close()));
-    redis.disconnect();
     return 0;
-  },
+  }),
 };

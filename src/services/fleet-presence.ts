@@ -1,11 +1,9 @@
 import type { Redis } from 'ioredis';
 import { sharedSettings, type Config } from '../config/config.js';
 import type { Logger } from '../log.js';
-import { within } from '../redis.js';
+import { within } from '../timeout.js';
 import { fingerprint, publishMember, readFleet, withdrawMember, type FleetView } from '../registry/fleet.js';
 
-/** A host that has not re-published for this many heartbeats has left the fleet. */
-const MISSED_HEARTBEATS = 3;
 
 export interface FleetPresence {
   readonly fingerprint: string;
@@ -21,7 +19,7 @@ export interface FleetPresence {
 export function joinFleet(config: Config, redis: Redis, log: Logger): FleetPresence {
   const settings = sharedSettings(config);
   const print = fingerprint(settings);
-  const staleAfterMs = config.heartbeatSeconds * 1000 * MISSED_HEARTBEATS;
+  const staleAfterMs = config.staleAfterMs; // a host that stopped re-publishing has left the fleet
   let warned = '';
   const publish = async () => {
     try {

@@ -1,11 +1,12 @@
 import Fastify from 'fastify';
 import { loadConfig } from '../config/config.js';
+import { healthPlugin, redisReadiness } from '../health/health-plugin.js';
 import { listenInRange } from '../health/health-server.js';
-import { pingWithin } from '../redis.js';
 import type { SingletonStart } from '../leader/index.js';
 import { loadSingleton, startLeadership } from './leadership.js';
+import { withReleasers } from './releasers.js';
 import type { Service } from './service.js';
-import { addProbes, startRole, untilShutdownSignal } from './service-kit.js';
+import { startRole, untilShutdownSignal } from './service-kit.js';
 
 /**
  * The `scheduler` service: runs no workers, only the fleet's singleton services (SCHEDULES'
@@ -14,37 +15,33 @@ import { addProbes, startRole, untilShutdownSignal } from './service-kit.js';
  */
 export const schedulerService: Service = {
   description: 'run the fleet\'s singleton services (SCHEDULES, SINGLETON_MODULE) on the elected leader',
-  async run() {
+  run: () => withReleasers(async (releasers) => {
     const config = loadConfig();
     let singleton: SingletonStart | undefined;
-    const { log, redis } = await startRole(config, 'scheduler', async () => {
-      singleton = await loadSingleton(config.singletonModule);
+    const { log, redis } = await startRole(config, 'scheduler', releasers, {
+      preflight: async () => { singleton = await loadSingleton(config.singletonModule); },
     });
     log.info({ schedules: config.schedules.map((s) => s.id), singleton: config.singletonModule ?? null }, 'pre-flight passed');
-    const app = Fastify({ logger: false });
     const leadership = startLeadership(config, singleton, log);
-    addProbes(app, redis);
-    app.get('/health', async (_request, reply) => {
-      const ok = await pingWithin(redis, 1000);
-      return reply.code(ok ? 200 : 503).send({
-        status: ok ? 'healthy' : 'unhealthy', service: 'scheduler', hostname: config.hostname, redis: ok ? 'ok' : 'unreachable',
-        leader: leadership.election.isLeader(), leader_id: await leadership.leaderId(), schedules: config.schedules.map((s) => s.id),
-      });
+    releasers.add('leadership (handed over)', () => leadership.stop());
+    const app = Fastify({ logger: false });
+    releasers.add('health server', () => app.close());
+    const ready = redisReadiness(redis);
+    await app.register(healthPlugin, {
+      ready,
+      status: async () => {
+        const { ready: ok } = await ready();
+        return {
+          status: ok ? 'healthy' : 'unhealthy',
+          body: {
+            service: 'scheduler', hostname: config.hostname, redis: ok ? 'ok' : 'unreachable',
+            leader: leadership.election.isLeader(), leader_id: await leadership.leaderId(), schedules: config.schedules.map((s) => s.id),
+          },
+        };
+      },
     });
-    if (config.healthServer) {
-      try {
-        await listenInRange(app, config, log);
-      } catch (error) {
-        await leadership.stop();
-        redis.disconnect();
-        throw error;
-      }
-    }
-
+    if (config.healthServer) await listenInRange(app, config, log);
     log.info({ signal: await untilShutdownSignal() }, 'stopping: handing leadership over');
-    await leadership.stop();
-    await app.close();
-    redis.disconnect();
     return 0;
-  },
+  }),
 };

@@ -1,106 +1,108 @@
 import { loadConfig, sharedSettings } from '../config/config.js';
-import { buildHealthApp, listenInRange } from '../health/health-server.js';
-import { createLogger, logDestination } from '../log.js';
-import { assertRedisReachable, connect, pingWithin } from '../redis.js';
-import { Registry } from '../registry/registry.js';
-import { removeStaleRegistrations } from '../registry/stale-cleanup.js';
-import { reclaimDeadPeers } from '../registry/dead-peers.js';
-import { Supervisor } from '../supervisor/supervisor.js';
-import { loadProcessors } from '../worker/load-processor.js';
-import type { Service } from './service.js';
-import { onRecycleSignal, onScalingSignal, onShutdownSignal } from './signals.js';
-import { joinFleet, type FleetPresence } from './fleet-presence.js';
-import { createMetrics } from '../health/metrics.js';
-import { loadSingleton, startLeadership, type Leadership } from './leadership.js';
+import { BouyError } from '../errors.js';
 import { registerAdminRoutes } from '../health/admin-routes.js';
 import { registerBacklogRoute } from '../health/backlog-route.js';
-
-/** Registrations older than this many missed heartbeats are stale. */
-const MISSED_HEARTBEATS = 3;
+import { buildHealthApp, listenInRange } from '../health/health-server.js';
+import { createMetrics } from '../health/metrics.js';
+import { logDestination } from '../log.js';
+import { pingWithin } from '../redis.js';
+import { reclaimDeadPeers } from '../registry/dead-peers.js';
+import { Registry } from '../registry/registry.js';
+import { removeStaleRegistrations } from '../registry/stale-cleanup.js';
+import type { SingletonStart } from '../leader/index.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { locateProcessors } from '../worker/load-processor.js';
+import { joinFleet } from './fleet-presence.js';
+import { loadSingleton, startLeadership } from './leadership.js';
+import { withReleasers } from './releasers.js';
+import type { Service } from './service.js';
+import { startRole } from './service-kit.js';
+import { onRecycleSignal, onScalingSignal, onShutdownSignal } from '../signals.js';
 
 /**
  * The `worker` service: validate, pre-flight, clean the registry, open the health server,
- * then supervise the workers until a shutdown signal has drained them.
+ * then supervise the workers until a shutdown signal has drained them. Every resource is
+ * registered where it is made and released last-first on the way out, however it ends.
  */
 export const workerService: Service = {
   description: 'supervise WORKER_COUNT BullMQ worker processes (health on HEALTH_PORT)',
-  async run() {
+  run: () => withReleasers(async (releasers) => {
     const config = loadConfig();
     const output = logDestination(config.logFormat);
-    const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'bouy', base: { role: 'supervisor', host: config.hostname } }, output);
-
-    // Pre-flight: everything that can be wrong is found before anything starts.
-    await loadProcessors(config.queues, config.processor);
-    const singleton = await loadSingleton(config.singletonModule);
-    await assertRedisReachable(config.redisUrl);
+    let singleton: SingletonStart | undefined;
+    // Pre-flight: everything that can be wrong is found before anything starts. The processor
+    // is found, not imported (its top level runs in the workers only; see locateProcessor).
+    const { log, redis } = await startRole(config, 'supervisor', releasers, {
+      destination: output,
+      preflight: async () => {
+        locateProcessors(config.queues, config.processor);
+        singleton = await loadSingleton(config.singletonModule);
+      },
+    });
     log.info({ ...sharedSettings(config), workers: config.workerCount }, 'pre-flight passed');
 
-    const redis = connect(config.redisUrl);
-    redis.on('error', (error) => log.warn({ err: error }, 'supervisor Redis connection error'));
     const registry = new Registry(redis, config.keyPrefix, config.bullPrefix);
     const supervisor = new Supervisor(config, log, output, registry);
-    let leadership: Leadership | undefined;
-    let fleet: FleetPresence | undefined;
-    const isLeader = () => leadership?.election.isLeader() ?? false;
-    const health = config.healthServer
-      ? buildHealthApp(config, {
+    const leadership = startLeadership(config, singleton, log);
+    releasers.add('leadership', () => leadership.stop());
+    const fleet = joinFleet(config, redis, log);
+    releasers.add('fleet presence', () => fleet.stop());
+    // Singleton work stops (and the lease is handed over) while the workers drain.
+    supervisor.once('stopping', () => void Promise.all([leadership.stop(), fleet.stop()]));
+
+    if (config.healthServer) {
+      const isLeader = () => leadership.election.isLeader();
+      const health = await buildHealthApp(config, {
         slots: () => supervisor.view(),
         redisReachable: () => pingWithin(redis, 1000),
         metrics: createMetrics(config, { supervisor, registry, redis, isLeader }),
         extra: async () => ({
           leader: isLeader(),
-          leader_id: (await leadership?.leaderId()) ?? null,
-          jobs_by_name: supervisor.jobStats.view(),
+          leader_id: await leadership.leaderId(),
+          jobs_by_name: supervisor.jobsByName(),
           verification: supervisor.lastVerification ?? null,
-          fingerprint: fleet?.fingerprint ?? null,
+          fingerprint: fleet.fingerprint,
           version: config.imageVersion,
-          fleet: (await fleet?.view()) ?? null,
+          fleet: await fleet.view(),
         }),
-      })
-      : undefined;
-    if (health && config.adminToken) registerAdminRoutes(health, supervisor, config.adminToken);
-    if (health) registerBacklogRoute(health, config, redis); // KEDA's metrics-api scaler reads it
-
-    try {
-      if (health) await listenInRange(health, config, log);
-      const cleanup = await removeStaleRegistrations(redis, {
-        prefix: config.keyPrefix, bullPrefix: config.bullPrefix, hostname: config.hostname,
-        staleAfterMs: config.heartbeatSeconds * 1000 * MISSED_HEARTBEATS, registry, maxKills: config.maxJobKills,
       });
-      log.info({ removed: cleanup.removed, requeued: cleanup.requeued.length }, `removed ${cleanup.removed} stale worker registration(s); ${cleanup.requeued.length} job(s) returned to their queues`);
-      if (cleanup.skippedAlive.length > 0) {
-        log.warn({ workers: cleanup.skippedAlive }, 'registrations with this hostname belong to processes still running here; another supervisor shares this hostname (set BOUY_HOSTNAME)');
-      }
-    } catch (error) {
-      await health?.close();
-      redis.disconnect();
-      throw error;
+      if (config.adminToken) registerAdminRoutes(health, supervisor, config.adminToken);
+      registerBacklogRoute(health, config, redis); // KEDA's metrics-api scaler reads it
+      releasers.add('health server', () => health.close());
+      await listenInRange(health, config, log);
+    }
+
+    const cleanup = await removeStaleRegistrations(redis, {
+      prefix: config.keyPrefix, bullPrefix: config.bullPrefix, hostname: config.hostname,
+      staleAfterMs: config.staleAfterMs, registry, maxKills: config.maxJobKills,
+    });
+    log.info({ removed: cleanup.removed, requeued: cleanup.requeued.length }, `removed ${cleanup.removed} stale worker registration(s); ${cleanup.requeued.length} job(s) returned to their queues`);
+    if (cleanup.skippedAlive.length > 0) {
+      log.warn({ workers: cleanup.skippedAlive }, 'registrations with this hostname belong to processes still running here; another supervisor shares this hostname (set BOUY_HOSTNAME)');
     }
 
     const stopped = new Promise<void>((resolve) => supervisor.once('stopped', resolve));
-    const removeHandlers = onShutdownSignal((signal) => void supervisor.stop(signal));
-    const removeScaling = onScalingSignal((change) => supervisor.scaleBy(change));
-    const removeRecycle = onRecycleSignal(() => void supervisor.recycle('all'));
+    let fatal: Error | undefined;
+    supervisor.once('fatal', (error) => {
+      fatal = error;
+      void supervisor.stop('a worker cannot start');
+    });
+    releasers.add('signal handlers', onShutdownSignal((signal) => void supervisor.stop(signal)));
+    releasers.add('scaling signals', onScalingSignal((change) => supervisor.scaleBy(change)));
+    releasers.add('recycle signal', onRecycleSignal(() => void supervisor.recycle('all')));
     supervisor.once('all-ready', () => log.info({ workers: config.workerCount }, `all ${config.workerCount} worker(s) ready`));
     supervisor.start();
-    leadership = startLeadership(config, singleton, log);
-    fleet = joinFleet(config, redis, log);
     // Jobs of peers that died whole (nothing restarts them) go back once their heartbeat expired.
     const deadPeers = reclaimDeadPeers(redis, registry, {
       prefix: config.keyPrefix, hostname: config.hostname, maxKills: config.maxJobKills,
-      staleAfterMs: config.heartbeatSeconds * 1000 * MISSED_HEARTBEATS, everyMs: Math.min(1000, config.heartbeatSeconds * 1000),
+      staleAfterMs: config.staleAfterMs, everyMs: Math.min(1000, config.heartbeatSeconds * 1000),
     }, log);
+    releasers.add('dead-peer reclaim', () => deadPeers.stop());
     supervisor.once('stopping', () => deadPeers.stop());
 
-    // Singleton work stops (and the lease is handed over) while the workers drain.
-    const stopping = new Promise<void>((resolve) => supervisor.once('stopping', resolve));
-    await Promise.all([stopped, stopping.then(() => Promise.all([leadership?.stop(), fleet?.stop()]))]);
-    removeHandlers();
-    removeScaling();
-    removeRecycle();
-    await health?.close();
-    await redis.quit().catch(() => redis.disconnect());
+    await stopped;
+    if (fatal) throw fatal instanceof BouyError ? fatal : new BouyError('BOUY_ERR_INTERNAL', fatal.message, { cause: fatal });
     log.info('supervisor exiting');
     return 0;
-  },
+  }),
 };

@@ -1,0 +1,64 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import fp from 'fastify-plugin';
+import { pingWithin } from '../redis.js';
+import type { Redis } from 'ioredis';
+import type { HealthStatus } from './health-status.js';
+
+/** Seconds a client (or an orchestrator) should wait before asking again after a 503. */
+export const RETRY_AFTER_SECONDS = 5;
+
+export interface Readiness {
+  ready: boolean;
+  /** Fields beside `ready` in /readyz (why not, which worker…). */
+  body?: Record<string, unknown>;
+}
+
+export interface StatusReport {
+  status: HealthStatus;
+  /** Fields beside `status` in /health. */
+  body?: Record<string, unknown>;
+}
+
+export interface HealthPluginOptions {
+  /** /readyz: may this process get traffic / count as up? Quick: it is polled. */
+  ready(): Promise<Readiness>;
+  /** /health: the whole picture for people and `./bouy health`; defaults to readiness. */
+  status?(): Promise<StatusReport>;
+}
+
+function unavailable(reply: FastifyReply): FastifyReply {
+  return reply.code(503).header('Retry-After', String(RETRY_AFTER_SECONDS));
+}
+
+/**
+ * The one health surface of every bouy service (fastify/under-pressure's shape: checks
+ * injected as async functions). /livez: the process answers (an orchestrator restarts it when
+ * not). /readyz: 200 or 503 with Retry-After. /health: `status` healthy or degraded is 200,
+ * unhealthy 503 with Retry-After — the only case to act on.
+ */
+export const healthPlugin = fp<HealthPluginOptions>(async (app: FastifyInstance, options) => {
+  const startedAt = Date.now();
+  const uptime = () => Math.round((Date.now() - startedAt) / 1000);
+  const status = options.status ?? (async (): Promise<StatusReport> => {
+    const { ready, body } = await options.ready();
+    return { status: ready ? 'healthy' : 'unhealthy', body };
+  });
+
+  app.get('/livez', async () => ({ status: 'alive', uptime_s: uptime() }));
+  app.get('/readyz', async (_request, reply) => {
+    const { ready, body } = await options.ready();
+    return (ready ? reply.code(200) : unavailable(reply)).send({ ready, ...body });
+  });
+  app.get('/health', async (_request, reply) => {
+    const report = await status();
+    return (report.status === 'unhealthy' ? unavailable(reply) : reply.code(200)).send({ status: report.status, ...report.body, uptime_s: uptime() });
+  });
+}, { name: 'bouy-health', fastify: '5.x' });
+
+/** Readiness of a service whose only dependency is Redis (api, dashboard, scheduler). */
+export function redisReadiness(redis: Redis): () => Promise<Readiness> {
+  return async () => {
+    const ok = await pingWithin(redis, 1000);
+    return { ready: ok, body: { redis: ok } };
+  };
+}
