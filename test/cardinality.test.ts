@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from './helpers/processes.js';
 import { parsePrometheus } from './helpers/prometheus.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { startFleet } from './helpers/supervisor.js';
+import { withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 let redis: RedisServer;
@@ -12,11 +12,10 @@ afterAll(async () => { await redis?.close(); });
 describe('job names chosen by clients', () => {
   it('keep /metrics and /health bounded: the first JOB_NAME_LIMIT names, the rest as other', async () => {
     const limit = 20;
-    const fleet = await startFleet(redis, {
+    await withFleet(redis, {
       WORKER_COUNT: '2', WORKER_CONCURRENCY: '50', JOB_NAME_LIMIT: String(limit), LOG_LEVEL: 'warn',
       PROCESSOR: `${FIXTURES}/noop-processor.mjs`,
-    });
-    try {
+    }, async (fleet) => {
       await waitFor(async () => (await fleet.health('/readyz')).status === 200, 'ready');
       const names = Array.from({ length: 3000 }, (_, i) => `name-${i}`);
       for (let i = 0; i < names.length; i += 500) {
@@ -44,8 +43,6 @@ describe('job names chosen by clients', () => {
       expect(Object.keys(body.jobs_by_name).length).toBeLessThanOrEqual(limit + 1);
       expect(body.jobs_by_name.other?.completed).toBe(3000 - limit);
       expect(health.length).toBeLessThan(30_000);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 });

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePortRun } from './helpers/free-port.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, startFleet } from './helpers/supervisor.js';
+import { allReady, startFleet, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 import { runEntrypoint } from './helpers/processes.js';
 
@@ -20,8 +20,7 @@ function occupy(port: number): Promise<net.Server> {
 
 describe('the health server', () => {
   it('answers /health, /livez and /readyz over a real socket', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '2' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '2' }, async (fleet) => {
       const live = await waitFor(() => fleet.health('/livez').catch(() => undefined), '/livez to answer');
       expect(live.status).toBe(200);
       await allReady(fleet);
@@ -36,14 +35,11 @@ describe('the health server', () => {
         expect(worker.pid).toBeGreaterThan(0);
         expect(worker.uptime_s).toBeGreaterThanOrEqual(0);
       }
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('reports degraded while a slot restarts', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '2', RESTART_DELAY_SECONDS: '30' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '2', RESTART_DELAY_SECONDS: '30' }, async (fleet) => {
       await allReady(fleet);
       const { body } = await fleet.health();
       process.kill(body.workers[0].pid, 'SIGKILL');
@@ -54,14 +50,11 @@ describe('the health server', () => {
       expect(degraded.status).toBe(200);
       expect(degraded.body.workers[0]).toMatchObject({ state: 'restarting', pid: null, last_exit: 'signal SIGKILL' });
       expect((await fleet.health('/readyz')).status).toBe(503);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('reports unhealthy (503) while Redis is gone and healthy again when it is back', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '1' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '1' }, async (fleet) => {
       await allReady(fleet);
       await redis.stop();
       const down = await fleet.health();
@@ -71,9 +64,7 @@ describe('the health server', () => {
       expect((await fleet.health('/livez')).status).toBe(200);
       await redis.start();
       await waitFor(async () => (await fleet.health()).status === 200, 'healthy again');
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('takes the next free port of the range when HEALTH_PORT is taken', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JobEvent } from '../src/supervisor/messages.js';
+import type { JobEvent } from '../src/ipc.js';
 import { JobEventBatch } from '../src/worker/job-event-batch.js';
 import { waitFor } from './helpers/wait.js';
 

@@ -14,7 +14,7 @@ import {
 import { runEntrypoint, stopProcess, type Running } from './helpers/processes.js';
 import { parsePrometheus, sampleValue } from './helpers/prometheus.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, startFleet, type TestFleet } from './helpers/supervisor.js';
+import { allReady, startFleet, type TestFleet, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 // deploy/kubernetes, checked without a cluster (none runs here): the kustomize build validated
@@ -278,16 +278,13 @@ describe('the manifests against real bouy processes on a real Redis', () => {
     const port = await freePort();
     // The fleet's own queue name (startFleet picks one), everything else as the manifest says.
     const { QUEUE_NAME: _manifestQueue, ...env } = localEnv(workerContainer, port);
-    const fleet = await startFleet(redis, { ...env, SHUTDOWN_TIMEOUT_SECONDS: '2' });
-    try {
+    await withFleet(redis, { ...env, SHUTDOWN_TIMEOUT_SECONDS: '2' }, async (fleet) => {
       await allReady(fleet);
       const statuses = await probeStatuses(workerContainer, fleet.healthPort);
       expect(Object.values(statuses), JSON.stringify(statuses)).toEqual([200, 200, 200]);
       // A path the server does not answer would be caught.
       expect((await fetch(`http://127.0.0.1:${fleet.healthPort}/livez-typo`)).status).toBe(404);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   for (const role of ['scheduler', 'api', 'dashboard']) {

@@ -7,7 +7,7 @@ import { freePort } from './helpers/free-port.js';
 import { ROOT, started } from './helpers/processes.js';
 import { parsePrometheus } from './helpers/prometheus.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, startFleet, type TestFleet } from './helpers/supervisor.js';
+import { allReady, type TestFleet, withFleet as withTestFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 // The shipped Prometheus configuration and alert rules, checked by Debian's promtool and a
@@ -41,13 +41,10 @@ describe('a real supervisor under a real Prometheus', () => {
 
   /** A two-worker supervisor for the duration of `body` (the leak guard checks each test). */
   async function withFleet(body: (fleet: TestFleet) => Promise<void>): Promise<void> {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '2', MAX_MEMORY_MB: String(MAX_MEMORY_MB) });
-    try {
+    await withTestFleet(redis, { WORKER_COUNT: '2', MAX_MEMORY_MB: String(MAX_MEMORY_MB) }, async (fleet) => {
       await allReady(fleet);
       await body(fleet);
-    } finally {
-      await fleet.close();
-    }
+    });
   }
 
   it('serves /metrics that promtool accepts without a lint warning, with each worker\'s memory and the limit', () => withFleet(async (fleet) => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheus, sampleValue } from './helpers/prometheus.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, completedJobs, startFleet, type TestFleet } from './helpers/supervisor.js';
+import { allReady, completedJobs, type TestFleet, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 let redis: RedisServer;
@@ -28,8 +28,7 @@ async function readyWorkers(fleet: TestFleet, count: number) {
 
 describe('/metrics', () => {
   it('serves Prometheus text with jobs, durations, queue depth, workers and heartbeat age', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '2' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '2' }, async (fleet) => {
       await allReady(fleet);
       await fleet.queue.addBulk(Array.from({ length: 6 }, () => ({ name: 'metered', data: { ms: 20 } })));
       await fleet.queue.add('later', { ms: 1 }, { delay: 60_000 });
@@ -54,16 +53,13 @@ describe('/metrics', () => {
       const age = sampleValue(samples, 'bouy_worker_heartbeat_age_seconds', { worker: `worker-${fleet.hostname}-1` });
       expect(age).toBeGreaterThanOrEqual(0);
       expect(age).toBeLessThan(30);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 });
 
 describe('changing the number of workers at run time', () => {
   it('adds a worker on SIGTTIN and drains one away on SIGTTOU without cutting its job', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '2' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '2' }, async (fleet) => {
       await allReady(fleet);
       fleet.run.kill('SIGTTIN');
       const three = await readyWorkers(fleet, 3);
@@ -78,16 +74,13 @@ describe('changing the number of workers at run time', () => {
       await completedJobs(fleet, 3);
       expect((await fleet.started()).length).toBe(3);
       for (const job of jobs) expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('completed');
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 });
 
 describe('SIGHUP', () => {
   it('replaces every worker one at a time, finishing their jobs', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '2' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '2' }, async (fleet) => {
       const before = await readyWorkers(fleet, 2);
       const jobs = await fleet.queue.addBulk(Array.from({ length: 2 }, () => ({ name: 'long', data: { ms: 800 } })));
       await waitFor(async () => (await fleet.started()).length === 2, 'both workers busy');
@@ -105,26 +98,20 @@ describe('SIGHUP', () => {
       const recycling = fleet.run.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('recycling worker (manual)'));
       const firstReady = fleet.run.lines.findIndex((l, i) => i > fleet.run.lines.indexOf(recycling[0]!) && l.msg === 'Workers ready: 2/2');
       expect(fleet.run.lines.indexOf(recycling[1]!)).toBeGreaterThan(firstReady);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 });
 
 describe('admin routes', () => {
   it('do not exist without ADMIN_TOKEN', async () => {
-    const fleet = await startFleet(redis, {});
-    try {
+    await withFleet(redis, {}, async (fleet) => {
       await allReady(fleet);
       expect((await admin(fleet, '/admin/recycle', {})).status).toBe(404);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('need the token, validate input, recycle one worker and scale', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '2', ADMIN_TOKEN: TOKEN });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '2', ADMIN_TOKEN: TOKEN }, async (fleet) => {
       const before = await readyWorkers(fleet, 2);
       expect((await admin(fleet, '/admin/recycle', { worker: 1 }, 'wrong-token-wrong-token')).status).toBe(401);
       expect((await admin(fleet, '/admin/recycle', { worker: 1 }, null)).status).toBe(401);
@@ -144,8 +131,6 @@ describe('admin routes', () => {
 
       expect(await admin(fleet, '/admin/scale', { workers: 3 })).toEqual({ status: 200, body: { workers: 3 } });
       await readyWorkers(fleet, 3);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from './helpers/processes.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, completedJobs, startFleet, type TestFleet } from './helpers/supervisor.js';
+import { allReady, completedJobs, type TestFleet, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 let redis: RedisServer;
@@ -19,8 +19,7 @@ async function expectEachRanOnce(fleet: TestFleet, ids: string[]) {
 
 describe('task-aware recycling', () => {
   it('recycles a worker after MAX_JOBS_PER_WORKER jobs with jobs in flight, losing and repeating none', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '2', WORKER_CONCURRENCY: '2', MAX_JOBS_PER_WORKER: '5', MAX_JOBS_JITTER: '2', RESTART_DELAY_SECONDS: '30' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '2', WORKER_CONCURRENCY: '2', MAX_JOBS_PER_WORKER: '5', MAX_JOBS_JITTER: '2', RESTART_DELAY_SECONDS: '30' }, async (fleet) => {
       await allReady(fleet);
       const jobs = await fleet.queue.addBulk(Array.from({ length: 40 }, (_, i) => ({ name: i % 2 ? 'odd' : 'even', data: { ms: 30 } })));
       await expectEachRanOnce(fleet, jobs.map((j) => j.id!));
@@ -40,16 +39,13 @@ describe('task-aware recycling', () => {
       expect(body.workers.map((w: { restarts: number }) => w.restarts)).toEqual([0, 0]);
       expect(body.jobs_by_name.odd).toMatchObject({ started: 20, completed: 20, failed: 0, active: 0 });
       expect(body.jobs_by_name.even.mean_ms).toBeGreaterThanOrEqual(25);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('recycles a worker past MAX_MEMORY_MB once its active jobs finish', async () => {
-    const fleet = await startFleet(redis, {
+    await withFleet(redis, {
       WORKER_COUNT: '1', WORKER_CONCURRENCY: '2', MAX_MEMORY_MB: '130', PROCESSOR: `${FIXTURES}/leaky-processor.mjs`,
-    });
-    try {
+    }, async (fleet) => {
       await allReady(fleet);
       const jobs = await fleet.queue.addBulk(Array.from({ length: 8 }, () => ({ name: 'leak', data: { ms: 200, leakMb: 25 } })));
       await expectEachRanOnce(fleet, jobs.map((j) => j.id!));
@@ -57,14 +53,11 @@ describe('task-aware recycling', () => {
       expect(recycle.reason).toBe('max-memory');
       const request = fleet.run.lines.find((l) => l.msg === 'recycle limit reached')!;
       expect(request.rss_mb as number).toBeGreaterThan(130);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('refuses a memory recycle that would loop and keeps the worker working', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '1', MAX_MEMORY_MB: '10' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '1', MAX_MEMORY_MB: '10' }, async (fleet) => {
       await allReady(fleet);
       const refused = await fleet.run.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('recycle refused'), 'refusal');
       expect(refused.msg).toContain('recycling would loop; raise MAX_MEMORY_MB');
@@ -73,16 +66,13 @@ describe('task-aware recycling', () => {
       const { body } = await fleet.health();
       expect(body.workers[0].recycle_refused).toContain('over MAX_MEMORY_MB=10');
       expect(fleet.run.lines.filter((l) => l.msg === 'worker recycled; starting its replacement now')).toEqual([]);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 });
 
 describe('start-up verification', () => {
   it('says all workers are configured identically', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '3' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '3' }, async (fleet) => {
       const banner = await fleet.run.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('WORKER VERIFICATION'), 'banner');
       expect(banner.msg).toContain('3 workers ready, all configured identically');
       expect(banner.identical).toBe(true);
@@ -99,14 +89,11 @@ describe('start-up verification', () => {
         expect(block.every((l) => l.worker === name)).toBe(true);
         expect(block.map((l) => l.msg)).toContain('worker ready');
       }
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('lists each mismatch as expected vs got', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '3', PROCESSOR: `${FIXTURES}/mismatched-processor.mjs` });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '3', PROCESSOR: `${FIXTURES}/mismatched-processor.mjs` }, async (fleet) => {
       const banner = await fleet.run.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('WORKER VERIFICATION'), 'banner');
       expect(banner.level).toBe(40);
       expect(banner.msg).toContain(`worker-${fleet.hostname}-2: processor:${fleet.queueName} expected {"model":"model-new","pool_size":20} got {"model":"model-old","pool_size":20}`);
@@ -115,8 +102,6 @@ describe('start-up verification', () => {
       const { body } = await fleet.health();
       expect(body.verification.identical).toBe(false);
       expect(body.verification.mismatches).toHaveLength(1);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 });

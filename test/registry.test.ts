@@ -3,7 +3,7 @@ import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryKeys } from '../src/registry/keys.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, startFleet } from './helpers/supervisor.js';
+import { allReady, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 let redis: RedisServer;
@@ -30,8 +30,7 @@ describe('stale registrations', () => {
     await plant(prefix, `worker-${hostname}-7`, hostname, 1000); // an index the new run does not have
     await plant(prefix, 'worker-gone-1', 'gone', 120_000); // heartbeat long expired
     await plant(prefix, 'worker-alive-1', 'alive', 500); // another container, alive
-    const fleet = await startFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, WORKER_COUNT: '2' });
-    try {
+    await withFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, WORKER_COUNT: '2' }, async (fleet) => {
       const line = await fleet.run.waitForLog((l) => l.msg?.startsWith('removed ') === true, 'clean-up logged');
       expect(line.removed).toBe(3);
       await allReady(fleet);
@@ -40,9 +39,7 @@ describe('stale registrations', () => {
       expect(names.sort()).toEqual(['worker-alive-1', `worker-${hostname}-1`, `worker-${hostname}-2`].sort());
       expect(await redis.client.exists(keys.worker(`worker-${hostname}-7`), keys.worker('worker-gone-1'))).toBe(0);
       expect(await redis.client.hget(keys.worker(`worker-${hostname}-1`), 'pid')).not.toBe(String(DEAD_PID));
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('puts a job held by a dead registration back at once instead of waiting for stall detection', async () => {
@@ -63,14 +60,11 @@ describe('stale registrations', () => {
     await thief.close(true);
     expect(await redis.client.get(`bull:${queueName}:${taken!.id}:lock`)).toBe(token);
 
-    const fleet = await startFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, QUEUE_NAME: queueName });
-    try {
+    await withFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, QUEUE_NAME: queueName }, async (fleet) => {
       const line = await fleet.run.waitForLog((l) => l.msg?.startsWith('removed ') === true, 'clean-up logged');
       expect(line.requeued).toBe(1);
       await waitFor(async () => (await fleet.finished()).some((r) => r.id === taken!.id), 'the held job to run', 10_000);
       expect(await (await fleet.queue.getJob(taken!.id!))!.getState()).toBe('completed');
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 });

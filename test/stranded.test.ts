@@ -3,7 +3,7 @@ import { registryKeys } from '../src/registry/keys.js';
 import { FIXTURES, workerPidsOf, type LogLine } from './helpers/processes.js';
 import { parsePrometheus, sampleValue } from './helpers/prometheus.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, completedJobs, startFleet } from './helpers/supervisor.js';
+import { allReady, completedJobs, startFleet, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 let redis: RedisServer;
@@ -18,8 +18,7 @@ const time = (line: LogLine) => Date.parse(line.time as string);
  */
 describe('no job stranded', () => {
   it('a worker whose supervisor is SIGKILLed mid-drain is gone within 5 s and its job is back in the queue', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '1', SHUTDOWN_TIMEOUT_SECONDS: '60' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '1', SHUTDOWN_TIMEOUT_SECONDS: '60' }, async (fleet) => {
       await allReady(fleet);
       const job = await fleet.queue.add('long', { ms: 60_000 });
       await waitFor(async () => (await fleet.started()).length === 1, 'job started');
@@ -36,14 +35,11 @@ describe('no job stranded', () => {
       expect(orphanLived).toBeLessThan(5000);
       expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('waiting');
       expect(await redis.client.zrange(registryKeys(fleet.prefix).index, '0', '-1')).toEqual([]);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('at the drain deadline the straggler hands its job back and exits by itself, not by the SIGKILL fallback', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '1', SHUTDOWN_TIMEOUT_SECONDS: '1' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '1', SHUTDOWN_TIMEOUT_SECONDS: '1' }, async (fleet) => {
       await allReady(fleet);
       const job = await fleet.queue.add('endless', { ms: 60_000 });
       await waitFor(async () => (await fleet.started()).length === 1, 'job started');
@@ -57,14 +53,11 @@ describe('no job stranded', () => {
       expect(await back!.getState()).toBe('waiting');
       // A graceful hand-back is not a kill: it does not count towards MAX_JOB_KILLS.
       expect(await redis.client.hget(`bull:${fleet.queueName}:${job.id}`, 'bouy:kills')).toBeNull();
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('process.exit(0) in the middle of a job is a crash: the job runs again at once', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '2', PROCESSOR: `${FIXTURES}/exit-once-processor.mjs`, RESTART_DELAY_SECONDS: '30' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '2', PROCESSOR: `${FIXTURES}/exit-once-processor.mjs`, RESTART_DELAY_SECONDS: '30' }, async (fleet) => {
       await allReady(fleet);
       const job = await fleet.queue.add('quits', { exit: 0, ms: 50 });
       const exit = await fleet.run.waitForLog((l) => l.msg?.startsWith('worker exited unexpectedly') === true, 'the exit handled as a crash');
@@ -77,17 +70,14 @@ describe('no job stranded', () => {
       expect(runs[1]!.at - time(exit)).toBeLessThan(2000);
       expect(runs[1]!.worker).not.toBe(runs[0]!.worker);
       expect(fleet.run.lines.some((l) => typeof l.msg === 'string' && /^returned 1 job\(s\) of the dead worker/.test(l.msg))).toBe(true);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('a poison job that kills its worker fails after MAX_JOB_KILLS hand-backs instead of looping for ever', async () => {
-    const fleet = await startFleet(redis, {
+    await withFleet(redis, {
       WORKER_COUNT: '2', PROCESSOR: `${FIXTURES}/poison-processor.mjs`, MAX_JOB_KILLS: '2',
       WORKER_HANG_TIMEOUT_SECONDS: '1', HEARTBEAT_SECONDS: '0.25', RESTART_DELAY_SECONDS: '0.2', MIN_UPTIME_SECONDS: '0',
-    });
-    try {
+    }, async (fleet) => {
       await allReady(fleet);
       const poison = await fleet.queue.add('poison', { poison: true });
       const good = await fleet.queue.addBulk(Array.from({ length: 5 }, () => ({ name: 'good', data: { ms: 10 } })));
@@ -100,14 +90,11 @@ describe('no job stranded', () => {
       for (const job of good) expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('completed');
       const metrics = await (await fetch(`http://127.0.0.1:${fleet.healthPort}/metrics`)).text();
       expect(sampleValue(parsePrometheus(metrics).samples, 'bouy_jobs_poisoned_total', { queue: fleet.queueName })).toBe(1);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('a heartbeat that finds its registration gone (FLUSHALL) registers again in full, so a later SIGKILL returns the job', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '1', HEARTBEAT_SECONDS: '0.25', RESTART_DELAY_SECONDS: '0.2', SHUTDOWN_TIMEOUT_SECONDS: '1' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '1', HEARTBEAT_SECONDS: '0.25', RESTART_DELAY_SECONDS: '0.2', SHUTDOWN_TIMEOUT_SECONDS: '1' }, async (fleet) => {
       await allReady(fleet);
       const key = registryKeys(fleet.prefix).worker(`worker-${fleet.hostname}-1`);
       const bullField = `bull:${fleet.queueName}`;
@@ -124,9 +111,7 @@ describe('no job stranded', () => {
       await fleet.run.waitForLog((l) => l.msg?.startsWith('worker exited unexpectedly') === true, 'the exit handled');
       await waitFor(async () => (await fleet.started()).length === 2, 'the job running again', 10_000).catch(() => {});
       expect((await fleet.started()).filter((r) => r.id === job.id)).toHaveLength(2);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('the fleet returns the jobs of a dead container nothing restarts, once its heartbeat expired, and only those', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, completedJobs, startFleet } from './helpers/supervisor.js';
+import { allReady, completedJobs, startFleet, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 import { pidsMatching, workerPidsOf } from './helpers/processes.js';
 
@@ -10,8 +10,7 @@ afterAll(async () => { await redis?.close(); });
 
 describe('the worker supervisor', () => {
   it('runs WORKER_COUNT named workers that process every job exactly once', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '3' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '3' }, async (fleet) => {
       await allReady(fleet);
       const jobs = await fleet.queue.addBulk(Array.from({ length: 60 }, (_, i) => ({ name: 'n', data: { ms: 5, i } })));
       await completedJobs(fleet, 60);
@@ -28,14 +27,11 @@ describe('the worker supervisor', () => {
       expect(body.workers.map((w: { name: string }) => w.name)).toEqual([1, 2, 3].map((i) => `worker-${fleet.hostname}-${i}`));
       expect(body.workers.reduce((sum: number, w: { jobs_completed: number }) => sum + w.jobs_completed, 0)).toBe(60);
       expect(await fleet.queue.getJobCounts('completed', 'failed', 'active', 'wait')).toEqual({ completed: 60, failed: 0, active: 0, wait: 0 });
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('restarts a SIGKILLed worker in its slot after the delay and runs its job again', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '1', RESTART_DELAY_SECONDS: '1.5' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '1', RESTART_DELAY_SECONDS: '1.5' }, async (fleet) => {
       await allReady(fleet);
       const job = await fleet.queue.add('long', { ms: 4000 });
       const [first] = await waitFor(async () => (await fleet.started()).filter((r) => r.id === job.id).length === 1 && fleet.started(), 'job started');
@@ -53,16 +49,13 @@ describe('the worker supervisor', () => {
       expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('completed');
       const { body } = await fleet.health();
       expect(body.workers[0]).toMatchObject({ restarts: 1, last_exit: 'signal SIGKILL', state: 'ready' });
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('returns every job a killed worker had locked, even one fetched with the previous completion', async () => {
     // Concurrency 4 and 2 ms jobs: BullMQ takes most jobs inside the call that completes the
     // previous one, before any code of ours sees them. They must come back all the same.
-    const fleet = await startFleet(redis, { WORKER_COUNT: '2', WORKER_CONCURRENCY: '4', RESTART_DELAY_SECONDS: '0.2', MIN_UPTIME_SECONDS: '0' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '2', WORKER_CONCURRENCY: '4', RESTART_DELAY_SECONDS: '0.2', MIN_UPTIME_SECONDS: '0' }, async (fleet) => {
       await allReady(fleet);
       const jobs = await fleet.queue.addBulk(Array.from({ length: 3000 }, () => ({ name: 'tiny', data: { ms: 2 } })));
       const key = `${fleet.prefix}:worker:worker-${fleet.hostname}-1`;
@@ -85,9 +78,7 @@ describe('the worker supervisor', () => {
       }
       await completedJobs(fleet, jobs.length, 60_000);
       expect(await fleet.queue.getJobCounts('failed', 'active', 'wait')).toEqual({ failed: 0, active: 0, wait: 0 });
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('on SIGTERM lets the active job finish, then exits 0', async () => {
@@ -147,11 +138,10 @@ describe('the worker supervisor', () => {
   });
 
   it('kills a worker whose event loop is stuck and runs its job again elsewhere', async () => {
-    const fleet = await startFleet(redis, {
+    await withFleet(redis, {
       WORKER_COUNT: '2', PROCESSOR: `${process.cwd()}/test/fixtures/hang-once-processor.mjs`,
       WORKER_HANG_TIMEOUT_SECONDS: '2', HEARTBEAT_SECONDS: '0.5', RESTART_DELAY_SECONDS: '0.5',
-    });
-    try {
+    }, async (fleet) => {
       await allReady(fleet);
       const job = await fleet.queue.add('stuck', { hang: true });
       const killed = await fleet.run.waitForLog((l) => l.msg?.startsWith('worker unresponsive') === true, 'the hung worker noticed', 20_000);
@@ -162,17 +152,14 @@ describe('the worker supervisor', () => {
       expect((await fleet.started()).map((r) => r.id)).toEqual([job.id]);
       // The other worker was never touched.
       expect(fleet.run.lines.filter((l) => l.msg?.startsWith('worker unresponsive'))).toHaveLength(1);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('backs off a slot whose worker keeps dying at start (crash loop) instead of spinning', async () => {
-    const fleet = await startFleet(redis, {
+    await withFleet(redis, {
       WORKER_COUNT: '1', PROCESSOR: `${process.cwd()}/test/fixtures/crash-at-start.mjs`,
       RESTART_DELAY_SECONDS: '0.2', MIN_UPTIME_SECONDS: '5', CRASH_LOOP_THRESHOLD: '2',
-    });
-    try {
+    }, async (fleet) => {
       const loop = await fleet.run.waitForLog((l) => l.msg?.includes('crash-looping') === true, 'crash loop reported');
       expect(loop.restart_in_s).toBe(2);
       const { status, body } = await waitFor(async () => {
@@ -185,16 +172,13 @@ describe('the worker supervisor', () => {
       expect(next.restart_in_s).toBe(4);
       const starts = fleet.run.lines.filter((l) => l.msg === 'worker process started').length;
       expect(starts).toBeLessThanOrEqual(4);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 });
 
 describe('defaults and logs', () => {
   it('waits the default 10 s before restarting a dead worker', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '1', RESTART_DELAY_SECONDS: undefined });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '1', RESTART_DELAY_SECONDS: undefined }, async (fleet) => {
       await allReady(fleet);
       const { body } = await fleet.health();
       process.kill(body.workers[0].pid, 'SIGKILL');
@@ -203,20 +187,17 @@ describe('defaults and logs', () => {
       const restarted = await fleet.run.waitForLog((l) => l.msg === 'worker process started' && l.pid !== body.workers[0].pid, 'restart', 20_000);
       const waited = Date.parse(restarted.time as string) - Date.parse(exit.time as string);
       expect(waited).toBeGreaterThanOrEqual(9_900);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 
   it('tags every worker line with its name and never mixes lines', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '3', LOG_LEVEL: 'info' });
-    try {
-      await allReady(fleet);
-      await fleet.queue.addBulk(Array.from({ length: 30 }, () => ({ name: 'n', data: { ms: 1 } })));
-      await completedJobs(fleet, 30);
-    } finally {
-      await fleet.close();
-    }
+    // Read after the fleet closed: every line it ever wrote, its shutdown's too.
+    const fleet = await withFleet(redis, { WORKER_COUNT: '3', LOG_LEVEL: 'info' }, async (running) => {
+      await allReady(running);
+      await running.queue.addBulk(Array.from({ length: 30 }, () => ({ name: 'n', data: { ms: 1 } })));
+      await completedJobs(running, 30);
+      return running;
+    });
     // Every stdout line is one whole JSON object.
     expect(fleet.run.lines.length).toBe(fleet.run.stdout.length);
     const fromWorkers = fleet.run.lines.filter((l) => l.msg === 'worker ready');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from './helpers/poll.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, startFleet } from './helpers/supervisor.js';
+import { allReady, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 let redis: RedisServer;
@@ -16,8 +16,7 @@ async function wrongTypeErrors(): Promise<number> {
 
 describe('a worker failing in a loop', () => {
   it('turns /readyz 503 and /health unhealthy with the reason, logs a few lines with counts, and recovers', async () => {
-    const fleet = await startFleet(redis, { WORKER_COUNT: '2', LOG_LEVEL: 'info' });
-    try {
+    await withFleet(redis, { WORKER_COUNT: '2', LOG_LEVEL: 'info' }, async (fleet) => {
       await allReady(fleet);
       expect((await fleet.health('/readyz')).status).toBe(200);
       // A hash where BullMQ keeps its sorted-set marker: every fetch of every worker fails.
@@ -59,8 +58,6 @@ describe('a worker failing in a loop', () => {
       expect(healthy.body.workers.every((w: { errors: unknown[] }) => w.errors.length === 0)).toBe(true);
       const recoveryLine = fleet.run.lines.slice(linesBefore).find((l) => l.msg === 'worker recovered');
       expect(recoveryLine?.errors).toBeGreaterThan(1);
-    } finally {
-      await fleet.close();
-    }
+    });
   });
 });

@@ -1,13 +1,20 @@
 import { createRequire } from 'node:module';
-import { CronExpressionParser } from 'cron-parser';
 import os from 'node:os';
-import { BouyError } from '../errors.js';
+import { invalidConfiguration } from '../errors.js';
 import { boolean, integer, number, oneOf, Problems, text, type Env } from './parse.js';
+import { parseSchedules, type Schedule } from './schedules.js';
+
+export type { Schedule };
 
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Most worker processes one supervisor runs (WORKER_COUNT, resize, the admin routes). */
+export const MAX_WORKERS = 20;
+/** A registration or presence not renewed for this many heartbeats is stale (its process is gone). */
+export const MISSED_HEARTBEATS = 3;
 
 /** The whole configuration of a bouy process, read once from the environment. */
 export interface Config {
@@ -41,6 +48,8 @@ export interface Config {
   readonly healthPortRange: readonly [number, number];
   /** Seconds between a worker's registry heartbeats; stale after three missed. @defaultValue 5 */
   readonly heartbeatSeconds: number;
+  /** heartbeatSeconds × MISSED_HEARTBEATS in ms: a registration this old belongs to a dead process. */
+  readonly staleAfterMs: number;
   /**
    * A worker whose event loop has not answered for this long is killed and replaced (Gunicorn's
    * `timeout`); its lock would have expired anyway. 0 = never. @defaultValue 60
@@ -95,72 +104,8 @@ function adminToken(env: Env, problems: Problems): string | undefined {
   return value;
 }
 
-/** One repeating job: every N ms or on a cron pattern. */
-export interface Schedule {
-  readonly queue: string;
-  readonly id: string;
-  readonly name: string;
-  readonly every: number | undefined;
-  readonly pattern: string | undefined;
-  readonly data: Record<string, unknown>;
-}
-
-/**
- * Why BullMQ could not run this cron pattern, or undefined. BullMQ parses it with the same
- * cron-parser only when the scheduler is installed — at run time, on the leader — so a typo
- * would surface there, long after start; here it stops the start (exit 64) instead.
- */
-function cronProblem(pattern: string): string | undefined {
-  try {
-    CronExpressionParser.parse(pattern);
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
-const SCHEDULE_HELP = 'a JSON array of {"queue","id","every" (ms) or "pattern" (cron), "name"?, "data"?}';
-
-function parseSchedules(env: Env, problems: Problems): Schedule[] {
-  const value = env.SCHEDULES?.trim();
-  if (!value) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch (error) {
-    problems.add('SCHEDULES', env.SCHEDULES, `${SCHEDULE_HELP} (${(error as Error).message})`);
-    return [];
-  }
-  if (!Array.isArray(parsed)) {
-    problems.add('SCHEDULES', env.SCHEDULES, SCHEDULE_HELP);
-    return [];
-  }
-  const schedules: Schedule[] = [];
-  for (const [i, entry] of parsed.entries()) {
-    const e = (entry ?? {}) as Record<string, unknown>;
-    const queueOk = typeof e.queue === 'string' && /^[A-Za-z0-9_.-]+$/.test(e.queue);
-    const idOk = typeof e.id === 'string' && e.id.length > 0;
-    const everyOk = e.every === undefined || (Number.isInteger(e.every) && (e.every as number) >= 1000);
-    const patternOk = e.pattern === undefined || (typeof e.pattern === 'string' && e.pattern.trim().length > 0);
-    const cronError = patternOk && typeof e.pattern === 'string' ? cronProblem(e.pattern) : undefined;
-    const oneOfThem = (e.every === undefined) !== (e.pattern === undefined);
-    const dataOk = e.data === undefined || (typeof e.data === 'object' && e.data !== null && !Array.isArray(e.data));
-    if (!queueOk || !idOk || !everyOk || !patternOk || !oneOfThem || !dataOk) {
-      problems.add(`SCHEDULES[${i}]`, JSON.stringify(entry), 'an object with "queue" (a queue name), "id", exactly one of "every" (whole ms ≥ 1000) or "pattern" (cron), optional "name" and "data" (object)');
-      continue;
-    }
-    if (cronError !== undefined) {
-      problems.add(`SCHEDULES[${i}].pattern`, e.pattern as string, `a cron pattern BullMQ can run, e.g. "*/5 * * * *" (${cronError})`);
-      continue;
-    }
-    schedules.push({
-      queue: e.queue as string, id: e.id as string, name: typeof e.name === 'string' ? e.name : (e.id as string),
-      every: e.every as number | undefined, pattern: e.pattern as string | undefined, data: (e.data as Record<string, unknown>) ?? {},
-    });
-  }
-  return schedules;
-}
-
+const PREFIX = /^[A-Za-z0-9_.:-]+$/;
+const PREFIX_HELP = 'letters, digits, _ . : -';
 const QUEUE_NAME = /^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/;
 const PORT_RANGE = /^(\d{1,5})-(\d{1,5})$/;
 
@@ -221,9 +166,10 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
   const processor = env.PROCESSOR?.trim();
   if (processor === '') problems.add('PROCESSOR', env.PROCESSOR, 'a path to a module whose default export processes a job, or unset');
 
+  const heartbeatSeconds = number(env, problems, 'HEARTBEAT_SECONDS', 5, 0.1, 3600);
   const config: Config = {
     redisUrl: redisUrl(env, problems),
-    workerCount: integer(env, problems, 'WORKER_COUNT', 1, 1, 20),
+    workerCount: integer(env, problems, 'WORKER_COUNT', 1, 1, MAX_WORKERS),
     queues: Object.freeze(queues.split(',')),
     concurrency: integer(env, problems, 'WORKER_CONCURRENCY', 1, 1, 1000),
     processor: processor ? processor : undefined,
@@ -236,10 +182,11 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
     healthHost: text(env, problems, 'HEALTH_HOST', '0.0.0.0'),
     healthPort,
     healthPortRange: Object.freeze(range) as readonly [number, number],
-    heartbeatSeconds: number(env, problems, 'HEARTBEAT_SECONDS', 5, 0.1, 3600),
+    heartbeatSeconds,
+    staleAfterMs: heartbeatSeconds * 1000 * MISSED_HEARTBEATS,
     hangTimeoutSeconds: number(env, problems, 'WORKER_HANG_TIMEOUT_SECONDS', 60, 0, 86400),
-    keyPrefix: text(env, problems, 'BOUY_PREFIX', 'bouy', /^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -'),
-    bullPrefix: text(env, problems, 'BULLMQ_PREFIX', 'bull', /^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -'),
+    keyPrefix: text(env, problems, 'BOUY_PREFIX', 'bouy', PREFIX, PREFIX_HELP),
+    bullPrefix: text(env, problems, 'BULLMQ_PREFIX', 'bull', PREFIX, PREFIX_HELP),
     hostname: text(env, problems, 'BOUY_HOSTNAME', os.hostname(), /^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -'),
     maxJobsPerWorker: integer(env, problems, 'MAX_JOBS_PER_WORKER', 0, 0, 1_000_000_000),
     maxJobsJitter: integer(env, problems, 'MAX_JOBS_JITTER', 0, 0, 1_000_000_000),
@@ -255,11 +202,36 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
     logFormat: oneOf(env, problems, 'LOG_FORMAT', isTty ? 'pretty' : 'json', LOG_FORMATS),
   };
   if (problems.list.length > 0) {
-    throw new BouyError('BOUY_ERR_CONFIG', `invalid configuration:\n  - ${problems.list.join('\n  - ')}`, {
-      hint: 'fix the variables above (in the environment or .env) and start again',
-    });
+    throw invalidConfiguration(problems.list);
   }
   return Object.freeze(config);
+}
+
+/** What a client of a fleet (the CLI's `workers`, `enqueue`) must agree on with its supervisors. */
+export interface FleetSettings {
+  readonly keyPrefix: string;
+  readonly bullPrefix: string;
+  readonly heartbeatSeconds: number;
+  readonly staleAfterMs: number;
+}
+
+/**
+ * The fleet settings alone, validated as loadConfig does (exit 64 naming the variable), for
+ * callers that are no bouy process themselves: the CLI reads the stack's .env, whose other
+ * settings are the containers' business.
+ */
+export function loadFleetSettings(env: Env, overrides: { heartbeatSeconds?: number } = {}): FleetSettings {
+  const problems = new Problems();
+  const heartbeatSeconds = overrides.heartbeatSeconds ?? number(env, problems, 'HEARTBEAT_SECONDS', 5, 0.1, 3600);
+  if (!(heartbeatSeconds >= 0.1 && heartbeatSeconds <= 3600)) problems.add('--heartbeat-seconds', String(heartbeatSeconds), 'a number from 0.1 to 3600');
+  const settings = {
+    keyPrefix: text(env, problems, 'BOUY_PREFIX', 'bouy', PREFIX, PREFIX_HELP),
+    bullPrefix: text(env, problems, 'BULLMQ_PREFIX', 'bull', PREFIX, PREFIX_HELP),
+    heartbeatSeconds,
+    staleAfterMs: heartbeatSeconds * 1000 * MISSED_HEARTBEATS,
+  };
+  if (problems.list.length > 0) throw invalidConfiguration(problems.list);
+  return Object.freeze(settings);
 }
 
 /** The settings every worker of a fleet should share; secrets redacted. */

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { Job, Queue, UnrecoverableError } from 'bullmq';
 import type { Logger } from '../log.js';
 import { BULL_WORKER_FIELD, registryKeys } from './keys.js';
+import { openQueue } from '../queue.js';
 
 export interface Registration {
   name: string;
@@ -196,7 +197,7 @@ export class Registry {
   async reclaimLockedBy(byQueue: ReadonlyMap<string, ReadonlySet<string>>, options: ReclaimOptions = {}): Promise<HeldJob[]> {
     const moved: HeldJob[] = [];
     for (const [queueName, ids] of byQueue) {
-      const queue = new Queue(queueName, { connection: this.redis, prefix: this.bullPrefix });
+      const queue = openQueue(queueName, this.redis, this.bullPrefix);
       try {
         const returnedOf = new Map<string, number>(); // owner → jobs of its returned so far
         for (const held of await this.heldBy(queue, ids)) {

@@ -31,7 +31,9 @@ function isAlive(pid: number): boolean {
 export async function removeStaleRegistrations(
   redis: Redis,
   options: {
-    prefix: string; bullPrefix: string; hostname: string; staleAfterMs: number;
+    prefix: string; bullPrefix: string; staleAfterMs: number;
+    /** This host: its earlier run's registrations go too. Unset (the CLI's prune): only the expired ones. */
+    hostname?: string;
     /** The caller's registry (its poison count feeds /metrics); else one of our own. */
     registry?: Registry;
     /** Count the hand-backs as kills (their workers died with their container). */
@@ -41,7 +43,7 @@ export async function removeStaleRegistrations(
   const registry = options.registry ?? new Registry(redis, options.prefix, options.bullPrefix);
   const keys = registryKeys(options.prefix);
   const expired = new Set(await registry.expired(options.staleAfterMs));
-  const ownHost = (await registry.ofHost(options.hostname)).filter((name) => !expired.has(name));
+  const ownHost = options.hostname === undefined ? [] : (await registry.ofHost(options.hostname)).filter((name) => !expired.has(name));
   const candidates = [...expired, ...ownHost];
   const result: CleanupResult = { removed: 0, requeued: [], skippedAlive: [] };
 

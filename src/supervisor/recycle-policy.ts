@@ -3,7 +3,9 @@
  * shed leaked memory or state; it is refused when it could only repeat: a worker over the
  * memory limit before it ran a single job would be replaced by another just like it.
  */
-export type RecycleReason = 'max-jobs' | 'max-memory' | 'manual';
+import type { RecycleReason } from '../ipc.js';
+
+export type { RecycleReason };
 
 export type RecycleDecision = { recycle: true } | { recycle: false; why: string };
 
@@ -15,10 +17,4 @@ export function decideRecycle(reason: RecycleReason, jobsDone: number, rssMb: nu
     };
   }
   return { recycle: true };
-}
-
-/** The job count at which one worker recycles: the limit plus its own share of jitter. */
-export function jobLimit(maxJobs: number, jitter: number, random: () => number = Math.random): number {
-  if (maxJobs <= 0) return Infinity;
-  return maxJobs + Math.floor(random() * (jitter + 1));
 }

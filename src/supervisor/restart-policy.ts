@@ -1,3 +1,4 @@
+import type { Config } from '../config/config.js';
 /**
  * When to restart a worker that died, as pure functions of its history. A slot whose worker
  * keeps dying soon after start is in a crash loop: its delay doubles per quick death, capped,
@@ -34,4 +35,14 @@ export function decideRestart(policy: RestartPolicy, uptimeMs: number, previousQ
 export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   if (signal) return `signal ${signal}`;
   return `exit code ${code ?? 'unknown'}`;
+}
+
+/** The policy as the configuration sets it. */
+export function restartPolicyOf(config: Pick<Config, 'restartDelaySeconds' | 'minUptimeSeconds' | 'crashLoopThreshold' | 'crashLoopMaxDelaySeconds'>): RestartPolicy {
+  return {
+    restartDelayMs: config.restartDelaySeconds * 1000,
+    minUptimeMs: config.minUptimeSeconds * 1000,
+    crashLoopThreshold: config.crashLoopThreshold,
+    crashLoopMaxDelayMs: config.crashLoopMaxDelaySeconds * 1000,
+  };
 }

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { emptyCounters, viewCounters, type JobCounters } from './job-stats.js';
+import { countFinish, countStart, emptyCounters, viewCounters, type JobCounters, type JobStatsByName } from './job-stats.js';
+import type { JobEvent } from '../ipc.js';
 import type { RecycleReason } from './recycle-policy.js';
 
 export type SlotState = 'starting' | 'ready' | 'draining' | 'restarting' | 'crash-loop' | 'stopped';
@@ -87,4 +88,25 @@ export function viewSlot(slot: Slot, now = Date.now()): SlotView {
     next_start_in_s: slot.nextStartAt ? Math.max(0, Math.round((slot.nextStartAt - now) / 100) / 10) : null,
     errors: [...slot.errors].map(([queue, e]) => ({ queue, error: e.error, count: e.count, for_s: Math.round((now - e.since) / 1000) })),
   };
+}
+
+/** A job started or finished in the slot's worker: its counters, its running list, the per-name stats. */
+export function recordJobEvent(slot: Slot, stats: JobStatsByName, event: JobEvent): void {
+  const key = `${event.queue}:${event.jobId}`;
+  if (event.kind === 'started') {
+    slot.running.set(key, event.jobName);
+    countStart(slot.jobs);
+    stats.started(event.jobName);
+    return;
+  }
+  slot.running.delete(key);
+  countFinish(slot.jobs, event.outcome, event.durationMs);
+  stats.finished(event.jobName, event.outcome, event.durationMs);
+}
+
+/** Jobs of `queue` running in these slots' workers now. */
+export function activeJobsOf(slots: readonly Slot[], queue: string): number {
+  let count = 0;
+  for (const slot of slots) for (const key of slot.running.keys()) if (key.startsWith(`${queue}:`)) count += 1;
+  return count;
 }

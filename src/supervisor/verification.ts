@@ -1,3 +1,4 @@
+import type { Logger } from '../log.js';
 /**
  * The start-up verification of seed 000: once every worker is ready, are they configured
  * identically? Each worker reports its effective settings; the value most workers agree on
@@ -62,4 +63,15 @@ export function bannerLines(count: number, verification: Verification): string[]
   }
   lines.push(rule);
   return lines;
+}
+
+/**
+ * The verification banner. Its text lists the settings once (as fields too, pretty logs printed
+ * it twice); the fields say only whether all agree and how many do not (/health has the rest).
+ */
+export function logBanner(log: Logger, count: number, verification: Verification): void {
+  const fields = { identical: verification.identical, mismatched: verification.mismatches.length };
+  const text = bannerLines(count, verification).join('\n');
+  if (verification.identical) log.info(fields, text);
+  else log.warn(fields, text);
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { WorkerMessage } from '../supervisor/messages.js';
+import type { WorkerMessage } from '../ipc.js';
 
 /** One line per distinct error at most this often; the repeats in between are counted. */
 export const ERROR_LOG_EVERY_MS = 5000;

@@ -1,4 +1,4 @@
-import type { JobEvent } from '../supervisor/messages.js';
+import type { JobEvent } from '../ipc.js';
 
 /**
  * Job starts and finishes on their way to the supervisor, sent in batches: one IPC message per

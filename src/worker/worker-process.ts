@@ -5,15 +5,18 @@
  */
 import { Worker, type Job } from 'bullmq';
 import { loadConfig, sharedSettings, type Config } from '../config/config.js';
-import { describeError } from '../errors.js';
+import { BouyError, describeError } from '../errors.js';
 import { createLogger, logDestination, type Logger } from '../log.js';
-import { connect, within } from '../redis.js';
+import { connect } from '../redis.js';
+import { within } from '../timeout.js';
 import { Registry, WorkerRegistration } from '../registry/registry.js';
-import type { SupervisorMessage, WorkerMessage } from '../supervisor/messages.js';
+import type { SupervisorMessage, WorkerMessage } from '../ipc.js';
 import { loadProcessors, type JobProcessor, type LoadedProcessor } from './load-processor.js';
-import { jobLimit, type RecycleReason } from '../supervisor/recycle-policy.js';
+import type { RecycleReason } from '../ipc.js';
+import { jobLimit } from './job-limit.js';
 import { PriorityCascade } from './priority-cascade.js';
 import { JobEventBatch } from './job-event-batch.js';
+import { ErrorWatch } from './error-watch.js';
 
 /** Resolves once the message is handed to the channel (or at once when there is none). */
 function send(message: WorkerMessage): Promise<void> {
@@ -39,8 +42,13 @@ class WorkerProcess {
   /** Jobs running now, by `queue:id`. */
   private readonly held = new Set<string>();
   private readonly counters: Counters = { completed: 0, failed: 0 };
+  /** Jobs this process runs, until BullMQ records their outcome (see settle). */
+  private readonly running = new Map<string, { startedAt: number; returned: boolean }>();
   private state = 'starting';
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** BullMQ Worker errors: rate-limited lines, failing/recovered reports to the supervisor. */
+  private readonly errors: ErrorWatch;
+  private errorTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private readonly redis;
   private readonly registration;
@@ -56,6 +64,7 @@ class WorkerProcess {
     private readonly linesLogged: () => number,
   ) {
     this.jobLimit = jobLimit(config.maxJobsPerWorker, config.maxJobsJitter);
+    this.errors = new ErrorWatch(log, (message) => void send(message));
     this.redis = connect(config.redisUrl);
     this.redis.on('error', (error) => this.log.warn({ err: error }, 'registry connection error'));
     this.registration = new WorkerRegistration(this.redis, config.keyPrefix, {
@@ -84,6 +93,8 @@ class WorkerProcess {
     await this.beat();
     this.heartbeatTimer = setInterval(() => void this.beat(), this.config.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
+    this.errorTimer = setInterval(() => this.errors.tick(), 1000);
+    this.errorTimer.unref();
     const settings = this.effectiveSettings(processors);
     this.log.info({ settings, job_limit: Number.isFinite(this.jobLimit) ? this.jobLimit : null }, 'worker ready');
     void send({ type: 'ready', name: this.name, settings, lines: this.linesLogged() });
@@ -130,30 +141,46 @@ class WorkerProcess {
       name: this.name,
       autorun: false,
     });
-    worker.on('error', (error) => this.log.error({ err: error, queue }, 'worker error'));
+    worker.on('error', (error) => this.errors.record(queue, error));
+    worker.on('completed', (job) => this.settle(queue, job, 'completed'));
+    worker.on('failed', (job, error) => { if (job) this.settle(queue, job, 'failed', error); });
     return worker;
   }
 
   private async run(queue: string, processor: JobProcessor, job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
-    const jobId = job.id ?? '';
-    const key = `${queue}:${jobId}`;
+    const key = `${queue}:${job.id ?? ''}`;
     this.held.add(key);
-    this.jobEvents.add({ kind: 'started', queue, jobId, jobName: job.name });
-    const started = performance.now();
-    let outcome: 'completed' | 'failed' = 'failed';
+    this.running.set(key, { startedAt: performance.now(), returned: false });
+    this.jobEvents.add({ kind: 'started', queue, jobId: job.id ?? '', jobName: job.name });
     try {
       const result = await processor(job, token, signal);
-      outcome = 'completed';
+      const running = this.running.get(key);
+      if (running) running.returned = true;
       return result;
     } catch (error) {
-      this.log.warn({ queue, jobId, jobName: job.name, err: error }, 'job failed');
+      this.log.warn({ queue, jobId: job.id, jobName: job.name, err: error }, 'job failed');
       throw error;
     } finally {
-      this.counters[outcome] += 1;
       this.held.delete(key);
-      this.jobEvents.add({ kind: 'finished', queue, jobId, jobName: job.name, outcome, durationMs: performance.now() - started });
-      this.checkLimits();
     }
+  }
+
+  /**
+   * A job's outcome as BullMQ recorded it (its Worker's `completed` / `failed` events), not as
+   * the processor returned it: a result BullMQ cannot store (a circular object, one too big)
+   * fails the job after the processor succeeded, and counting that as completed would lie.
+   */
+  private settle(queue: string, job: Job, outcome: 'completed' | 'failed', error?: Error): void {
+    const key = `${queue}:${job.id ?? ''}`;
+    const running = this.running.get(key);
+    if (!running) return; // not one this process ran (a stalled job BullMQ failed, a deferred one)
+    this.running.delete(key);
+    if (outcome === 'failed' && running.returned) {
+      this.log.warn({ queue, jobId: job.id, jobName: job.name, err: error }, 'job failed after its processor returned: BullMQ could not store the result');
+    }
+    this.counters[outcome] += 1;
+    this.jobEvents.add({ kind: 'finished', queue, jobId: job.id ?? '', jobName: job.name, outcome, durationMs: performance.now() - running.startedAt });
+    this.checkLimits();
   }
 
   private async beat(): Promise<void> {
@@ -193,7 +220,8 @@ class WorkerProcess {
     const closing = Promise.allSettled(this.workers.map((w) => w.close(true)));
     // A forced close is quick (no job waited for); a fetch in flight lands meanwhile.
     await within(closing, ABORT_CLOSE_MS, undefined);
-    const returned = this.registry.reclaim(this.name).catch((error: unknown) => {
+    const ours = new Map(this.workers.map((w) => [w.name, new Set([w.id])]));
+    const returned = this.registry.reclaimLockedBy(ours).catch((error: unknown) => {
       this.log.error({ err: error }, 'could not return active jobs; BullMQ stall detection will');
       return [];
     });
@@ -205,6 +233,7 @@ class WorkerProcess {
   private async finish(): Promise<void> {
     await this.jobEvents.flush();
     clearInterval(this.heartbeatTimer);
+    clearInterval(this.errorTimer);
     await this.registration.unregister().catch(() => {});
     this.redis.disconnect();
   }
@@ -249,7 +278,7 @@ async function main(): Promise<void> {
     await worker.start();
   } catch (error) {
     log.error({ err: error }, 'worker failed to start');
-    await send({ type: 'init-failed', error: describeError(error) });
+    await send({ type: 'init-failed', error: describeError(error), ...(error instanceof BouyError ? { code: error.code } : {}) });
     await worker.abort('start-up failed').catch(() => {});
     process.exit(1);
   }

@@ -80,3 +80,18 @@ export function completedJobs(fleet: TestFleet, count: number, timeoutMs = 30_00
 export function allReady(fleet: TestFleet, timeoutMs = 30_000) {
   return fleet.run.waitForLog((l) => typeof l.msg === 'string' && /^all \d+ worker\(s\) ready$/.test(l.msg), 'all workers ready', timeoutMs);
 }
+
+/**
+ * Starts a fleet, runs `work` with it and always closes it (SIGTERM, wait, close the queue),
+ * whether `work` passed or threw: the start / try / finally-close of every fleet test.
+ */
+export async function withFleet<T>(
+  redis: RedisServer, env: { [key: string]: string | undefined }, work: (fleet: TestFleet) => Promise<T>, options: { detached?: boolean } = {},
+): Promise<T> {
+  const fleet = await startFleet(redis, env, options);
+  try {
+    return await work(fleet);
+  } finally {
+    await fleet.close();
+  }
+}

@@ -1,7 +1,9 @@
 import { Job, Queue } from 'bullmq';
+import { loadFleetSettings } from '../../config/config.js';
 import { BouyError, EXIT } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
 import { redisUrlOption, stackRedisUrl, withCliRedis } from '../stack-redis.js';
+import { openQueue } from '../../queue.js';
 
 const MAX_COUNT = 100_000;
 const POLL_MS = 200;
@@ -58,12 +60,10 @@ export const enqueue: BouyCommand = {
     if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
       throw new BouyError('BOUY_ERR_USAGE', `--count ${String(args.count)} is not valid: a whole number from 1 to ${MAX_COUNT}`);
     }
+    const { bullPrefix } = loadFleetSettings(ctx.env);
     const url = await stackRedisUrl(ctx, args['redis-url'] as string | undefined);
     return withCliRedis(url, async (connection) => {
-      const queue = new Queue(queueName, { connection, prefix: ctx.env.BULLMQ_PREFIX ?? 'bull' });
-      queue.on('error', () => {
-        // a lost Redis fails the command itself, reported by withCliRedis
-      });
+      const queue = openQueue(queueName, connection, bullPrefix);
       try {
         const jobs = await queue.addBulk(Array.from({ length: count }, () => ({ name: String(args.name), data })));
         const ids = jobs.map((j) => j.id!);

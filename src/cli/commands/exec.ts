@@ -1,4 +1,4 @@
-import { BouyError } from '../../errors.js';
+import { noRunningContainer } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
 import type { Context } from '../context.js';
 
@@ -10,9 +10,7 @@ function ttyFlags(): string[] {
 async function execIn(ctx: Context, service: string, command: string[]): Promise<number> {
   const running = (await ctx.containers()).filter((c) => c.service === service);
   if (running.length === 0) {
-    throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `no running ${service} container in project ${ctx.project}`, {
-      hint: `start it: ./bouy up ${service}`,
-    });
+    throw noRunningContainer(service, ctx.project);
   }
   return ctx.runCompose(['exec', ...ttyFlags(), service, ...command]);
 }

@@ -1,4 +1,4 @@
-import { BouyError, EXIT } from '../../errors.js';
+import { EXIT, noRunningContainer } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
 import { healthTargets, probeHealth } from '../health-probe.js';
 import { table, type Output } from '../output.js';
@@ -18,9 +18,7 @@ export const health: BouyCommand = {
   run: async (ctx) => {
     const targets = healthTargets(await ctx.containers());
     if (targets.length === 0) {
-      throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `no running container of project ${ctx.project} publishes a health port`, {
-        hint: 'start the workers: ./bouy up worker',
-      });
+      throw noRunningContainer('worker', ctx.project, ' publishing a health port');
     }
     const reports = await Promise.all(targets.map((c) => probeHealth(c)));
     ctx.out.result(reports, () => table(['CONTAINER', 'PORT', 'STATUS', 'WORKERS', 'RESTARTS'], reports.map((r) => [

@@ -1,4 +1,5 @@
-import { BouyError, EXIT } from '../../errors.js';
+import { MAX_WORKERS } from '../../config/config.js';
+import { BouyError, EXIT, noRunningContainer } from '../../errors.js';
 import type { Args, BouyCommand } from '../command.js';
 import type { Context } from '../context.js';
 import { dockerBin } from '../docker.js';
@@ -25,7 +26,7 @@ const SIGNAL_SUPERVISOR = [
 async function signalService(ctx: Context, service: string, signal: NodeJS.Signals, times: number): Promise<string[]> {
   const targets = (await ctx.containers()).filter((c) => c.service === service && c.state === 'running');
   if (targets.length === 0) {
-    throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `no running ${service} container in project ${ctx.project}`, { hint: `start it with \`./bouy up ${service}\`` });
+    throw noRunningContainer(service, ctx.project);
   }
   for (const container of targets) await signalContainer(ctx, container.id, signal, times);
   return targets.map((c) => c.name);
@@ -50,7 +51,7 @@ async function recycleOne(ctx: Context, service: string, index: number): Promise
     });
   }
   const targets = healthTargets(await ctx.containers()).filter((c) => c.service === service);
-  if (targets.length === 0) throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `no running ${service} container publishes a health port`);
+  if (targets.length === 0) throw noRunningContainer(service, ctx.project, ' publishing a health port');
   const recycled: string[] = [];
   for (const container of targets) {
     const response = await fetch(`http://127.0.0.1:${container.ports[HEALTH_PORT]}/admin/recycle`, {
@@ -70,10 +71,10 @@ export const recycle: BouyCommand = {
   describe: 'replace worker processes of the service\'s containers, letting their jobs finish (all: SIGHUP, rolling)',
   builder: (y) => y
     .positional('service', { type: 'string', default: 'worker', describe: 'compose service' })
-    .options({ worker: { type: 'number', describe: 'only the worker with this index (1–20) in each container; needs ADMIN_TOKEN' } })
+    .options({ worker: { type: 'number', describe: `only the worker with this index (1–${MAX_WORKERS}) in each container; needs ADMIN_TOKEN` } })
     .check((args) => {
       const w = args.worker;
-      if (w !== undefined && (!Number.isInteger(w) || w < 1 || w > 20)) throw new BouyError('BOUY_ERR_USAGE', `--worker ${w} is not valid: a worker index from 1 to 20`);
+      if (w !== undefined && (!Number.isInteger(w) || w < 1 || w > MAX_WORKERS)) throw new BouyError('BOUY_ERR_USAGE', `--worker ${w} is not valid: a worker index from 1 to ${MAX_WORKERS}`);
       return true;
     })
     .example('$0 recycle', 'rolling replacement of all worker processes, no job cut off')
@@ -95,7 +96,7 @@ export const resize: BouyCommand = {
   command: 'resize <workers> [service]',
   describe: 'set the number of worker processes inside each running container, without a restart (SIGTTIN/SIGTTOU)',
   builder: (y) => y
-    .positional('workers', { type: 'string', describe: 'N (1–20) worker processes per container, or +N more; fewer are drained, never cut off' })
+    .positional('workers', { type: 'string', describe: `N (1–${MAX_WORKERS}) worker processes per container, or +N more; fewer are drained, never cut off` })
     .positional('service', { type: 'string', default: 'worker', describe: 'compose service' })
     .example('$0 resize 6', 'six worker processes in every worker container')
     .example('$0 resize +2', 'two more in every worker container'),
@@ -103,16 +104,16 @@ export const resize: BouyCommand = {
     const wanted = String(args.workers);
     const match = /^(\+?)(\d{1,2})$/.exec(wanted);
     const n = Number(match?.[2]);
-    if (!match || n < 1 || n > 20) {
-      throw new BouyError('BOUY_ERR_USAGE', `workers ${JSON.stringify(wanted)} is not valid: N from 1 to 20 per container, or +N to add`);
+    if (!match || n < 1 || n > MAX_WORKERS) {
+      throw new BouyError('BOUY_ERR_USAGE', `workers ${JSON.stringify(wanted)} is not valid: N from 1 to ${MAX_WORKERS} per container, or +N to add`);
     }
     const service = args.service as string;
     const targets = healthTargets(await ctx.containers()).filter((c) => c.service === service);
-    if (targets.length === 0) throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `no running ${service} container publishes a health port`, { hint: `start it with \`./bouy up ${service}\`` });
+    if (targets.length === 0) throw noRunningContainer(service, ctx.project, ' publishing a health port');
     const changes: Array<{ container: string; from: number; to: number }> = [];
     for (const container of targets) {
       const { worker_count: from } = await probeHealth(container);
-      const to = Math.min(20, match[1] === '+' ? from + n : n);
+      const to = Math.min(MAX_WORKERS, match[1] === '+' ? from + n : n);
       if (to !== from) await signalContainer(ctx, container.id, to > from ? 'SIGTTIN' : 'SIGTTOU', Math.abs(to - from));
       changes.push({ container: container.name, from, to });
     }

@@ -1,4 +1,6 @@
+import { loadFleetSettings } from '../../config/config.js';
 import { EXIT } from '../../errors.js';
+import { removeStaleRegistrations } from '../../registry/stale-cleanup.js';
 import { Registry, type RegisteredWorker } from '../../registry/registry.js';
 import { readFleet } from '../../registry/fleet.js';
 import { leaderKey, readLeader } from '../../leader/index.js';
@@ -6,8 +8,6 @@ import type { BouyCommand } from '../command.js';
 import { table } from '../output.js';
 import { redisUrlOption, stackRedisUrl, withCliRedis } from '../stack-redis.js';
 
-/** Registrations are stale after this many missed heartbeats, as the supervisor counts them. */
-const MISSED_HEARTBEATS = 3;
 
 function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -27,10 +27,11 @@ export const workers: BouyCommand = {
     .example('$0 workers --prune', 'remove the stale ones and say how many'),
   run: async (ctx, args) => {
     const url = await stackRedisUrl(ctx, args['redis-url'] as string | undefined);
-    const heartbeat = (args['heartbeat-seconds'] as number | undefined) ?? Number(ctx.env.HEARTBEAT_SECONDS ?? 5);
-    const staleAfterMs = heartbeat * 1000 * MISSED_HEARTBEATS;
+    // Stale as the supervisors count it: the same settings, read and validated the same way.
+    const fleetSettings = loadFleetSettings(ctx.env, { heartbeatSeconds: args['heartbeat-seconds'] as number | undefined });
+    const { staleAfterMs, keyPrefix: prefix } = fleetSettings;
     return withCliRedis(url, async (redis) => {
-      const registry = new Registry(redis, ctx.env.BOUY_PREFIX ?? 'bouy', ctx.env.BULLMQ_PREFIX ?? 'bull');
+      const registry = new Registry(redis, prefix, fleetSettings.bullPrefix);
       const now = Date.now();
       const list = await registry.list();
       const isStale = (w: RegisteredWorker) => now - w.heartbeatAt > staleAfterMs;
@@ -38,11 +39,11 @@ export const workers: BouyCommand = {
       let pruned = 0;
       let requeued = 0;
       if (args.prune && stale.length > 0) {
-        for (const w of stale) requeued += (await registry.reclaim(w.name)).length;
-        await registry.remove(stale.map((w) => w.name));
-        pruned = stale.length;
+        // The supervisors' own clean-up (batched, SCAN-based), for the expired ones only.
+        const cleanup = await removeStaleRegistrations(redis, { prefix, bullPrefix: fleetSettings.bullPrefix, staleAfterMs, registry });
+        pruned = cleanup.removed;
+        requeued = cleanup.requeued.length;
       }
-      const prefix = ctx.env.BOUY_PREFIX ?? 'bouy';
       const leader = await readLeader(redis, leaderKey(prefix));
       const fleet = await readFleet(redis, prefix, staleAfterMs);
       const rows = list.map((w) => ({

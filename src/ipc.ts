@@ -1,8 +1,10 @@
+/** Why a worker is replaced on purpose: past MAX_JOBS_PER_WORKER, past MAX_MEMORY_MB, or asked. */
+export type RecycleReason = 'max-jobs' | 'max-memory' | 'manual';
+
 /**
  * Everything the supervisor and a worker process say to each other over the IPC channel.
  * One union per direction, so both sides are checked by the compiler.
  */
-import type { RecycleReason } from './recycle-policy.js';
 
 export type JobEvent =
   | { kind: 'started'; queue: string; jobId: string; jobName: string }
@@ -17,7 +19,7 @@ export type WorkerMessage =
    */
   | { type: 'ready'; name: string; settings: Record<string, unknown>; lines: number }
   /** Start-up failed (processor would not load, Redis refused): do not count as ready. */
-  | { type: 'init-failed'; error: string }
+  | { type: 'init-failed'; error: string; code?: string }
   /** Job starts and finishes, batched (see JobEventBatch): one message per batch, not per job. */
   | { type: 'jobs'; events: JobEvent[] }
   /** Past MAX_JOBS_PER_WORKER or MAX_MEMORY_MB: the supervisor answers with drain, or not at all. */

@@ -1,0 +1,112 @@
+import { MAX_WORKERS, type Config } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { workerName } from '../registry/keys.js';
+import type { SupervisorMessage } from '../ipc.js';
+import type { RecycleReason } from './recycle-policy.js';
+import { newSlot, type Slot } from './slot.js';
+import { draining } from './slot-lifecycle.js';
+
+/** What the operator actions need of the supervisor. */
+export interface PoolInternals {
+  /** The supervisor's own list: slots are added to and removed from it in place. */
+  slots: Slot[];
+  config: Config;
+  log: Logger;
+  stopping(): boolean;
+  spawn(slot: Slot): void;
+  send(slot: Slot, message: SupervisorMessage): void;
+}
+
+/**
+ * What an operator (or a recycle limit) asks of a running pool: recycle one worker or all of
+ * them, and change how many there are — Gunicorn's HUP, TTIN and TTOU. Every change drains the
+ * worker it replaces or removes; none cuts a job off.
+ */
+export class PoolOperations {
+  constructor(private readonly pool: PoolInternals) {}
+
+  /** Drains one worker; the supervisor refills its slot at once when it has exited. */
+  recycleSlot(slot: Slot, reason: RecycleReason, fields: Record<string, unknown> = {}): boolean {
+    if (!slot.child || slot.departure || this.pool.stopping()) return false;
+    draining(slot, { kind: 'recycle', reason });
+    this.pool.log.info({ worker: slot.name, reason, ...fields }, `recycling worker (${reason}): finishing its active jobs first`);
+    this.pool.send(slot, { type: 'drain' });
+    return true;
+  }
+
+  /**
+   * Recycles one worker (by index) or all of them. All is rolling: the next worker is recycled
+   * only once the previous slot's replacement is ready, so capacity never drops by more than one.
+   */
+  async recycle(target: number | 'all'): Promise<string[]> {
+    const slots = target === 'all' ? [...this.pool.slots] : this.pool.slots.filter((s) => s.index === target);
+    const recycled: string[] = [];
+    for (const slot of slots) {
+      if (!this.recycleSlot(slot, 'manual')) continue;
+      recycled.push(slot.name);
+      if (target === 'all') await this.untilReady(slot);
+    }
+    return recycled;
+  }
+
+  /**
+   * Changes the number of workers at run time. Growing forks new slots in the lowest free
+   * indexes; shrinking drains the highest-numbered ones.
+   */
+  scaleTo(count: number): number {
+    const target = Math.max(1, Math.min(MAX_WORKERS, Math.round(count)));
+    const staying = this.staying();
+    if (this.pool.stopping() || target === staying.length) return staying.length;
+    if (target > staying.length) {
+      for (const index of freeIndexes(this.pool.slots.map((s) => s.index), target - staying.length)) {
+        const slot = newSlot(index, workerName(this.pool.config.hostname, index));
+        this.pool.slots.push(slot);
+        this.pool.slots.sort((a, b) => a.index - b.index);
+        this.pool.spawn(slot);
+      }
+    } else {
+      for (const slot of staying.slice(target).reverse()) this.removeSlot(slot);
+    }
+    this.pool.log.info({ workers: target }, `scaling to ${target} worker(s)`);
+    return target;
+  }
+
+  /** One more (+1) or one fewer (-1) worker than now, ignoring slots already being removed. */
+  scaleBy(change: number): number {
+    return this.scaleTo(this.staying().length + change);
+  }
+
+  private staying(): Slot[] {
+    return this.pool.slots.filter((s) => s.departure?.kind !== 'remove');
+  }
+
+  private removeSlot(slot: Slot): void {
+    clearTimeout(slot.restartTimer);
+    if (!slot.child) {
+      this.pool.slots.splice(this.pool.slots.indexOf(slot), 1);
+      return;
+    }
+    draining(slot, { kind: 'remove' });
+    this.pool.send(slot, { type: 'drain' });
+  }
+
+  private untilReady(slot: Slot): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setInterval(() => {
+        const gone = !this.pool.slots.includes(slot) || this.pool.stopping();
+        if (gone || (slot.state === 'ready' && !slot.departure)) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 50);
+    });
+  }
+}
+
+/** The `count` lowest indexes (from 1) not in `used`: a new worker takes the first gap. */
+export function freeIndexes(used: readonly number[], count: number): number[] {
+  const taken = new Set(used);
+  const free: number[] = [];
+  for (let index = 1; free.length < count; index += 1) if (!taken.has(index)) free.push(index);
+  return free;
+}

@@ -1,0 +1,40 @@
+import type { EventEmitter } from 'node:events';
+import type { SlotView } from './slot.js';
+import type { Verification } from './verification.js';
+
+export type ExitKind = 'crash' | 'recycle' | 'stop' | 'remove';
+
+/** What the supervisor tells its observers (metrics, health, the fleet snapshot). */
+export interface SupervisorEvents {
+  /** Every slot reported ready (first time, and again after recovering). */
+  'all-ready': [];
+  /** Shutdown began: workers are draining. */
+  stopping: [];
+  /** Every worker has exited after shutdown. */
+  stopped: [];
+  /** A worker could not start in a way no restart mends (its processor cannot load): the start fails. */
+  fatal: [error: Error];
+  'job-started': [worker: string, queue: string, jobName: string];
+  'job-finished': [worker: string, queue: string, jobName: string, outcome: 'completed' | 'failed', durationMs: number];
+  'worker-exited': [worker: string, kind: ExitKind, detail: string];
+  verified: [verification: Verification];
+}
+
+/**
+ * The supervisor as the rest of the process sees it: what health, metrics and the admin routes
+ * may read and ask. They depend on this, never on the Supervisor class and its slots.
+ */
+export interface WorkerPool extends Pick<EventEmitter<SupervisorEvents>, 'on' | 'once' | 'off'> {
+  /** Every slot, as /health shows it. */
+  view(): SlotView[];
+  /** Jobs of `queue` running in this pool's workers now. */
+  activeJobs(queue: string): number;
+  /** The name a job is counted (and labelled) under: its own, or `other` past JOB_NAME_LIMIT. */
+  jobLabel(name: string): string;
+  /** Per job name statistics (seed 004). */
+  jobsByName(): Record<string, unknown>;
+  /** Recycles one worker (by index) or all, rolling; the names recycled. */
+  recycle(target: number | 'all'): Promise<string[]>;
+  /** Changes the number of workers; the number it will run. */
+  scaleTo(count: number): number;
+}
