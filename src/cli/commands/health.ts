@@ -22,9 +22,9 @@ export const health: BouyCommand = {
     .example('$0 health --stack bouy', 'a swarm stack\'s worker tasks, asked through docker exec (they publish no health port)')
     .example('$0 health --json | jq ".[].workers[].name"', 'every worker\'s name'),
   run: async (ctx, args) => {
+    const stack = stackName((args.stack as string | undefined) ?? ctx.project, '--stack');
     // Only the engine: a swarm-only machine may have no Compose.
     await assertEngine(ctx.env);
-    const stack = stackName((args.stack as string | undefined) ?? ctx.project, '--stack');
     const composed = healthTargets(await projectContainers(ctx.env, ctx.project));
     const tasks = (await stackContainers(ctx.env, stack)).filter((c) => c.service === 'worker' && c.state === 'running');
     if (composed.length === 0 && tasks.length === 0) {
