@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'BOUY_ERR_NO_FREE_PORT'
   | 'BOUY_ERR_USAGE'
   | 'BOUY_ERR_NO_DOCKER'
+  | 'BOUY_ERR_NO_SWARM'
   | 'BOUY_ERR_STACK_NOT_RUNNING'
   | 'BOUY_ERR_INTERNAL';
 
@@ -36,6 +37,8 @@ export const EXIT_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   BOUY_ERR_USAGE: EXIT.usage,
   /** No Docker client, engine or Compose: nothing the CLI can drive. */
   BOUY_ERR_NO_DOCKER: EXIT.unavailable,
+  /** `deploy` and `undeploy` need a swarm manager, and bouy initialises none by itself. */
+  BOUY_ERR_NO_SWARM: EXIT.unavailable,
   /** The command needs a running stack (or its Redis) and there is none. */
   BOUY_ERR_STACK_NOT_RUNNING: EXIT.unavailable,
   BOUY_ERR_INTERNAL: EXIT.software,

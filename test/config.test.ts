@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
 import { BouyError } from '../src/errors.js';
-import { FIXTURES, runEntrypoint } from './helpers/processes.js';
+import { runEntrypoint } from './helpers/processes.js';
 
 function problemsOf(env: Record<string, string>): string {
   try {

@@ -39,7 +39,8 @@ export interface ContainerInfo {
   configFiles: string[];
 }
 
-interface Inspected {
+/** What `docker inspect` says of a container, the parts read here. */
+export interface Inspected {
   Id: string;
   Name: string;
   Config: { Labels: Record<string, string> | null };
@@ -47,7 +48,7 @@ interface Inspected {
   NetworkSettings: { Ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
 }
 
-function describe(c: Inspected): ContainerInfo {
+export function describeContainer(c: Inspected): ContainerInfo {
   const labels = c.Config.Labels ?? {};
   const ports: Record<string, number> = {};
   for (const [port, bindings] of Object.entries(c.NetworkSettings.Ports ?? {})) {
@@ -76,5 +77,5 @@ export async function projectContainers(env: Env, project: string, options: { al
   const inspected = await capture(dockerBin(env), ['inspect', ...ids], env);
   // A container can vanish between ps and inspect; inspect then fails for it alone.
   const list = inspected.stdout.trim() ? (JSON.parse(inspected.stdout) as Inspected[]) : [];
-  return list.map(describe).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  return list.map(describeContainer).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
 }

@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { BouyError, EXIT } from '../errors.js';
 import type { Args, BouyCommand } from './command.js';
 import { build } from './commands/build.js';
+import { deploy, undeploy } from './commands/deploy.js';
 import { clean, down } from './commands/down.js';
 import { enqueue } from './commands/enqueue.js';
 import { exec, shell } from './commands/exec.js';
@@ -19,7 +20,7 @@ import { Context, type GlobalArgs } from './context.js';
 import { Output } from './output.js';
 import type { Env } from './process.js';
 
-export const COMMANDS: readonly BouyCommand[] = [up, down, clean, ps, logs, exec, shell, scale, resize, recycle, build, health, workers, enqueue, test, setup];
+export const COMMANDS: readonly BouyCommand[] = [up, down, clean, ps, logs, exec, shell, scale, resize, recycle, build, health, workers, enqueue, deploy, undeploy, test, setup];
 
 function version(root: string): string {
   try {
@@ -78,7 +79,7 @@ export async function parseCli(argv: readonly string[], env: Env, root: string, 
   }
   const parser = yargs(split.argv)
     .scriptName('bouy')
-    .usage('$0 <command> [options]\n\nDrive the bouy stack (Redis + worker containers) through Docker Compose.\nSettings come from the environment, then .env; an inline VAR=value wins.')
+    .usage('$0 <command> [options]\n\nDrive the bouy stack (Redis + worker containers) through Docker Compose, or deploy it to Docker Swarm.\nSettings come from the environment, then .env; an inline VAR=value wins.')
     .options({
       json: { type: 'boolean', default: false, global: true, describe: 'machine-readable output (one JSON document on stdout)' },
       quiet: { alias: 'q', type: 'boolean', default: false, global: true, describe: 'only results and errors' },

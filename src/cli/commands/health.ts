@@ -1,7 +1,9 @@
-import { EXIT, noRunningContainer } from '../../errors.js';
+import { BouyError, EXIT } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
-import { healthTargets, probeHealth } from '../health-probe.js';
+import { assertEngine, projectContainers } from '../docker.js';
+import { healthTargets, probeHealth, probeHealthByExec, type HealthReport } from '../health-probe.js';
 import { table, type Output } from '../output.js';
+import { stackContainers, stackName } from '../swarm.js';
 
 function colourStatus(out: Output, status: string): string {
   if (status === 'healthy') return out.paint('green', status);
@@ -11,18 +13,32 @@ function colourStatus(out: Output, status: string): string {
 
 export const health: BouyCommand = {
   command: 'health',
-  describe: 'every running container\'s /health as a table; exit 1 when any is not healthy',
+  describe: 'every worker container\'s /health (compose project and swarm stack) as a table; exit 1 when any is not healthy',
   builder: (y) => y
-    .example('$0 health', 'container, port, status, workers ready/total, restarts')
+    .options({
+      stack: { type: 'string', describe: 'swarm stack whose worker tasks on this node to ask too', defaultDescription: 'the project name' },
+    })
+    .example('$0 health', 'container, port, status, workers ready/total, restarts, leader')
+    .example('$0 health --stack bouy', 'a swarm stack\'s worker tasks, asked through docker exec (they publish no health port)')
     .example('$0 health --json | jq ".[].workers[].name"', 'every worker\'s name'),
-  run: async (ctx) => {
-    const targets = healthTargets(await ctx.containers());
-    if (targets.length === 0) {
-      throw noRunningContainer('worker', ctx.project, ' publishing a health port');
+  run: async (ctx, args) => {
+    const stack = stackName((args.stack as string | undefined) ?? ctx.project, '--stack');
+    // Only the engine: a swarm-only machine may have no Compose.
+    await assertEngine(ctx.env);
+    const composed = healthTargets(await projectContainers(ctx.env, ctx.project));
+    const tasks = (await stackContainers(ctx.env, stack)).filter((c) => c.service === 'worker' && c.state === 'running');
+    if (composed.length === 0 && tasks.length === 0) {
+      throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `no running worker container of project ${ctx.project} or swarm stack ${stack} on this host`, {
+        hint: 'start the workers: ./bouy up worker, or ./bouy deploy for a swarm',
+      });
     }
-    const reports = await Promise.all(targets.map((c) => probeHealth(c)));
-    ctx.out.result(reports, () => table(['CONTAINER', 'PORT', 'STATUS', 'WORKERS', 'RESTARTS'], reports.map((r) => [
-      r.container, String(r.port), colourStatus(ctx.out, r.status), `${r.workers_ready}/${r.worker_count}`, String(r.restarts),
+    const reports: HealthReport[] = await Promise.all([
+      ...composed.map((c) => probeHealth(c)),
+      ...tasks.map((c) => probeHealthByExec(ctx.env, c)),
+    ]);
+    ctx.out.result(reports, () => table(['CONTAINER', 'PORT', 'STATUS', 'WORKERS', 'RESTARTS', 'LEADER'], reports.map((r) => [
+      r.container, r.via === 'exec' ? `${r.port} (exec)` : String(r.port), colourStatus(ctx.out, r.status),
+      `${r.workers_ready}/${r.worker_count}`, String(r.restarts), r.leader ? 'yes' : '',
     ])));
     return reports.every((r) => r.status === 'healthy') ? EXIT.ok : EXIT.failure;
   },
