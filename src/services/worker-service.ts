@@ -17,7 +17,7 @@ import { loadSingleton, startLeadership } from './leadership.js';
 import { withReleasers } from './releasers.js';
 import type { Service } from './service.js';
 import { startRole } from './service-kit.js';
-import { onRecycleSignal, onScalingSignal, onShutdownSignal } from '../signals.js';
+import { onQuietSignal, onRecycleSignal, onScalingSignal, onShutdownSignal } from '../signals.js';
 
 /**
  * The `worker` service: validate, pre-flight, clean the registry, open the health server,
@@ -90,6 +90,7 @@ export const workerService: Service = {
     releasers.add('signal handlers', onShutdownSignal((signal) => void supervisor.stop(signal)));
     releasers.add('scaling signals', onScalingSignal((change) => supervisor.scaleBy(change)));
     releasers.add('recycle signal', onRecycleSignal(() => void supervisor.recycle('all')));
+    releasers.add('quiet signal', onQuietSignal(() => supervisor.quiet('SIGTSTP')));
     supervisor.once('all-ready', () => log.info({ workers: config.workerCount }, `all ${config.workerCount} worker(s) ready`));
     supervisor.start();
     // Jobs of peers that died whole (nothing restarts them) go back once their heartbeat expired.
