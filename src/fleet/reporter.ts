@@ -74,10 +74,14 @@ export function startFleetReporting(options: ReporterOptions): FleetReporting {
     };
   };
 
-  let publishing = false;
-  const publish = async () => {
-    if (publishing) return; // a slow Redis: skip a beat rather than pile up
-    publishing = true;
+  let publishing: Promise<void> | undefined;
+  let stopped = false;
+  const publish = () => {
+    if (publishing || stopped) return publishing; // a slow Redis: skip a beat rather than pile up
+    publishing = publishOnce().finally(() => { publishing = undefined; });
+    return publishing;
+  };
+  const publishOnce = async () => {
     try {
       const leader = options.isLeader();
       if (leader !== wasLeader) event('leader', leader ? 'became the fleet\'s leader' : 'no longer the leader');
@@ -85,8 +89,6 @@ export function startFleetReporting(options: ReporterOptions): FleetReporting {
       await publishSnapshot(redis, config.keyPrefix, await snapshot(), ttlMs);
     } catch (error) {
       log.debug({ err: error }, 'could not publish the fleet snapshot');
-    } finally {
-      publishing = false;
     }
   };
   // Changes reach the page at the next poll, not the next tick.
@@ -129,8 +131,10 @@ export function startFleetReporting(options: ReporterOptions): FleetReporting {
   timer.unref();
   return {
     async stop() {
+      stopped = true;
       clearInterval(timer);
       commands.stop();
+      await publishing; // one in flight would otherwise land after the withdrawal
       await within(withdrawSnapshot(redis, config.keyPrefix, host), 1000, undefined);
     },
   };
