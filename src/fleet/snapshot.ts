@@ -2,7 +2,10 @@ import type { Redis } from 'ioredis';
 import type { SlotView } from '../supervisor/slot.js';
 import { fleetKeys } from './keys.js';
 
-/** Bounds that keep one snapshot a few KiB whatever the processors do. */
+/**
+ * Bounds on one snapshot whatever the processors do: about 1 KiB for a few idle workers, at
+ * most ~150 KiB (20 workers × 20 listed jobs × three 120-character fields).
+ */
 export const MAX_JOBS_LISTED = 20;
 const MAX_TEXT = 120;
 
