@@ -41,7 +41,9 @@ export type SupervisorMessage =
   /** Stop taking jobs, finish active ones, exit 0. */
   | { type: 'drain' }
   /** Stop now: give active jobs back to their queues, exit. */
-  | { type: 'abort' };
+  | { type: 'abort' }
+  /** Take no new jobs (pause fetching), finish the running ones, stay up until drain or abort. */
+  | { type: 'quiet' };
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';

@@ -34,3 +34,12 @@ export function onRecycleSignal(onRecycle: () => void): () => void {
   process.on('SIGHUP', onRecycle);
   return () => process.off('SIGHUP', onRecycle);
 }
+
+/**
+ * SIGTSTP: go quiet — take no new jobs, finish the running ones, stay up until SIGTERM
+ * (Sidekiq's TSTP). Handling it also keeps a Ctrl-Z from stopping the supervisor outright.
+ */
+export function onQuietSignal(onQuiet: () => void): () => void {
+  process.on('SIGTSTP', onQuiet);
+  return () => process.off('SIGTSTP', onQuiet);
+}

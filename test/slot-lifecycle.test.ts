@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { hungSlots } from '../src/supervisor/hang-watchdog.js';
 import { freeIndexes } from '../src/supervisor/operations.js';
 import { newSlot } from '../src/supervisor/slot.js';
-import { becameReady, canMove, draining, exited, forked, queueFailing, recycled, restartScheduled, stopped } from '../src/supervisor/slot-lifecycle.js';
+import { becameReady, canMove, draining, exited, forked, queueFailing, quieted, recycled, restartScheduled, stopped } from '../src/supervisor/slot-lifecycle.js';
 import { jobLimit } from '../src/worker/job-limit.js';
 
 // A stand-in for the fork's handle: the lifecycle reads only its pid (no process is involved).
@@ -25,6 +25,24 @@ describe('a slot\'s lifecycle', () => {
     recycled(slot, 'max-jobs');
     forked(slot, child(11), 2000);
     expect(slot).toMatchObject({ state: 'starting', pid: 11, recycles: { 'max-jobs': 1 }, departure: undefined, lastExit: 'exit code 0' });
+  });
+
+  it('quiet: a ready slot turns quiet, a starting one becomes quiet when ready, and quiet only drains or dies', () => {
+    const ready = newSlot(3, 'w-3');
+    forked(ready, child(30));
+    becameReady(ready);
+    quieted(ready);
+    expect(ready.state).toBe('quiet');
+    const starting = newSlot(4, 'w-4');
+    forked(starting, child(40));
+    quieted(starting); // not ready yet: stays starting…
+    expect(starting.state).toBe('starting');
+    becameReady(starting, true); // …and comes up quiet
+    expect(starting.state).toBe('quiet');
+    expect(canMove('quiet', 'ready')).toBe(false); // no way back, as in Sidekiq
+    expect(canMove('quiet', 'draining')).toBe(true);
+    expect(canMove('quiet', 'restarting')).toBe(true);
+    expect(hungSlots([ready], 1000, ready.lastSeen + 1001)).toEqual([ready]); // a quiet worker can hang too
   });
 
   it('a crash schedules a restart, a crash loop backs off, and stopped is final', () => {

@@ -15,12 +15,12 @@ import { setup } from './commands/setup.js';
 import { test } from './commands/test.js';
 import { scale, up } from './commands/up.js';
 import { workers } from './commands/workers.js';
-import { recycle, resize } from './commands/signal-workers.js';
+import { quiet, recycle, resize } from './commands/signal-workers.js';
 import { Context, type GlobalArgs } from './context.js';
 import { Output } from './output.js';
 import type { Env } from './process.js';
 
-export const COMMANDS: readonly BouyCommand[] = [up, down, clean, ps, logs, exec, shell, scale, resize, recycle, build, health, workers, enqueue, deploy, undeploy, test, setup];
+export const COMMANDS: readonly BouyCommand[] = [up, down, clean, ps, logs, exec, shell, scale, resize, recycle, quiet, build, health, workers, enqueue, deploy, undeploy, test, setup];
 
 function version(root: string): string {
   try {

@@ -11,7 +11,7 @@ function sameToken(given: string, expected: string): boolean {
 
 /**
  * Operator actions over HTTP, only when ADMIN_TOKEN is set (otherwise the routes do not exist):
- * recycle one worker or all (rolling), and change the number of workers.
+ * recycle one worker or all (rolling), change the number of workers, and go quiet.
  */
 export function registerAdminRoutes(app: FastifyInstance, supervisor: WorkerPool, token: string): void {
   app.register(async (admin) => {
@@ -53,5 +53,12 @@ export function registerAdminRoutes(app: FastifyInstance, supervisor: WorkerPool
         },
       },
     }, async (request) => ({ workers: supervisor.scaleTo(request.body.workers) }));
+
+    // Quiet until SIGTERM (no way back, as Sidekiq's): 202 when this asked, 200 when it already was.
+    admin.post('/admin/quiet', async (_request, reply) => {
+      if (supervisor.stopping) return reply.code(409).send({ error: 'conflict', message: 'the supervisor is shutting down' });
+      const changed = supervisor.quiet('POST /admin/quiet');
+      return reply.code(changed ? 202 : 200).send({ quiet: true, already: !changed });
+    });
   }, {});
 }

@@ -1,6 +1,6 @@
 import type { SlotView } from '../supervisor/slot.js';
 
-export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'quiet';
 
 export interface HealthAssessment {
   status: HealthStatus;
@@ -15,7 +15,8 @@ export interface HealthAssessment {
  * some slots are restarting or draining, or some workers fail on a queue that others still
  * consume. unhealthy (503): Redis is gone, or nothing consumes — no ready slot, or every queue's
  * every ready worker fails in a loop (a poisoned key, a broken script) — the only case an
- * orchestrator should act on.
+ * orchestrator should act on. quiet (200): told to take no new jobs (SIGTSTP), finishing its
+ * running ones — alive on purpose, not a reason to kill it; not ready.
  *
  * Readiness is stricter: a queue whose every ready worker fails is not being consumed, so
  * /readyz answers 503 while that lasts even if other queues are fine (and /health says which).
@@ -43,7 +44,9 @@ export function assessHealth(redisOk: boolean, slots: readonly SlotView[], queue
   // Every worker consumes every configured queue: when all of them are stalled, nothing is consumed.
   const expected = queues.length > 0 ? queues : [...failing.keys()];
   const nothingConsumes = ready.length === 0 || (stalled.size > 0 && expected.every((q) => stalled.has(q)));
-  const status: HealthStatus = !redisOk || nothingConsumes ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';
+  const quiet = ready.length === 0 && slots.some((s) => s.state === 'quiet');
+  if (quiet) reasons.splice(reasons.indexOf('no worker is ready'), 1, 'quiet: taking no new jobs until shutdown');
+  const status: HealthStatus = !redisOk ? 'unhealthy' : quiet ? 'quiet' : nothingConsumes ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';
   return { status, ready: redisOk && ready.length === slots.length && stalled.size === 0, reasons };
 }
 

@@ -4,6 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import Fastify from 'fastify';
 import { loadConfig } from '../config/config.js';
 import { healthPlugin, redisReadiness } from '../health/health-plugin.js';
+import { registerFleetPage } from '../dashboard/fleet-page.js';
 import { dashboardAuth, requireBasicAuth } from './dashboard-auth.js';
 import { withReleasers } from './releasers.js';
 import type { Service } from './service.js';
@@ -33,6 +34,7 @@ export const dashboardService: Service = {
     releasers.add('dashboard server', () => app.close());
     if (auth.kind === 'basic') await requireBasicAuth(app, auth.user, auth.password, ['/livez', '/readyz']);
     await app.register(healthPlugin, { ready: redisReadiness(redis) });
+    registerFleetPage(app, redis, config.keyPrefix); // /fleet: the workers, beside bull-board's queues
     await app.register(board.registerPlugin(), { prefix: '/' });
     await app.listen({ host, port });
     if (auth.kind === 'basic') {

@@ -12,12 +12,14 @@ import { removeStaleRegistrations } from '../registry/stale-cleanup.js';
 import type { SingletonStart } from '../leader/index.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { locateProcessors } from '../worker/load-processor.js';
+import { recordEvent } from '../fleet/events.js';
+import { startFleetReporting } from '../fleet/reporter.js';
 import { joinFleet } from './fleet-presence.js';
 import { loadSingleton, startLeadership } from './leadership.js';
 import { withReleasers } from './releasers.js';
 import type { Service } from './service.js';
 import { startRole } from './service-kit.js';
-import { onRecycleSignal, onScalingSignal, onShutdownSignal } from '../signals.js';
+import { onQuietSignal, onRecycleSignal, onScalingSignal, onShutdownSignal } from '../signals.js';
 
 /**
  * The `worker` service: validate, pre-flight, clean the registry, open the health server,
@@ -50,6 +52,7 @@ export const workerService: Service = {
     // Singleton work stops (and the lease is handed over) while the workers drain.
     supervisor.once('stopping', () => void Promise.all([leadership.stop(), fleet.stop()]));
 
+    let healthPort: number | undefined;
     if (config.healthServer) {
       const isLeader = () => leadership.election.isLeader();
       const health = await buildHealthApp(config, {
@@ -69,13 +72,14 @@ export const workerService: Service = {
       if (config.adminToken) registerAdminRoutes(health, supervisor, config.adminToken);
       registerBacklogRoute(health, config, redis); // KEDA's metrics-api scaler reads it
       releasers.add('health server', () => health.close());
-      await listenInRange(health, config, log);
+      healthPort = await listenInRange(health, config, log);
     }
 
     const cleanup = await removeStaleRegistrations(redis, {
       prefix: config.keyPrefix, bullPrefix: config.bullPrefix, hostname: config.hostname,
       staleAfterMs: config.staleAfterMs, registry, maxKills: config.maxJobKills,
     });
+    if (cleanup.removed > 0) await recordEvent(redis, config.keyPrefix, { host: config.hostname, kind: 'stale-removed', message: `removed ${cleanup.removed} stale registration(s); ${cleanup.requeued.length} job(s) returned` });
     log.info({ removed: cleanup.removed, requeued: cleanup.requeued.length }, `removed ${cleanup.removed} stale worker registration(s); ${cleanup.requeued.length} job(s) returned to their queues`);
     if (cleanup.skippedAlive.length > 0) {
       log.warn({ workers: cleanup.skippedAlive }, 'registrations with this hostname belong to processes still running here; another supervisor shares this hostname (set BOUY_HOSTNAME)');
@@ -90,8 +94,12 @@ export const workerService: Service = {
     releasers.add('signal handlers', onShutdownSignal((signal) => void supervisor.stop(signal)));
     releasers.add('scaling signals', onScalingSignal((change) => supervisor.scaleBy(change)));
     releasers.add('recycle signal', onRecycleSignal(() => void supervisor.recycle('all')));
+    releasers.add('quiet signal', onQuietSignal(() => supervisor.quiet('SIGTSTP')));
     supervisor.once('all-ready', () => log.info({ workers: config.workerCount }, `all ${config.workerCount} worker(s) ready`));
     supervisor.start();
+    // The fleet page's snapshot, events and commands; withdrawn after the drain (released first).
+    const fleetPage = startFleetReporting({ config, redis, supervisor, log, fingerprint: fleet.fingerprint, isLeader: () => leadership.election.isLeader(), healthPort: () => healthPort });
+    releasers.add('fleet page', () => fleetPage.stop());
     // Jobs of peers that died whole (nothing restarts them) go back once their heartbeat expired.
     const deadPeers = reclaimDeadPeers(redis, registry, {
       prefix: config.keyPrefix, hostname: config.hostname, maxKills: config.maxJobKills,

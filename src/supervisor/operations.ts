@@ -94,7 +94,7 @@ export class PoolOperations {
     return new Promise((resolve) => {
       const timer = setInterval(() => {
         const gone = !this.pool.slots.includes(slot) || this.pool.stopping();
-        if (gone || (slot.state === 'ready' && !slot.departure)) {
+        if (gone || ((slot.state === 'ready' || slot.state === 'quiet') && !slot.departure)) {
           clearInterval(timer);
           resolve();
         }

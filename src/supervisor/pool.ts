@@ -14,7 +14,9 @@ export interface SupervisorEvents {
   stopped: [];
   /** A worker could not start in a way no restart mends (its processor cannot load): the start fails. */
   fatal: [error: Error];
-  'job-started': [worker: string, queue: string, jobName: string];
+  'job-started': [worker: string, queue: string, jobName: string, jobId: string];
+  /** The supervisor went quiet: no worker takes new jobs until shutdown. */
+  quiet: [];
   'job-finished': [worker: string, queue: string, jobName: string, outcome: 'completed' | 'failed', durationMs: number];
   'worker-exited': [worker: string, kind: ExitKind, detail: string];
   verified: [verification: Verification];
@@ -37,4 +39,9 @@ export interface WorkerPool extends Pick<EventEmitter<SupervisorEvents>, 'on' | 
   recycle(target: number | 'all'): Promise<string[]>;
   /** Changes the number of workers; the number it will run. */
   scaleTo(count: number): number;
+  /** Quiet (Sidekiq's TSTP): no new jobs until shutdown; false when already quiet or stopping. */
+  quiet(reason: string): boolean;
+  readonly isQuiet: boolean;
+  /** Shutdown has begun. */
+  readonly stopping: boolean;
 }

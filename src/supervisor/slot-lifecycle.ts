@@ -9,11 +9,14 @@ import type { Departure, Slot, SlotState } from './slot.js';
  *      │               │                │
  *      └──── exit ─────┴────────────────┴→ restarting | crash-loop ─timer→ starting
  *
+ *   ready ─quiet→ quiet ─drain→ draining (a quiet supervisor's starting workers become quiet)
+ *
  * A worker can die in any live state; `stopped` is final (shutdown, or a slot removed).
  */
 const NEXT: Readonly<Record<SlotState, readonly SlotState[]>> = {
-  starting: ['ready', 'draining', 'restarting', 'crash-loop', 'stopped'],
-  ready: ['draining', 'restarting', 'crash-loop', 'stopped'],
+  starting: ['ready', 'quiet', 'draining', 'restarting', 'crash-loop', 'stopped'],
+  ready: ['quiet', 'draining', 'restarting', 'crash-loop', 'stopped'],
+  quiet: ['draining', 'restarting', 'crash-loop', 'stopped'],
   draining: ['starting', 'restarting', 'crash-loop', 'stopped'],
   restarting: ['starting', 'stopped'],
   'crash-loop': ['starting', 'stopped'],
@@ -46,9 +49,17 @@ export function forked(slot: Slot, child: ChildProcess, now = Date.now()): void 
   slot.recycleRefused = undefined;
 }
 
-/** The worker said it consumes. Only a starting worker becomes ready (a draining one stays so). */
-export function becameReady(slot: Slot): void {
-  if (slot.state === 'starting') move(slot, 'ready');
+/**
+ * The worker said it consumes. Only a starting worker becomes ready (a draining one stays so);
+ * in a quiet supervisor it becomes quiet (it was told not to fetch before it started).
+ */
+export function becameReady(slot: Slot, quiet = false): void {
+  if (slot.state === 'starting') move(slot, quiet ? 'quiet' : 'ready');
+}
+
+/** The supervisor went quiet: a ready worker now takes no new jobs (a starting one, once ready). */
+export function quieted(slot: Slot): void {
+  if (slot.state === 'ready') move(slot, 'quiet');
 }
 
 /** The worker stops taking jobs and finishes its active ones; `departure` says why, if on purpose. */

@@ -3,7 +3,8 @@ import { countFinish, countStart, emptyCounters, viewCounters, type JobCounters,
 import type { JobEvent } from '../ipc.js';
 import type { RecycleReason } from './recycle-policy.js';
 
-export type SlotState = 'starting' | 'ready' | 'draining' | 'restarting' | 'crash-loop' | 'stopped';
+/** `quiet`: started and alive but taking no new jobs (Sidekiq's TSTP), until shutdown. */
+export type SlotState = 'starting' | 'ready' | 'quiet' | 'draining' | 'restarting' | 'crash-loop' | 'stopped';
 
 /** A queue whose BullMQ Worker keeps failing in this slot's worker (see ErrorWatch). */
 export interface QueueError { error: string; count: number; since: number }

@@ -16,7 +16,7 @@ import { decideRestart, describeExit, restartPolicyOf, type RestartPolicy } from
 import { PoolOperations } from './operations.js';
 import { Shutdown } from './shutdown.js';
 import { activeJobsOf, newSlot, recordJobEvent, viewSlot, type Slot, type SlotView } from './slot.js';
-import { becameReady, draining, exited, forked, queueFailing, recycled, restartScheduled } from './slot-lifecycle.js';
+import { becameReady, draining, exited, forked, queueFailing, quieted, recycled, restartScheduled } from './slot-lifecycle.js';
 import { hungSlots } from './hang-watchdog.js';
 import { logBanner, verifyWorkers, type Verification } from './verification.js';
 import { WorkerOutput } from './worker-output.js';
@@ -40,6 +40,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   private verification: Verification | undefined;
   /** Some worker has been ready since start: from then on a start-up failure is a crash. */
   private everReady = false;
+  private quietSince: number | undefined;
 
   constructor(
     private readonly config: Config,
@@ -82,6 +83,29 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   /** The latest start-up verification (undefined until every worker was first ready). */
   get lastVerification(): Verification | undefined {
     return this.verification;
+  }
+
+  /** Quiet (SIGTSTP, POST /admin/quiet, the fleet page): no new jobs until shutdown. */
+  get isQuiet(): boolean {
+    return this.quietSince !== undefined;
+  }
+
+  /**
+   * Sidekiq's TSTP: every worker stops fetching and finishes what it runs; the supervisor stays
+   * up, reporting quiet (readiness fails, liveness holds) until shutdown, so a deploy can empty
+   * a container before stopping it. Replacements of crashed or recycled workers start quiet.
+   * False when already quiet or stopping.
+   */
+  quiet(reason: string): boolean {
+    if (this.isQuiet || this.stopping) return false;
+    this.quietSince = Date.now();
+    this.log.info({ reason, active: this.slots.reduce((n, s) => n + s.running.size, 0) }, 'quiet: taking no new jobs; running ones finish; stays up until SIGTERM');
+    for (const slot of this.slots) {
+      quieted(slot);
+      this.send(slot, { type: 'quiet' });
+    }
+    this.emit('quiet');
+    return true;
   }
 
   start(): void {
@@ -138,6 +162,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     });
     forked(slot, child);
     this.log.debug({ worker: slot.name, pid: child.pid }, 'worker process forked');
+    if (this.isQuiet) this.send(slot, { type: 'quiet' }); // a replacement never takes a job either
     this.output.attach(slot, child);
     child.on('message', (message) => {
       if (isWorkerMessage(message)) this.onMessage(slot, message);
@@ -163,7 +188,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     slot.lastSeen = Date.now();
     switch (message.type) {
       case 'ready':
-        becameReady(slot);
+        becameReady(slot, this.isQuiet);
         this.everReady = true;
         slot.settings = message.settings;
         this.output.ready(slot, message.lines);
@@ -199,7 +224,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
 
   private onJobEvent(slot: Slot, event: JobEvent): void {
     recordJobEvent(slot, this.jobStats, event);
-    if (event.kind === 'started') this.emit('job-started', slot.name, event.queue, event.jobName);
+    if (event.kind === 'started') this.emit('job-started', slot.name, event.queue, event.jobName, event.jobId);
     else this.emit('job-finished', slot.name, event.queue, event.jobName, event.outcome, event.durationMs);
   }
 

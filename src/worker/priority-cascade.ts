@@ -11,6 +11,8 @@ export class PriorityCascade {
   private readonly workers: Worker[] = [];
   private readonly active: number[] = [];
   private readonly drained: boolean[] = [];
+  /** Quiet: every worker stays paused whatever the queues do. */
+  private halted = false;
 
   add(worker: Worker): void {
     const k = this.workers.length;
@@ -33,16 +35,30 @@ export class PriorityCascade {
   }
 
   /**
-   * Called before a lower queue's job runs: when a higher queue is busy, the job goes back to
+   * Called before a job runs: when quiet, or when a higher queue is busy, the job goes back to
    * the head of its queue (BullMQ's WaitingError tells the worker it was moved on purpose).
    */
   async deferIfOutranked(k: number, job: Job, token: string | undefined): Promise<void> {
-    if (k === 0 || !token || !this.outranked(k)) return;
+    if (!token || !(this.halted || (k > 0 && this.outranked(k)))) return;
     await job.moveToWait(token);
     throw new WaitingError();
   }
 
+  /**
+   * Quiet: pause every worker for good (a job fetched in flight is handed back on arrival, as
+   * above). Running jobs are not waited for here; they finish on their own.
+   */
+  halt(): void {
+    this.halted = true;
+    for (const worker of this.workers) if (!worker.closing && !worker.isPaused()) void worker.pause(true).catch(() => {});
+  }
+
+  get isHalted(): boolean {
+    return this.halted;
+  }
+
   private apply(): void {
+    if (this.halted) return;
     for (const [k, worker] of this.workers.entries()) {
       if (worker.closing) continue;
       const outranked = this.outranked(k);

@@ -86,10 +86,11 @@ class WorkerProcess {
     await this.registration.register(Object.fromEntries(this.workers.map((w) => [w.name, w.id])));
     this.log.info('registered in Redis');
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
-    for (const worker of this.workers) {
+    // Told to be quiet while starting (a replacement in a quiet supervisor): never fetch at all.
+    for (const worker of this.cascade.isHalted ? [] : this.workers) {
       worker.run().catch((error: unknown) => this.log.error({ err: error, queue: worker.name }, 'worker stopped with an error'));
     }
-    this.state = 'ready';
+    this.state = this.cascade.isHalted ? 'quiet' : 'ready';
     await this.beat();
     this.heartbeatTimer = setInterval(() => void this.beat(), this.config.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
@@ -193,6 +194,15 @@ class WorkerProcess {
     }
   }
 
+  /** Take no new jobs, let the active ones finish, stay registered and beating (until drain). */
+  quiet(): void {
+    if (this.stopping || this.cascade.isHalted) return;
+    this.cascade.halt();
+    if (this.state === 'ready') this.state = 'quiet';
+    this.log.info({ active: this.held.size }, 'quiet: taking no new jobs');
+    void this.beat();
+  }
+
   /** Stop taking jobs, let the active ones finish, unregister. Idempotent. */
   drain(): Promise<void> {
     this.stopping ??= (async () => {
@@ -261,6 +271,7 @@ async function main(): Promise<void> {
   process.on('message', (message: SupervisorMessage) => {
     if (message.type === 'drain') void exitAfter(worker.drain());
     if (message.type === 'abort') abort('drain deadline passed');
+    if (message.type === 'quiet') worker.quiet();
   });
   // The supervisor died (even by SIGKILL): never outlive it, and give the jobs back. Its end
   // of our stdout pipe died with it, so logging now would only raise EPIPE.
@@ -272,6 +283,7 @@ async function main(): Promise<void> {
   // the supervisor decides what they mean, so they mean nothing here.
   process.on('SIGINT', () => {});
   process.on('SIGHUP', () => {});
+  process.on('SIGTSTP', () => {}); // Ctrl-Z at a terminal must not stop a worker mid-job
   process.on('SIGTERM', () => void exitAfter(worker.drain()));
 
   try {

@@ -21,7 +21,7 @@ const SIGNAL_SUPERVISOR = [
 /**
  * Sends a signal to the supervisor of every running container of a service, which reads
  * SIGHUP as "replace every worker, one at a time" and SIGTTIN/SIGTTOU as "one worker
- * more/fewer", as Gunicorn does.
+ * more/fewer", as Gunicorn does, and SIGTSTP as "quiet", as Sidekiq does.
  */
 async function signalService(ctx: Context, service: string, signal: NodeJS.Signals, times: number): Promise<string[]> {
   const targets = (await ctx.containers()).filter((c) => c.service === service && c.state === 'running');
@@ -118,6 +118,21 @@ export const resize: BouyCommand = {
       changes.push({ container: container.name, from, to });
     }
     ctx.out.result({ service, changes }, () => changes.map((c) => `${c.container}: ${c.from} → ${c.to} worker(s)`).join('\n'));
+    return EXIT.ok;
+  },
+};
+
+export const quiet: BouyCommand = {
+  command: 'quiet [service]',
+  describe: 'stop the service\'s containers taking new jobs; running ones finish; they stay up, /readyz 503, until `down` (SIGTSTP)',
+  builder: (y) => y
+    .positional('service', { type: 'string', default: 'worker', describe: 'compose service' })
+    .example('$0 quiet', 'empty every worker container before stopping it (then `./bouy down`)'),
+  run: async (ctx, args: Args) => {
+    const service = args.service as string;
+    // SIGTSTP is a job-control signal: tini does not forward it either, so it goes in by exec.
+    const containers = await signalService(ctx, service, 'SIGTSTP', 1);
+    ctx.out.result({ service, containers, signal: 'SIGTSTP' }, () => `${containers.join(', ')}: quiet (no new jobs; running ones finish; see \`./bouy health\`)`);
     return EXIT.ok;
   },
 };

@@ -1,0 +1,85 @@
+import type { Redis } from 'ioredis';
+import { MAX_WORKERS } from '../config/config.js';
+import { fleetKeys } from './keys.js';
+
+/** What the fleet page may ask of one container's supervisor. */
+export type FleetCommand =
+  | { action: 'quiet'; host: string }
+  | { action: 'recycle'; host: string; worker: number | 'all' }
+  | { action: 'resize'; host: string; workers: number };
+
+/** A command not run within this long is dropped: the operator has long moved on. */
+export const COMMAND_TTL_MS = 30_000;
+const HOST_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
+
+const isWorkerCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_WORKERS;
+
+/**
+ * Checks a command from anywhere (the page's request body, the Redis list): the dashboard
+ * refuses a bad one with a 400 naming the field, the supervisor ignores one that a writer
+ * other than the dashboard left. Returns the command, or what is wrong.
+ */
+export function parseCommand(value: unknown): { command: FleetCommand } | { error: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { error: 'the body must be a JSON object' };
+  const body = value as Record<string, unknown>;
+  const allowed: Record<string, string[]> = { quiet: ['action', 'host'], recycle: ['action', 'host', 'worker'], resize: ['action', 'host', 'workers'] };
+  const action = body.action;
+  if (typeof action !== 'string' || !(action in allowed)) return { error: `action ${JSON.stringify(action)} is not valid: one of quiet, recycle, resize` };
+  const unknown = Object.keys(body).filter((k) => !allowed[action]!.includes(k));
+  if (unknown.length > 0) return { error: `unknown field(s) for ${action}: ${unknown.join(', ')}` };
+  const host = body.host;
+  if (typeof host !== 'string' || !HOST_PATTERN.test(host)) return { error: `host ${JSON.stringify(host)} is not valid: a container's hostname` };
+  if (action === 'quiet') return { command: { action, host } };
+  if (action === 'recycle') {
+    const worker = body.worker ?? 'all';
+    if (worker !== 'all' && !isWorkerCount(worker)) return { error: `worker ${JSON.stringify(worker)} is not valid: a worker index from 1 to ${MAX_WORKERS}, or "all"` };
+    return { command: { action, host, worker } };
+  }
+  if (!isWorkerCount(body.workers)) return { error: `workers ${JSON.stringify(body.workers)} is not valid: a whole number from 1 to ${MAX_WORKERS}` };
+  return { command: { action: 'resize', host, workers: body.workers } };
+}
+
+/** Queues a command for one host's supervisor; the list expires so a dead host's commands go. */
+export async function sendCommand(redis: Redis, prefix: string, command: FleetCommand): Promise<void> {
+  const key = fleetKeys(prefix).commands(command.host);
+  await redis.multi().rpush(key, JSON.stringify({ ...command, at: Date.now() })).pexpire(key, COMMAND_TTL_MS).exec();
+}
+
+/**
+ * The supervisor's side: waits for its host's commands (BLPOP on a connection of its own, so
+ * the blocking read holds up nothing else) and hands each valid, fresh one to `apply`.
+ */
+export function listenForCommands(
+  redis: Redis, prefix: string, host: string,
+  apply: (command: FleetCommand) => void, ignored: (why: string) => void,
+): { stop(): void } {
+  const connection = redis.duplicate();
+  connection.on('error', () => {}); // the main connection reports Redis trouble
+  const key = fleetKeys(prefix).commands(host);
+  let stopped = false;
+  const loop = async () => {
+    while (!stopped) {
+      try {
+        const popped = await connection.blpop(key, 1);
+        if (!popped) continue;
+        const { at, ...rest } = JSON.parse(popped[1]) as Record<string, unknown>;
+        const parsed = parseCommand(rest);
+        if ('error' in parsed) ignored(parsed.error);
+        else if (parsed.command.host !== host) ignored(`for host ${parsed.command.host}`);
+        else if (typeof at !== 'number' || Date.now() - at > COMMAND_TTL_MS) ignored('older than 30 s');
+        else apply(parsed.command);
+      } catch (error) {
+        if (stopped) return;
+        ignored(error instanceof SyntaxError ? 'not JSON' : String(error));
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  };
+  void loop();
+  return {
+    stop() {
+      stopped = true;
+      connection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/config.js';
+import { residentBytes } from '../health/process-memory.js';
+import type { Logger } from '../log.js';
+import { within } from '../timeout.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import { listenForCommands, type FleetCommand } from './commands.js';
+import { recordEvent, type FleetEvent } from './events.js';
+import { clip, MAX_JOBS_LISTED, publishSnapshot, withdrawSnapshot, workerState, type SupervisorSnapshot } from './snapshot.js';
+
+/** The page polls every 1.5 s, so the snapshot is refreshed at least every second. */
+const PUBLISH_EVERY_MS = 1000;
+/** A snapshot outlives this many missed heartbeats, then expires with its supervisor. */
+const MISSED_HEARTBEATS = 3;
+
+export interface FleetReporting {
+  stop(): Promise<void>;
+}
+
+export interface ReporterOptions {
+  config: Config;
+  redis: Redis;
+  supervisor: Supervisor;
+  log: Logger;
+  fingerprint: string;
+  isLeader(): boolean;
+  healthPort(): number | undefined;
+}
+
+/**
+ * The supervisor's part of the fleet page: publishes its snapshot (itself and every worker:
+ * state, RSS, running jobs, counters) with an expiry, records what happens to its workers in
+ * the fleet's event list, and carries out the page's commands (quiet, recycle, resize) that
+ * arrive for its host through Redis.
+ */
+export function startFleetReporting(options: ReporterOptions): FleetReporting {
+  const { config, redis, supervisor, log } = options;
+  const host = config.hostname;
+  const startedAt = Date.now() - Math.round(process.uptime() * 1000);
+  const ttlMs = Math.max(3000, config.heartbeatSeconds * 1000 * MISSED_HEARTBEATS);
+  /** When each running job was first reported, by `<worker>\0<queue>:<id>`. */
+  const jobStarts = new Map<string, number>();
+  let wasLeader = false;
+
+  const event = (kind: FleetEvent['kind'], message: string, worker?: string) =>
+    void recordEvent(redis, config.keyPrefix, { host, kind, message, ...(worker ? { worker } : {}) });
+
+  const snapshot = async (): Promise<SupervisorSnapshot> => {
+    const now = Date.now();
+    const views = supervisor.view();
+    const live = new Set<string>();
+    const workers = await Promise.all(supervisor.slots.map(async (slot, i) => {
+      const view = views[i]!;
+      const jobs = [...slot.running].map(([key, name]) => {
+        const id = `${slot.name}\0${key}`;
+        live.add(id);
+        const at = key.indexOf(':');
+        return { queue: clip(key.slice(0, at)), name: clip(name), id: clip(key.slice(at + 1)), started_at: jobStarts.get(id) ?? now };
+      }).sort((a, b) => a.started_at - b.started_at).slice(0, MAX_JOBS_LISTED);
+      return {
+        name: view.name, index: view.index, pid: view.pid, state: workerState(view),
+        rss_bytes: view.pid ? ((await residentBytes(view.pid)) ?? null) : null,
+        uptime_s: view.uptime_s, jobs_active: view.jobs_active, jobs,
+        jobs_completed: view.jobs_completed, jobs_failed: view.jobs_failed, restarts: view.restarts,
+        recycles: view.recycles, recycle_refused: view.recycle_refused, last_exit: view.last_exit,
+      };
+    }));
+    for (const id of jobStarts.keys()) if (!live.has(id)) jobStarts.delete(id);
+    return {
+      host, pid: process.pid, version: config.imageVersion, fingerprint: options.fingerprint, queues: config.queues,
+      concurrency: config.concurrency, started_at: startedAt, uptime_s: Math.round((now - startedAt) / 1000),
+      health_port: options.healthPort() ?? null, leader: options.isLeader(), quiet: supervisor.isQuiet,
+      restarts: supervisor.slots.reduce((n, s) => n + s.restarts, 0), at: now, workers,
+    };
+  };
+
+  let publishing: Promise<void> | undefined;
+  let stopped = false;
+  const publish = () => {
+    if (publishing || stopped) return publishing; // a slow Redis: skip a beat rather than pile up
+    publishing = publishOnce().finally(() => { publishing = undefined; });
+    return publishing;
+  };
+  const publishOnce = async () => {
+    try {
+      const leader = options.isLeader();
+      if (leader !== wasLeader) event('leader', leader ? 'became the fleet\'s leader' : 'no longer the leader');
+      wasLeader = leader;
+      await publishSnapshot(redis, config.keyPrefix, await snapshot(), ttlMs);
+    } catch (error) {
+      log.debug({ err: error }, 'could not publish the fleet snapshot');
+    }
+  };
+  // Changes reach the page at the next poll, not the next tick.
+  const soon = () => setImmediate(() => void publish());
+
+  supervisor.on('job-started', (worker, queue, _name, jobId) => jobStarts.set(`${worker}\0${queue}:${jobId}`, Date.now()));
+  supervisor.on('worker-exited', (worker, kind, detail) => {
+    // The restart decision is taken right after this event, in the same turn: read it then.
+    setImmediate(() => {
+      if (kind === 'crash') {
+        const state = supervisor.slots.find((s) => s.name === worker)?.state;
+        if (state === 'crash-loop') event('crash-loop', `crash loop (${detail}); backing off`, worker);
+        else event('restart', `exited unexpectedly (${detail}); restarting`, worker);
+      } else if (kind === 'recycle') event('recycle', `recycled (${detail})`, worker);
+      else if (kind === 'remove') event('resize', 'removed (fewer workers)', worker);
+      soon();
+    });
+  });
+  supervisor.on('quiet', () => {
+    event('quiet', 'quiet: no new jobs until shutdown');
+    soon();
+  });
+  supervisor.on('all-ready', soon);
+
+  const apply = (command: FleetCommand) => {
+    log.info({ command }, `fleet page: ${command.action}`);
+    if (command.action === 'quiet') supervisor.quiet('fleet page');
+    else if (command.action === 'resize') event('resize', `resized to ${supervisor.scaleTo(command.workers)} worker(s) from the fleet page`);
+    else if (command.worker !== 'all' && !supervisor.slots.some((s) => s.index === command.worker)) log.warn({ command }, 'fleet page: no such worker');
+    else {
+      event('command', `recycle ${command.worker === 'all' ? 'all workers' : `worker ${command.worker}`} from the fleet page`);
+      void supervisor.recycle(command.worker);
+    }
+    soon();
+  };
+  const commands = listenForCommands(redis, config.keyPrefix, host, apply, (why) => log.warn({ why }, 'fleet page command ignored'));
+
+  void publish();
+  const timer = setInterval(() => void publish(), Math.min(PUBLISH_EVERY_MS, config.heartbeatSeconds * 1000));
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      commands.stop();
+      await publishing; // one in flight would otherwise land after the withdrawal
+      await within(withdrawSnapshot(redis, config.keyPrefix, host), 1000, undefined);
+    },
+  };
+}

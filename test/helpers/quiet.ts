@@ -1,0 +1,27 @@
+import { expect } from 'vitest';
+import type { TestFleet } from './supervisor.js';
+import { waitFor } from './wait.js';
+
+/** Quiet as the probes see it: /health says quiet (200), /readyz 503, /livez 200. */
+export async function expectQuietProbes(fleet: TestFleet): Promise<void> {
+  const health = await waitFor(async () => {
+    const h = await fleet.health();
+    return h.body.status === 'quiet' && h;
+  }, '/health to say quiet');
+  expect(health.status).toBe(200);
+  expect(health.body.workers.every((w: { state: string }) => w.state === 'quiet')).toBe(true);
+  expect((await fleet.health('/readyz')).status).toBe(503);
+  expect((await fleet.health('/livez')).status).toBe(200);
+}
+
+/**
+ * A job added while quiet is still waiting once the running one finished: with an idle worker
+ * beside it, a supervisor that still fetched would have taken it within milliseconds.
+ */
+export async function expectNothingNewTaken(fleet: TestFleet, runningId: string): Promise<void> {
+  const later = await fleet.queue.add('later', { ms: 0 });
+  await waitFor(async () => (await fleet.finished()).some((r) => r.id === runningId), 'the running job to finish', 30_000);
+  await waitFor(async () => (await fleet.queue.getJobCounts('completed')).completed === 1, 'its completion committed');
+  expect(await later.getState()).toBe('waiting');
+  expect((await fleet.started()).map((r) => r.id)).toEqual([runningId]);
+}
