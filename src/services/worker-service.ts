@@ -13,6 +13,7 @@ import type { SingletonStart } from '../leader/index.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { locateProcessors } from '../worker/load-processor.js';
 import { joinFleet } from './fleet-presence.js';
+import { applyQueueLimits } from './queue-limits.js';
 import { loadSingleton, startLeadership } from './leadership.js';
 import { withReleasers } from './releasers.js';
 import type { Service } from './service.js';
@@ -40,6 +41,7 @@ export const workerService: Service = {
       },
     });
     log.info({ ...sharedSettings(config), workers: config.workerCount }, 'pre-flight passed');
+    await applyQueueLimits(config, redis, log);
 
     const registry = new Registry(redis, config.keyPrefix, config.bullPrefix);
     const supervisor = new Supervisor(config, log, output, registry);

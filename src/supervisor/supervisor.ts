@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import type { Config } from '../config/config.js';
-import { processorUnusable } from '../errors.js';
+import { processorCheckFailed, processorUnusable } from '../errors.js';
 import type { Logger } from '../log.js';
 import { logReclaimed, type Registry } from '../registry/registry.js';
 import { workerName } from '../registry/keys.js';
@@ -16,8 +16,8 @@ import { decideRestart, describeExit, restartPolicyOf, type RestartPolicy } from
 import { PoolOperations } from './operations.js';
 import { Shutdown } from './shutdown.js';
 import { activeJobsOf, newSlot, recordJobEvent, viewSlot, type Slot, type SlotView } from './slot.js';
-import { becameReady, draining, exited, forked, queueFailing, recycled, restartScheduled } from './slot-lifecycle.js';
-import { hungSlots } from './hang-watchdog.js';
+import { becameReady, deadlineMet, draining, exited, forked, queueFailing, recycled, restartScheduled } from './slot-lifecycle.js';
+import { startWatchdogs } from './watchdog.js';
 import { logBanner, verifyWorkers, type Verification } from './verification.js';
 import { WorkerOutput } from './worker-output.js';
 
@@ -36,7 +36,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   private readonly output: WorkerOutput;
   private readonly shutdown: Shutdown;
   private readonly operations: PoolOperations;
-  private watchdog: NodeJS.Timeout | undefined;
+  private stopWatchdogs: (() => void) | undefined;
   private verification: Verification | undefined;
   /** Some worker has been ready since start: from then on a start-up failure is a crash. */
   private everReady = false;
@@ -61,7 +61,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
         this.emit('stopping');
       },
       onStopped: () => {
-        clearInterval(this.watchdog);
+        this.stopWatchdogs?.();
         this.emit('stopped');
       },
     }, config.shutdownTimeoutSeconds * 1000, log);
@@ -87,26 +87,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   start(): void {
     this.log.info({ workers: this.slots.length, queues: this.config.queues }, `starting ${this.slots.length} worker(s)`);
     for (const slot of this.slots) this.spawn(slot);
-    if (this.config.hangTimeoutSeconds > 0) {
-      const every = Math.min(this.config.heartbeatSeconds, this.config.hangTimeoutSeconds / 2) * 1000;
-      this.watchdog = setInterval(() => this.killHung(), every);
-      this.watchdog.unref();
-    }
+    this.stopWatchdogs = startWatchdogs(() => this.slots, this.config, this.log);
   }
 
   /** First call: drain every worker, deadline armed. A second call forces at once (shutdown.ts). */
   stop(reason: string): Promise<void> {
     return this.shutdown.begin(reason);
-  }
-
-  /** A hung worker (hang-watchdog.ts) is killed; its exit is handled like any crash. */
-  private killHung(): void {
-    const now = Date.now();
-    for (const slot of hungSlots(this.slots, this.config.hangTimeoutSeconds * 1000, now)) {
-      this.log.error({ worker: slot.name, pid: slot.pid, silent_s: Math.round((now - slot.lastSeen) / 1000) }, `worker unresponsive for over ${this.config.hangTimeoutSeconds}s (event loop stuck); killing it`);
-      slot.child?.kill('SIGKILL');
-      slot.lastSeen = now; // one kill per hang, not one per tick while it dies
-    }
   }
 
   view(): SlotView[] {
@@ -170,10 +156,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
         break;
       case 'init-failed':
         this.log.error({ worker: slot.name, error: message.error }, 'worker failed to start');
-        // A processor that cannot load before any worker was ever ready will not load on a
-        // restart either: the start fails (exit 64) instead of crash-looping quietly. Later
-        // (a deploy changed the file under a running fleet) it is a crash like any other.
-        if (message.code === 'BOUY_ERR_PROCESSOR' && !this.everReady) this.emit('fatal', processorUnusable(message.error));
+        // A processor that cannot load, or whose check() fails, before any worker was ever
+        // ready will not do better on a restart: the start fails (exit 64 / 69) instead of
+        // crash-looping quietly. Later (a deploy changed the file or revoked a key under a
+        // running fleet) it is a crash like any other.
+        if (this.everReady) break;
+        if (message.code === 'BOUY_ERR_PROCESSOR') this.emit('fatal', processorUnusable(message.error));
+        if (message.code === 'BOUY_ERR_PROCESSOR_CHECK') this.emit('fatal', processorCheckFailed(message.error.split('\n')[0]!, message.hint));
+        break;
+      case 'check':
+        slot.checks.set(message.queue, message);
+        break;
+      case 'timed-out':
+        deadlineMet(slot, `${message.queue}:${message.jobId}`);
         break;
       case 'jobs':
         for (const event of message.events) this.onJobEvent(slot, event);
@@ -234,10 +229,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     this.jobStats.abandoned([...slot.running.values()]);
     exited(slot, describeExit(code, signal));
     const exit = slot.lastExit!;
+    const departure = slot.departure;
+    const killedForTimeout = departure?.kind === 'recycle' && departure.killed === true;
     // Always: a worker that drained or aborted unregistered itself (nothing to find); any other
     // exit left jobs locked by it. Kills count towards MAX_JOB_KILLS, except when we forced the
-    // shutdown ourselves (those stragglers were stopped, not killed by their job).
-    await this.reclaim(slot, !this.shutdown.forced);
+    // shutdown or killed for a timeout ourselves (not the jobs' doing; the timed-out one fails).
+    await this.reclaim(slot, !this.shutdown.forced && !killedForTimeout);
 
     if (this.stopping) {
       this.log.info({ worker: slot.name, pid, exit }, 'worker stopped');
@@ -245,14 +242,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
       this.shutdown.workerExited(slot);
       return;
     }
-    const departure = slot.departure;
     if (departure?.kind === 'remove') {
       this.slots.splice(this.slots.indexOf(slot), 1);
       this.log.info({ worker: slot.name, pid, workers: this.slots.length }, 'worker removed');
       this.emit('worker-exited', slot.name, 'remove', exit);
       return;
     }
-    if (departure?.kind === 'recycle' && clean) {
+    if (departure?.kind === 'recycle' && (clean || killedForTimeout)) {
       recycled(slot, departure.reason);
       this.log.info({ worker: slot.name, pid, reason: departure.reason }, 'worker recycled; starting its replacement now');
       this.emit('worker-exited', slot.name, 'recycle', departure.reason);
@@ -277,7 +273,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   /** Returns the jobs a dead worker held to their queues at once (poison jobs fail instead). */
   private async reclaim(slot: Slot, killed: boolean): Promise<void> {
     try {
-      const moved = await this.registry.reclaim(slot.name, killed ? { maxKills: this.config.maxJobKills } : {});
+      const moved = await this.registry.reclaim(slot.name, { ...(killed ? { maxKills: this.config.maxJobKills } : {}), timedOut: slot.timedOut });
       logReclaimed(this.log, { worker: slot.name }, moved, 'of the dead worker');
     } catch (error) {
       this.log.error({ worker: slot.name, err: error }, 'could not return the dead worker\'s jobs; BullMQ stall detection will');
