@@ -105,7 +105,7 @@ export function queueFailing(slot: Slot, queue: string, error: string, count: nu
  * instead of counting as kills (see Registry.reclaim `timedOut`).
  */
 export function killedForTimeout(slot: Slot, jobs: ReadonlyMap<string, string>): void {
-  slot.departure = { kind: 'recycle', reason: 'job-timeout', killed: true };
+  draining(slot, { kind: 'recycle', reason: 'job-timeout', killed: true });
   for (const [key, message] of jobs) slot.timedOut.set(key, message);
 }
 
