@@ -27,6 +27,9 @@ export function send(message: WorkerMessage): Promise<void> {
   });
 }
 
+/** A billion jobs a second: no limit, only what makes `worker.rateLimit(ms)` bite. */
+const LIMITER_FOR_429S = { max: 1_000_000_000, duration: 1000 };
+
 interface Counters { completed: number; failed: number }
 
 /** Abort budget (well inside the supervisor's 3 s kill and the 5 s promise): close, reclaim, unregister. */
@@ -142,6 +145,10 @@ export class WorkerProcess {
       connection: connect(this.config.redisUrl),
       prefix: this.config.bullPrefix,
       concurrency: this.config.concurrency,
+      // BullMQ honours a manual rate limit (a processor's 429, see guardJob) only on a worker
+      // with a limiter; this one never limits by itself. QUEUE_RATE_LIMIT, in the queue's meta
+      // (queue-limits.ts), takes precedence over it in BullMQ's fetch script.
+      limiter: LIMITER_FOR_429S,
       name: this.name,
       autorun: false,
     });
