@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'BOUY_ERR_CONFIG'
   | 'BOUY_ERR_UNKNOWN_SERVICE'
   | 'BOUY_ERR_PROCESSOR'
+  | 'BOUY_ERR_PROCESSOR_CHECK'
   | 'BOUY_ERR_REDIS_UNREACHABLE'
   | 'BOUY_ERR_REDIS_AUTH'
   | 'BOUY_ERR_NO_FREE_PORT'
@@ -29,6 +30,8 @@ export const EXIT_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   BOUY_ERR_CONFIG: EXIT.usage,
   BOUY_ERR_UNKNOWN_SERVICE: EXIT.usage,
   BOUY_ERR_PROCESSOR: EXIT.usage,
+  /** The processor's check() says it cannot work (credentials missing, model unreachable). */
+  BOUY_ERR_PROCESSOR_CHECK: EXIT.unavailable,
   BOUY_ERR_REDIS_UNREACHABLE: EXIT.unavailable,
   /** Redis answered but refused the password or user: the configuration is wrong, not the network. */
   BOUY_ERR_REDIS_AUTH: EXIT.unavailable,
@@ -75,6 +78,25 @@ export function processorUnusable(detail: string): BouyError {
   return new BouyError('BOUY_ERR_PROCESSOR', detail.split('\n')[0] ?? detail, {
     hint: 'fix the module so that it can be imported, with a default export async (job) => result',
   });
+}
+
+/** Every worker's check() failed before any was ready (PROCESSOR_CHECK=fail): exit 69 with its detail and hint. */
+export function processorCheckFailed(detail: string, hint: string | undefined): BouyError {
+  return new BouyError('BOUY_ERR_PROCESSOR_CHECK', detail, {
+    hint: hint ?? 'fix what the check reports, or set PROCESSOR_CHECK=warn to start anyway (health says degraded)',
+  });
+}
+
+/**
+ * A worker's start-up failure that no restart mends, as the error the start fails with: a
+ * processor that cannot load (exit 64) or whose check() fails (exit 69). Anything else (Redis
+ * refused, a bug) is left to the restart policy. The supervisor asks only before any worker
+ * was ever ready: later, under a running fleet, it is a crash like any other.
+ */
+export function startFailure(report: { error: string; code?: string; hint?: string }): BouyError | undefined {
+  if (report.code === 'BOUY_ERR_PROCESSOR') return processorUnusable(report.error);
+  if (report.code === 'BOUY_ERR_PROCESSOR_CHECK') return processorCheckFailed(report.error.split('\n')[0] ?? report.error, report.hint);
+  return undefined;
 }
 
 /*

@@ -1,5 +1,11 @@
-/** Why a worker is replaced on purpose: past MAX_JOBS_PER_WORKER, past MAX_MEMORY_MB, or asked. */
-export type RecycleReason = 'max-jobs' | 'max-memory' | 'manual';
+/**
+ * Why a worker is replaced on purpose: past MAX_JOBS_PER_WORKER, past MAX_MEMORY_MB, asked, or
+ * a timed-out job whose processor ignored its AbortSignal past the grace period.
+ */
+export type RecycleReason = 'max-jobs' | 'max-memory' | 'manual' | 'job-timeout';
+
+/** One run of a processor's check() (CheckResult, when it ran), reported for /health. */
+export interface CheckReport { queue: string; ok: boolean; detail?: string; hint?: string; checkedAt: number }
 
 /**
  * Everything the supervisor and a worker process say to each other over the IPC channel.
@@ -7,7 +13,8 @@ export type RecycleReason = 'max-jobs' | 'max-memory' | 'manual';
  */
 
 export type JobEvent =
-  | { kind: 'started'; queue: string; jobId: string; jobName: string }
+  /** `timeoutMs`: the job's deadline, so the supervisor can act when the worker cannot (a blocked event loop). */
+  | { kind: 'started'; queue: string; jobId: string; jobName: string; timeoutMs?: number }
   | { kind: 'finished'; queue: string; jobId: string; jobName: string; outcome: 'completed' | 'failed'; durationMs: number };
 
 /** Worker → supervisor. */
@@ -19,7 +26,11 @@ export type WorkerMessage =
    */
   | { type: 'ready'; name: string; settings: Record<string, unknown>; lines: number }
   /** Start-up failed (processor would not load, Redis refused): do not count as ready. */
-  | { type: 'init-failed'; error: string; code?: string }
+  | { type: 'init-failed'; error: string; code?: string; hint?: string }
+  /** A processor check() ran (at start, then every PROCESSOR_CHECK_SECONDS). */
+  | ({ type: 'check' } & CheckReport)
+  /** The job passed its timeout: its signal fired and it failed; the supervisor stops watching its deadline. */
+  | { type: 'timed-out'; queue: string; jobId: string }
   /** Job starts and finishes, batched (see JobEventBatch): one message per batch, not per job. */
   | { type: 'jobs'; events: JobEvent[] }
   /** Past MAX_JOBS_PER_WORKER or MAX_MEMORY_MB: the supervisor answers with drain, or not at all. */

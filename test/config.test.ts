@@ -127,3 +127,22 @@ describe('the entrypoint', () => {
     expect(err).not.toContain('sekret');
   });
 });
+
+describe('job settings', () => {
+  it('parses QUEUE_RATE_LIMIT, QUEUE_GLOBAL_CONCURRENCY, JOB_* and shows them in the shared settings', async () => {
+    const { sharedSettings } = await import('../src/config/config.js');
+    const config = loadConfig({ QUEUE_RATE_LIMIT: '3000/1m', QUEUE_GLOBAL_CONCURRENCY: '4', JOB_TIMEOUT_SECONDS: '30', JOB_ATTEMPTS: '3', JOB_BACKOFF: 'exponential:1000' }, false);
+    expect(config).toMatchObject({ rateLimit: { max: 3000, durationMs: 60_000 }, globalConcurrency: 4, jobTimeoutSeconds: 30, jobDefaults: { attempts: 3, backoff: { type: 'exponential', delay: 1000 } } });
+    expect(sharedSettings(config)).toMatchObject({ rateLimit: '3000/1m', globalConcurrency: 4, jobTimeoutSeconds: 30 });
+    expect(loadConfig({}, false)).toMatchObject({ rateLimit: undefined, globalConcurrency: undefined, jobTimeoutSeconds: 0, processorCheck: 'fail', jobDefaults: { attempts: 1, backoff: undefined } });
+  });
+
+  it('reports every bad job setting at once, naming each variable, its value and what is allowed', () => {
+    const message = problemsOf({ QUEUE_RATE_LIMIT: '50 per second', QUEUE_GLOBAL_CONCURRENCY: '0', JOB_BACKOFF: 'linear:5', PROCESSOR_CHECK: 'maybe', JOB_TIMEOUT_SECONDS: '-1' });
+    expect(message).toContain('QUEUE_RATE_LIMIT="50 per second" is not valid: <max>/<duration>, e.g. 50/1s');
+    expect(message).toContain('QUEUE_GLOBAL_CONCURRENCY="0" is not valid: a whole number from 1 to 100000');
+    expect(message).toContain('JOB_BACKOFF="linear:5" is not valid: exponential or fixed:<delay ms>');
+    expect(message).toContain('PROCESSOR_CHECK="maybe" is not valid: one of fail, warn');
+    expect(message).toContain('JOB_TIMEOUT_SECONDS="-1" is not valid');
+  });
+});

@@ -1,3 +1,4 @@
+import type { JobDefaults } from '../config/jobs.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
@@ -29,6 +30,8 @@ export interface ApiAppOptions {
   log: Logger;
   /** Bearer token for every route but the probes; undefined: no authentication. */
   token: string | undefined;
+  /** JOB_ATTEMPTS / JOB_BACKOFF: what a job gets unless its opts say otherwise. @defaultValue 1 attempt, no backoff */
+  jobDefaults?: JobDefaults;
 }
 
 export interface ApiApp {
@@ -53,7 +56,7 @@ export async function buildApiApp(options: ApiAppOptions): Promise<ApiApp> {
   if (options.token !== undefined) await requireBearerToken(app, options.token, ['/livez', '/readyz']);
   answerErrors(app);
   await app.register(healthPlugin, { ready: redisReadiness(redis) });
-  addJobRoutes(app, queues, redis, options.bullPrefix);
+  addJobRoutes(app, queues, redis, options.bullPrefix, options.jobDefaults ?? { attempts: 1, backoff: undefined });
   return {
     app,
     async close() {

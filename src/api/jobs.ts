@@ -3,12 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { canBeJobId, jobIdProblem } from './job-id.js';
 import { enqueueSchema, type EnqueueBody } from './schema.js';
+import { withJobDefaults, type JobDefaults } from '../config/jobs.js';
 
 /**
  * POST /jobs/:queue (202 enqueued, 200 when opts.jobId is already taken) and GET
  * /jobs/:queue/:id (the job's state), over the queues this api serves.
  */
-export function addJobRoutes(app: FastifyInstance, queues: ReadonlyMap<string, Queue>, redis: Redis, bullPrefix: string): void {
+export function addJobRoutes(app: FastifyInstance, queues: ReadonlyMap<string, Queue>, redis: Redis, bullPrefix: string, defaults: JobDefaults): void {
   const unknownQueue = (queue: string) => ({ error: 'unknown queue', message: `queue ${JSON.stringify(queue)} is not served here; queues: ${[...queues.keys()].join(', ')}` });
   const describe = async (job: Job, queue: string) => ({
     id: job.id, queue, name: job.name, state: await job.getState(), attempts_made: job.attemptsMade,
@@ -21,7 +22,7 @@ export function addJobRoutes(app: FastifyInstance, queues: ReadonlyMap<string, Q
     const { name = 'job', data, opts = {} } = request.body;
     const problem = opts.jobId === undefined ? undefined : jobIdProblem(opts.jobId);
     if (problem) return reply.code(400).send({ error: 'bad request', message: `body.${problem}` });
-    const job = await queue.add(name, data, opts);
+    const job = await queue.add(name, data, withJobDefaults(defaults, opts));
     if (opts.jobId !== undefined) {
       // BullMQ answers a duplicate id with the id and adds nothing: is the stored job ours? (Two
       // identical requests in the same millisecond are told apart by nothing, and both get 202.)

@@ -4,11 +4,13 @@ import type { FastifySchemaValidationError } from 'fastify';
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Longest `opts.delay`: one year in ms. Longer is a mistake (seconds for ms) or a scheduler's job. */
 export const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
+/** Longest `opts.timeout`: one day in ms, as JOB_TIMEOUT_SECONDS allows. */
+export const MAX_TIMEOUT_MS = 24 * 3600 * 1000;
 
 export interface EnqueueBody {
   name?: string;
   data: Record<string, unknown>;
-  opts?: { delay?: number; attempts?: number; priority?: number; jobId?: string };
+  opts?: { delay?: number; attempts?: number; priority?: number; jobId?: string; timeout?: number };
 }
 
 export const enqueueSchema = {
@@ -28,6 +30,8 @@ export const enqueueSchema = {
           attempts: { type: 'integer', minimum: 1, maximum: 100 },
           priority: { type: 'integer', minimum: 0, maximum: 2097152 },
           jobId: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^:]+$' },
+          /** ms; past it the job's AbortSignal fires and it fails "timed out" (JOB_TIMEOUT_SECONDS for this job). */
+          timeout: { type: 'integer', minimum: 1, maximum: MAX_TIMEOUT_MS },
         },
       },
     },

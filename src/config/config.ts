@@ -3,6 +3,7 @@ import os from 'node:os';
 import { invalidConfiguration } from '../errors.js';
 import { boolean, integer, number, oneOf, Problems, text, type Env } from './parse.js';
 import { parseSchedules, type Schedule } from './schedules.js';
+import { describeRateLimit, parseJobSettings, type JobSettings } from './jobs.js';
 
 export type { Schedule };
 
@@ -16,8 +17,8 @@ export const MAX_WORKERS = 20;
 /** A registration or presence not renewed for this many heartbeats is stale (its process is gone). */
 export const MISSED_HEARTBEATS = 3;
 
-/** The whole configuration of a bouy process, read once from the environment. */
-export interface Config {
+/** The whole configuration of a bouy process, read once from the environment (job side: jobs.ts). */
+export interface Config extends JobSettings {
   /** @defaultValue redis://localhost:6379 */
   readonly redisUrl: string;
   /** Worker processes this supervisor keeps alive. @defaultValue 1 (1–20) */
@@ -197,6 +198,7 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
     leaderTtlSeconds: number(env, problems, 'LEADER_TTL_SECONDS', 15, 2, 3600),
     singletonModule: env.SINGLETON_MODULE?.trim() ? env.SINGLETON_MODULE.trim() : undefined,
     schedules: parseSchedules(env, problems),
+    ...parseJobSettings(env, problems),
     imageVersion: text(env, problems, 'BOUY_IMAGE_VERSION', PACKAGE_VERSION),
     logLevel: oneOf(env, problems, 'LOG_LEVEL', 'info', LOG_LEVELS),
     logFormat: oneOf(env, problems, 'LOG_FORMAT', isTty ? 'pretty' : 'json', LOG_FORMATS),
@@ -243,6 +245,9 @@ export function sharedSettings(config: Config): Record<string, unknown> {
     processor: config.processor ?? '(by queue name)',
     maxJobsPerWorker: config.maxJobsPerWorker,
     maxMemoryMb: config.maxMemoryMb,
+    jobTimeoutSeconds: config.jobTimeoutSeconds,
+    globalConcurrency: config.globalConcurrency ?? null,
+    rateLimit: describeRateLimit(config.rateLimit),
     version: config.imageVersion,
   };
 }

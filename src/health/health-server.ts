@@ -5,7 +5,8 @@ import { BouyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SlotView } from '../supervisor/slot.js';
 import { healthPlugin } from './health-plugin.js';
-import { assessHealth } from './health-status.js';
+import { assessHealth, processorChecks } from './health-status.js';
+import { describeRateLimit } from '../config/jobs.js';
 
 /** What the health server needs to know, injected so it stays independent of the supervisor. */
 export interface HealthSource {
@@ -38,7 +39,8 @@ export async function buildHealthApp(config: Config, source: HealthSource): Prom
         status,
         body: {
           reasons, ...workers(slots), queue: config.queues.join(','), queues: config.queues, hostname: config.hostname,
-          redis: redis ? 'ok' : 'unreachable', ...(await source.extra?.()), workers: slots,
+          redis: redis ? 'ok' : 'unreachable', processor: processorChecks(slots.filter((s) => s.state === 'ready')), limits: limitsOf(config),
+          ...(await source.extra?.()), workers: slots,
         },
       };
     },
@@ -48,6 +50,20 @@ export async function buildHealthApp(config: Config, source: HealthSource): Prom
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', metrics.contentType).send(await metrics.metrics()));
   }
   return app;
+}
+
+/** The job-side settings every queue of this supervisor runs under (README "Timeouts and limits"). */
+export function limitsOf(config: Config): Record<string, unknown> {
+  return {
+    job_timeout_s: config.jobTimeoutSeconds || null,
+    job_timeout_grace_s: config.jobTimeoutGraceSeconds,
+    global_concurrency: config.globalConcurrency ?? null,
+    rate_limit: describeRateLimit(config.rateLimit),
+    job_attempts: config.jobDefaults.attempts,
+    job_backoff: config.jobDefaults.backoff ?? null,
+    processor_check: config.processorCheck,
+    processor_check_s: config.processorCheckSeconds || null,
+  };
 }
 
 /**

@@ -35,6 +35,9 @@ export function assessHealth(redisOk: boolean, slots: readonly SlotView[], queue
       failing.set(e.queue, { workers: seen.workers + 1, count: seen.count + e.count, error: e.error });
     }
   }
+  for (const [queue, check] of Object.entries(processorChecks(ready))) {
+    if (!check.ok) reasons.push(`queue ${queue}: processor check failing: ${check.detail ?? 'check() said ok: false'}${check.hint ? ` (hint: ${check.hint})` : ''}`);
+  }
   const stalled = new Set<string>();
   for (const [queue, f] of failing) {
     const every = f.workers === ready.length;
@@ -48,6 +51,26 @@ export function assessHealth(redisOk: boolean, slots: readonly SlotView[], queue
   if (quiet) reasons.splice(reasons.indexOf('no worker is ready'), 1, 'quiet: taking no new jobs until shutdown');
   const status: HealthStatus = !redisOk ? 'unhealthy' : quiet ? 'quiet' : nothingConsumes ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';
   return { status, ready: redisOk && ready.length === slots.length && stalled.size === 0, reasons };
+}
+
+export interface ProcessorCheckView { ok: boolean; detail: string | null; hint: string | null; checked_at: string; workers_failing: number }
+
+/**
+ * /health's `processor`: each queue's processor check across these workers — failing when any
+ * worker's last check failed (with that worker's detail), with the latest time one ran.
+ */
+export function processorChecks(slots: readonly SlotView[]): Record<string, ProcessorCheckView> {
+  const byQueue: Record<string, ProcessorCheckView> = {};
+  for (const slot of slots) {
+    for (const check of slot.checks ?? []) {
+      const seen = byQueue[check.queue];
+      const failing = (seen?.workers_failing ?? 0) + (check.ok ? 0 : 1);
+      const shown = !seen || (!check.ok && seen.ok) || (check.ok === seen.ok && check.checked_at > seen.checked_at) ? check : seen;
+      const latest = seen && seen.checked_at > check.checked_at ? seen.checked_at : check.checked_at;
+      byQueue[check.queue] = { ok: failing === 0, detail: shown.detail, hint: shown.hint, checked_at: latest, workers_failing: failing };
+    }
+  }
+  return byQueue;
 }
 
 export function healthStatus(redisOk: boolean, slots: readonly SlotView[], queues: readonly string[] = []): HealthStatus {

@@ -6,6 +6,7 @@ import type { Registry } from '../registry/registry.js';
 import type { WorkerPool } from '../supervisor/pool.js';
 import { residentBytes } from './process-memory.js';
 import { readQueueBacklog } from './queue-backlog.js';
+import { processorChecks } from './health-status.js';
 import { openQueue } from '../queue.js';
 
 const SCRAPE_REDIS_MS = 1000;
@@ -88,6 +89,13 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
   // The recycle limit beside the usage, so an alert can compare them (0: no limit).
   new Gauge({ name: 'bouy_worker_memory_limit_bytes', help: 'MAX_MEMORY_MB in bytes; 0 when workers are not recycled for memory', registers: [registry] })
     .set(config.maxMemoryMb * 1048576);
+  new Gauge({
+    name: 'bouy_processor_check_ok', help: '1 when the last processor check() of the queue passed on every ready worker, 0 when one failed', labelNames: ['queue'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [queue, check] of Object.entries(processorChecks(supervisor.view().filter((s) => s.state === 'ready')))) this.set({ queue }, check.ok ? 1 : 0);
+    },
+  });
   new Gauge({
     name: 'bouy_leader', help: '1 when this supervisor holds the fleet leadership', registers: [registry],
     collect() {

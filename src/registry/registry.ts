@@ -3,6 +3,7 @@ import { Job, Queue, UnrecoverableError } from 'bullmq';
 import type { Logger } from '../log.js';
 import { BULL_WORKER_FIELD, registryKeys } from './keys.js';
 import { openQueue } from '../queue.js';
+import { JobTimeoutError } from '../worker/job-deadline.js';
 
 export interface Registration {
   name: string;
@@ -27,6 +28,8 @@ export interface HeldJob {
   token: string;
   /** Failed instead of returned: its workers died running it more than MAX_JOB_KILLS times. */
   poisoned?: boolean;
+  /** Failed instead of returned: its worker was killed blocked past the job's timeout. */
+  timedOut?: boolean;
 }
 
 export interface ReclaimOptions {
@@ -37,6 +40,8 @@ export interface ReclaimOptions {
    * are not the job's doing and count nothing.
    */
   maxKills?: number;
+  /** `queue:id` → message: jobs that fail as timed out (attempts and backoff apply) instead of going back. */
+  timedOut?: ReadonlyMap<string, string>;
 }
 
 /** Between the hand-backs of jobs that died together (see reclaimLockedBy). */
@@ -204,6 +209,12 @@ export class Registry {
           const job = await Job.fromId(queue, held.jobId);
           try {
             if (!job) continue;
+            const timedOut = options.timedOut?.get(`${queueName}:${held.jobId}`);
+            if (timedOut !== undefined) {
+              await job.moveToFailed(new JobTimeoutError(timedOut), held.token);
+              moved.push({ ...held, timedOut: true });
+              continue;
+            }
             const kills = options.maxKills === undefined ? 0 : Number(await this.redis.eval(COUNT_KILL, 1, queue.toKey(held.jobId), held.token));
             if (options.maxKills !== undefined && kills > options.maxKills) {
               await job.moveToFailed(new UnrecoverableError(`killed its worker ${kills} times (MAX_JOB_KILLS=${options.maxKills})`), held.token);
@@ -277,7 +288,7 @@ export class Registry {
 /** One log line for the jobs a reclaim returned and one for those it failed as poison. */
 export function logReclaimed(log: Logger, fields: Record<string, unknown>, moved: readonly HeldJob[], whose: string): void {
   const ids = (jobs: readonly HeldJob[]) => jobs.map((j) => `${j.queue}:${j.jobId}`);
-  const back = moved.filter((j) => !j.poisoned);
+  const back = moved.filter((j) => !j.poisoned && !j.timedOut);
   const poisoned = moved.filter((j) => j.poisoned);
   if (back.length > 0) log.warn({ ...fields, jobs: ids(back) }, `returned ${back.length} job(s) ${whose} to their queue`);
   if (poisoned.length > 0) {

@@ -15,6 +15,7 @@ import { locateProcessors } from '../worker/load-processor.js';
 import { recordEvent } from '../fleet/events.js';
 import { startFleetReporting } from '../fleet/reporter.js';
 import { joinFleet } from './fleet-presence.js';
+import { applyQueueLimits } from './queue-limits.js';
 import { loadSingleton, startLeadership } from './leadership.js';
 import { withReleasers } from './releasers.js';
 import type { Service } from './service.js';
@@ -42,6 +43,7 @@ export const workerService: Service = {
       },
     });
     log.info({ ...sharedSettings(config), workers: config.workerCount }, 'pre-flight passed');
+    await applyQueueLimits(config, redis, log);
 
     const registry = new Registry(redis, config.keyPrefix, config.bullPrefix);
     const supervisor = new Supervisor(config, log, output, registry);

@@ -2,9 +2,9 @@ import { MAX_WORKERS, type Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { workerName } from '../registry/keys.js';
 import type { SupervisorMessage } from '../ipc.js';
-import type { RecycleReason } from './recycle-policy.js';
+import { decideRecycle, type RecycleReason } from './recycle-policy.js';
 import { newSlot, type Slot } from './slot.js';
-import { draining } from './slot-lifecycle.js';
+import { draining, quieted } from './slot-lifecycle.js';
 
 /** What the operator actions need of the supervisor. */
 export interface PoolInternals {
@@ -23,7 +23,41 @@ export interface PoolInternals {
  * worker it replaces or removes; none cuts a job off.
  */
 export class PoolOperations {
+  private quietSince: number | undefined;
+
   constructor(private readonly pool: PoolInternals) {}
+
+  get isQuiet(): boolean {
+    return this.quietSince !== undefined;
+  }
+
+  /**
+   * Sidekiq's TSTP: every worker stops fetching and finishes what it runs; the supervisor stays
+   * up, reporting quiet (readiness fails, liveness holds) until shutdown, so a deploy can empty
+   * a container before stopping it. Replacements of crashed or recycled workers start quiet.
+   * False when already quiet or stopping.
+   */
+  quiet(reason: string): boolean {
+    if (this.isQuiet || this.pool.stopping()) return false;
+    this.quietSince = Date.now();
+    this.pool.log.info({ reason, active: this.pool.slots.reduce((n, s) => n + s.running.size, 0) }, 'quiet: taking no new jobs; running ones finish; stays up until SIGTERM');
+    for (const slot of this.pool.slots) {
+      quieted(slot);
+      this.pool.send(slot, { type: 'quiet' });
+    }
+    return true;
+  }
+
+  /** A worker past a recycle limit asks to go: drained, unless the recycle could only loop. */
+  recycleRequested(slot: Slot, reason: RecycleReason, jobsDone: number, rssMb: number): void {
+    const decision = decideRecycle(reason, jobsDone, rssMb, this.pool.config.maxMemoryMb);
+    if (!decision.recycle) {
+      slot.recycleRefused = decision.why;
+      this.pool.log.error({ worker: slot.name, reason, rss_mb: rssMb }, `recycle refused: ${decision.why}`);
+      return;
+    }
+    this.recycleSlot(slot, reason, { jobs_done: jobsDone, rss_mb: rssMb });
+  }
 
   /** Drains one worker; the supervisor refills its slot at once when it has exited. */
   recycleSlot(slot: Slot, reason: RecycleReason, fields: Record<string, unknown> = {}): boolean {

@@ -46,6 +46,9 @@ export function forked(slot: Slot, child: ChildProcess, now = Date.now()): void 
   slot.departure = undefined;
   slot.running.clear();
   slot.errors.clear();
+  slot.checks.clear();
+  slot.deadlines.clear();
+  slot.timedOut.clear();
   slot.recycleRefused = undefined;
 }
 
@@ -75,6 +78,7 @@ export function exited(slot: Slot, exit: string): void {
   slot.jobs.active = 0;
   slot.running.clear();
   slot.errors.clear();
+  slot.deadlines.clear();
 }
 
 /** The slot will not run a worker again (shutdown, or removed by a scale-down). */
@@ -104,4 +108,19 @@ export function queueFailing(slot: Slot, queue: string, error: string, count: nu
   const known = slot.errors.get(queue);
   slot.errors.set(queue, { error, count, since: known?.since ?? now });
   return known === undefined;
+}
+
+/**
+ * The worker's event loop is blocked past a job's timeout and grace (it could not even fail the
+ * job itself): it is killed and replaced at once, as a recycle, and `jobs` fail as timed out
+ * instead of counting as kills (see Registry.reclaim `timedOut`).
+ */
+export function killedForTimeout(slot: Slot, jobs: ReadonlyMap<string, string>): void {
+  draining(slot, { kind: 'recycle', reason: 'job-timeout', killed: true });
+  for (const [key, message] of jobs) slot.timedOut.set(key, message);
+}
+
+/** A worker ended a timed-out job itself (or it finished): nothing left for the supervisor to enforce. */
+export function deadlineMet(slot: Slot, key: string): void {
+  slot.deadlines.delete(key);
 }

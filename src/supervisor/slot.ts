@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { countFinish, countStart, emptyCounters, viewCounters, type JobCounters, type JobStatsByName } from './job-stats.js';
-import type { JobEvent } from '../ipc.js';
+import type { CheckReport, JobEvent } from '../ipc.js';
 import type { RecycleReason } from './recycle-policy.js';
 
 /** `quiet`: started and alive but taking no new jobs (Sidekiq's TSTP), until shutdown. */
@@ -10,7 +10,7 @@ export type SlotState = 'starting' | 'ready' | 'quiet' | 'draining' | 'restartin
 export interface QueueError { error: string; count: number; since: number }
 
 /** Why a slot's worker is going away on purpose (anything else is a crash). */
-export type Departure = { kind: 'recycle'; reason: RecycleReason } | { kind: 'remove' };
+export type Departure = { kind: 'recycle'; reason: RecycleReason; killed?: true } | { kind: 'remove' };
 
 /** One numbered place in the supervisor's pool; its worker process comes and goes, the name stays. */
 export interface Slot {
@@ -40,6 +40,12 @@ export interface Slot {
   nextStartAt: number | undefined;
   /** Queues the current worker reports failing, by queue; cleared when its process ends. */
   errors: Map<string, QueueError>;
+  /** The current worker's last check() result per queue. */
+  checks: Map<string, CheckReport>;
+  /** Running jobs with a timeout: `queue:id` → when the supervisor stops waiting for the worker to end it. */
+  deadlines: Map<string, { at: number; timeoutMs: number }>;
+  /** Jobs the supervisor killed the worker for (past timeout and grace): `queue:id` → failure message. */
+  timedOut: Map<string, string>;
 }
 
 export function newSlot(index: number, name: string): Slot {
@@ -47,7 +53,7 @@ export function newSlot(index: number, name: string): Slot {
     index, name, state: 'starting', child: undefined, pid: undefined, restarts: 0, startedAt: undefined,
     quickDeaths: 0, jobs: emptyCounters(), running: new Map(), recycles: {}, recycleRefused: undefined,
     departure: undefined, settings: undefined, lastExit: undefined, lastSeen: 0, restartTimer: undefined, nextStartAt: undefined,
-    errors: new Map(),
+    errors: new Map(), checks: new Map(), deadlines: new Map(), timedOut: new Map(),
   };
 }
 
@@ -68,6 +74,8 @@ export interface SlotView {
   next_start_in_s: number | null;
   /** Queues this worker fails to consume: /health and /readyz turn on these. */
   errors: { queue: string; error: string; count: number; for_s: number }[];
+  /** The worker's last processor check per queue: /health's `processor` and its status turn on these. */
+  checks: { queue: string; ok: boolean; detail: string | null; hint: string | null; checked_at: string }[];
 }
 
 export function viewSlot(slot: Slot, now = Date.now()): SlotView {
@@ -88,19 +96,24 @@ export function viewSlot(slot: Slot, now = Date.now()): SlotView {
     last_exit: slot.lastExit ?? null,
     next_start_in_s: slot.nextStartAt ? Math.max(0, Math.round((slot.nextStartAt - now) / 100) / 10) : null,
     errors: [...slot.errors].map(([queue, e]) => ({ queue, error: e.error, count: e.count, for_s: Math.round((now - e.since) / 1000) })),
+    checks: [...slot.checks.values()].map((c) => ({
+      queue: c.queue, ok: c.ok, detail: c.detail ?? null, hint: c.hint ?? null, checked_at: new Date(c.checkedAt).toISOString(),
+    })),
   };
 }
 
 /** A job started or finished in the slot's worker: its counters, its running list, the per-name stats. */
-export function recordJobEvent(slot: Slot, stats: JobStatsByName, event: JobEvent): void {
+export function recordJobEvent(slot: Slot, stats: JobStatsByName, event: JobEvent, now = Date.now()): void {
   const key = `${event.queue}:${event.jobId}`;
   if (event.kind === 'started') {
     slot.running.set(key, event.jobName);
+    if (event.timeoutMs) slot.deadlines.set(key, { at: now + event.timeoutMs, timeoutMs: event.timeoutMs });
     countStart(slot.jobs);
     stats.started(event.jobName);
     return;
   }
   slot.running.delete(key);
+  slot.deadlines.delete(key);
   countFinish(slot.jobs, event.outcome, event.durationMs);
   stats.finished(event.jobName, event.outcome, event.durationMs);
 }

@@ -4,20 +4,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import type { Config } from '../config/config.js';
-import { processorUnusable } from '../errors.js';
+import { startFailure } from '../errors.js';
 import type { Logger } from '../log.js';
 import { logReclaimed, type Registry } from '../registry/registry.js';
 import { workerName } from '../registry/keys.js';
 import { JobStatsByName } from './job-stats.js';
 import { isWorkerMessage, type JobEvent, type SupervisorMessage, type WorkerMessage } from '../ipc.js';
 import type { SupervisorEvents, WorkerPool } from './pool.js';
-import { decideRecycle, type RecycleReason } from './recycle-policy.js';
 import { decideRestart, describeExit, restartPolicyOf, type RestartPolicy } from './restart-policy.js';
 import { PoolOperations } from './operations.js';
 import { Shutdown } from './shutdown.js';
 import { activeJobsOf, newSlot, recordJobEvent, viewSlot, type Slot, type SlotView } from './slot.js';
-import { becameReady, draining, exited, forked, queueFailing, quieted, recycled, restartScheduled } from './slot-lifecycle.js';
-import { hungSlots } from './hang-watchdog.js';
+import { becameReady, deadlineMet, draining, exited, forked, queueFailing, recycled, restartScheduled } from './slot-lifecycle.js';
+import { startWatchdogs } from './watchdog.js';
 import { logBanner, verifyWorkers, type Verification } from './verification.js';
 import { WorkerOutput } from './worker-output.js';
 
@@ -36,11 +35,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   private readonly output: WorkerOutput;
   private readonly shutdown: Shutdown;
   private readonly operations: PoolOperations;
-  private watchdog: NodeJS.Timeout | undefined;
+  private stopWatchdogs: (() => void) | undefined;
   private verification: Verification | undefined;
   /** Some worker has been ready since start: from then on a start-up failure is a crash. */
   private everReady = false;
-  private quietSince: number | undefined;
 
   constructor(
     private readonly config: Config,
@@ -62,7 +60,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
         this.emit('stopping');
       },
       onStopped: () => {
-        clearInterval(this.watchdog);
+        this.stopWatchdogs?.();
         this.emit('stopped');
       },
     }, config.shutdownTimeoutSeconds * 1000, log);
@@ -87,50 +85,25 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
 
   /** Quiet (SIGTSTP, POST /admin/quiet, the fleet page): no new jobs until shutdown. */
   get isQuiet(): boolean {
-    return this.quietSince !== undefined;
+    return this.operations.isQuiet;
   }
 
-  /**
-   * Sidekiq's TSTP: every worker stops fetching and finishes what it runs; the supervisor stays
-   * up, reporting quiet (readiness fails, liveness holds) until shutdown, so a deploy can empty
-   * a container before stopping it. Replacements of crashed or recycled workers start quiet.
-   * False when already quiet or stopping.
-   */
+  /** Sidekiq's TSTP (operations.ts): no new jobs until shutdown; false when already quiet or stopping. */
   quiet(reason: string): boolean {
-    if (this.isQuiet || this.stopping) return false;
-    this.quietSince = Date.now();
-    this.log.info({ reason, active: this.slots.reduce((n, s) => n + s.running.size, 0) }, 'quiet: taking no new jobs; running ones finish; stays up until SIGTERM');
-    for (const slot of this.slots) {
-      quieted(slot);
-      this.send(slot, { type: 'quiet' });
-    }
-    this.emit('quiet');
-    return true;
+    const done = this.operations.quiet(reason);
+    if (done) this.emit('quiet');
+    return done;
   }
 
   start(): void {
     this.log.info({ workers: this.slots.length, queues: this.config.queues }, `starting ${this.slots.length} worker(s)`);
     for (const slot of this.slots) this.spawn(slot);
-    if (this.config.hangTimeoutSeconds > 0) {
-      const every = Math.min(this.config.heartbeatSeconds, this.config.hangTimeoutSeconds / 2) * 1000;
-      this.watchdog = setInterval(() => this.killHung(), every);
-      this.watchdog.unref();
-    }
+    this.stopWatchdogs = startWatchdogs(() => this.slots, this.config, this.log);
   }
 
   /** First call: drain every worker, deadline armed. A second call forces at once (shutdown.ts). */
   stop(reason: string): Promise<void> {
     return this.shutdown.begin(reason);
-  }
-
-  /** A hung worker (hang-watchdog.ts) is killed; its exit is handled like any crash. */
-  private killHung(): void {
-    const now = Date.now();
-    for (const slot of hungSlots(this.slots, this.config.hangTimeoutSeconds * 1000, now)) {
-      this.log.error({ worker: slot.name, pid: slot.pid, silent_s: Math.round((now - slot.lastSeen) / 1000) }, `worker unresponsive for over ${this.config.hangTimeoutSeconds}s (event loop stuck); killing it`);
-      slot.child?.kill('SIGKILL');
-      slot.lastSeen = now; // one kill per hang, not one per tick while it dies
-    }
   }
 
   view(): SlotView[] {
@@ -195,16 +168,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
         break;
       case 'init-failed':
         this.log.error({ worker: slot.name, error: message.error }, 'worker failed to start');
-        // A processor that cannot load before any worker was ever ready will not load on a
-        // restart either: the start fails (exit 64) instead of crash-looping quietly. Later
-        // (a deploy changed the file under a running fleet) it is a crash like any other.
-        if (message.code === 'BOUY_ERR_PROCESSOR' && !this.everReady) this.emit('fatal', processorUnusable(message.error));
+        if (!this.everReady) {
+          const fatal = startFailure(message);
+          if (fatal) this.emit('fatal', fatal);
+        }
+        break;
+      case 'check':
+        slot.checks.set(message.queue, message);
+        break;
+      case 'timed-out':
+        deadlineMet(slot, `${message.queue}:${message.jobId}`);
         break;
       case 'jobs':
         for (const event of message.events) this.onJobEvent(slot, event);
         break;
       case 'recycle-request':
-        this.onRecycleRequest(slot, message.reason, message.jobsDone, message.rssMb);
+        this.operations.recycleRequested(slot, message.reason, message.jobsDone, message.rssMb);
         break;
       case 'draining':
         if (slot.state !== 'draining' && slot.state !== 'stopped') draining(slot);
@@ -228,16 +207,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     else this.emit('job-finished', slot.name, event.queue, event.jobName, event.outcome, event.durationMs);
   }
 
-  private onRecycleRequest(slot: Slot, reason: RecycleReason, jobsDone: number, rssMb: number): void {
-    const decision = decideRecycle(reason, jobsDone, rssMb, this.config.maxMemoryMb);
-    if (!decision.recycle) {
-      slot.recycleRefused = decision.why;
-      this.log.error({ worker: slot.name, reason, rss_mb: rssMb }, `recycle refused: ${decision.why}`);
-      return;
-    }
-    this.operations.recycleSlot(slot, reason, { jobs_done: jobsDone, rss_mb: rssMb });
-  }
-
   recycle(target: number | 'all'): Promise<string[]> {
     return this.operations.recycle(target);
   }
@@ -259,10 +228,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     this.jobStats.abandoned([...slot.running.values()]);
     exited(slot, describeExit(code, signal));
     const exit = slot.lastExit!;
+    const departure = slot.departure;
+    const killedForTimeout = departure?.kind === 'recycle' && departure.killed === true;
     // Always: a worker that drained or aborted unregistered itself (nothing to find); any other
     // exit left jobs locked by it. Kills count towards MAX_JOB_KILLS, except when we forced the
-    // shutdown ourselves (those stragglers were stopped, not killed by their job).
-    await this.reclaim(slot, !this.shutdown.forced);
+    // shutdown or killed for a timeout ourselves (not the jobs' doing; the timed-out one fails).
+    await this.reclaim(slot, !this.shutdown.forced && !killedForTimeout);
 
     if (this.stopping) {
       this.log.info({ worker: slot.name, pid, exit }, 'worker stopped');
@@ -270,14 +241,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
       this.shutdown.workerExited(slot);
       return;
     }
-    const departure = slot.departure;
     if (departure?.kind === 'remove') {
       this.slots.splice(this.slots.indexOf(slot), 1);
       this.log.info({ worker: slot.name, pid, workers: this.slots.length }, 'worker removed');
       this.emit('worker-exited', slot.name, 'remove', exit);
       return;
     }
-    if (departure?.kind === 'recycle' && clean) {
+    if (departure?.kind === 'recycle' && (clean || killedForTimeout)) {
       recycled(slot, departure.reason);
       this.log.info({ worker: slot.name, pid, reason: departure.reason }, 'worker recycled; starting its replacement now');
       this.emit('worker-exited', slot.name, 'recycle', departure.reason);
@@ -302,7 +272,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   /** Returns the jobs a dead worker held to their queues at once (poison jobs fail instead). */
   private async reclaim(slot: Slot, killed: boolean): Promise<void> {
     try {
-      const moved = await this.registry.reclaim(slot.name, killed ? { maxKills: this.config.maxJobKills } : {});
+      const moved = await this.registry.reclaim(slot.name, { ...(killed ? { maxKills: this.config.maxJobKills } : {}), timedOut: slot.timedOut });
       logReclaimed(this.log, { worker: slot.name }, moved, 'of the dead worker');
     } catch (error) {
       this.log.error({ worker: slot.name, err: error }, 'could not return the dead worker\'s jobs; BullMQ stall detection will');

@@ -6,14 +6,31 @@ import { BouyError } from '../errors.js';
 
 export type JobProcessor = (job: Job, token?: string, signal?: AbortSignal) => Promise<unknown> | unknown;
 
+/** What `check()` answers: can this processor work (credentials accepted, model reachable)? */
+export interface CheckResult { ok: boolean; detail?: string; hint?: string }
+
+/** Handed to `setup(ctx)`: where the processor runs. */
+export interface ProcessorContext { queue: string; worker: string; log: { info(o: object, m?: string): void; warn(o: object, m?: string): void } }
+
 /**
- * A processor module: its default export runs jobs; an optional `describe()` export returns
- * the processor's effective configuration (model, pool sizes…, secrets left out), which the
- * start-up verification compares across workers.
+ * A processor module (the contract, README "Processors"): its default export runs jobs; the
+ * optional exports are `setup(ctx)` (once per worker process before it takes a job), `check()`
+ * (→ CheckResult, at start and every PROCESSOR_CHECK_SECONDS), `teardown()` (after the worker's
+ * last job) and `describe()` (its effective configuration, secrets left out, which the start-up
+ * verification compares across workers).
  */
 export interface LoadedProcessor {
   process: JobProcessor;
   describe: (() => Record<string, unknown>) | undefined;
+  setup: ((ctx: ProcessorContext) => unknown) | undefined;
+  check: (() => CheckResult | Promise<CheckResult>) | undefined;
+  teardown: (() => unknown) | undefined;
+}
+
+type ProcessorModule = Record<'default' | 'describe' | 'setup' | 'check' | 'teardown', unknown>;
+
+function optional<T>(module: ProcessorModule, name: keyof ProcessorModule): T | undefined {
+  return typeof module[name] === 'function' ? (module[name] as T) : undefined;
 }
 
 /** Where the project's own processors live: one module per queue, named after it. */
@@ -50,9 +67,9 @@ export function locateProcessor(queue: string, explicit: string | undefined): { 
  */
 export async function loadProcessor(queue: string, explicit: string | undefined): Promise<LoadedProcessor> {
   const { file, origin } = locateProcessor(queue, explicit);
-  let loaded: { default?: unknown; describe?: unknown };
+  let loaded: ProcessorModule;
   try {
-    loaded = (await import(pathToFileURL(file).href)) as { default?: unknown; describe?: unknown };
+    loaded = (await import(pathToFileURL(file).href)) as ProcessorModule;
   } catch (error) {
     throw new BouyError('BOUY_ERR_PROCESSOR', `${origin} failed to load: ${(error as Error).message}`, {
       hint: 'fix the module so that it can be imported', cause: error,
@@ -63,8 +80,13 @@ export async function loadProcessor(queue: string, explicit: string | undefined)
       hint: 'export default async function (job) { … }',
     });
   }
-  const describe = typeof loaded.describe === 'function' ? (loaded.describe as () => Record<string, unknown>) : undefined;
-  return { process: loaded.default as JobProcessor, describe };
+  return {
+    process: loaded.default as JobProcessor,
+    describe: optional(loaded, 'describe'),
+    setup: optional(loaded, 'setup'),
+    check: optional(loaded, 'check'),
+    teardown: optional(loaded, 'teardown'),
+  };
 }
 
 export function locateProcessors(queues: readonly string[], explicit: string | undefined): void {

@@ -4,6 +4,7 @@ import { BouyError, EXIT } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
 import { redisUrlOption, stackRedisUrl, withCliRedis } from '../stack-redis.js';
 import { openQueue } from '../../queue.js';
+import { loadJobDefaults, withJobDefaults } from '../../config/jobs.js';
 
 const MAX_COUNT = 100_000;
 const POLL_MS = 200;
@@ -16,6 +17,24 @@ function parseData(text: string): unknown {
       hint: 'quote it for the shell: ./bouy enqueue llm \'{"prompt":"hi"}\'',
     });
   }
+}
+
+/** --timeout (s → the job's `opts.timeout` in ms) and --attempts, checked like the api checks them. */
+function jobOptions(timeout: unknown, attempts: unknown): { timeout?: number; attempts?: number } {
+  const opts: { timeout?: number; attempts?: number } = {};
+  if (timeout !== undefined) {
+    if (typeof timeout !== 'number' || !(timeout > 0 && timeout <= 86_400)) {
+      throw new BouyError('BOUY_ERR_USAGE', `--timeout ${String(timeout)} is not valid: seconds, more than 0 and at most 86400`);
+    }
+    opts.timeout = Math.round(timeout * 1000);
+  }
+  if (attempts !== undefined) {
+    if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > 100) {
+      throw new BouyError('BOUY_ERR_USAGE', `--attempts ${String(attempts)} is not valid: a whole number from 1 to 100`);
+    }
+    opts.attempts = attempts;
+  }
+  return opts;
 }
 
 interface Outcome { id: string; state: string; result?: unknown; error?: string }
@@ -46,10 +65,13 @@ export const enqueue: BouyCommand = {
       name: { type: 'string', default: 'bouy-enqueue', describe: 'job name' },
       wait: { type: 'boolean', default: false, describe: 'wait for the jobs to finish and show their results' },
       'wait-timeout': { type: 'number', default: 120, describe: 'seconds --wait waits' },
+      timeout: { type: 'number', describe: 'seconds each job may run; past it its AbortSignal fires and it fails "timed out" (default: JOB_TIMEOUT_SECONDS of the workers)' },
+      attempts: { type: 'number', describe: 'attempts per job, 1–100 (default: JOB_ATTEMPTS, else 1)' },
       ...redisUrlOption,
     })
     .example('$0 enqueue llm \'{"prompt":"hi"}\'', 'one job for the built-in llm processor')
-    .example('$0 enqueue llm \'{"prompt":"x","latency_ms":2000}\' --count 20 --wait', 'twenty slow jobs; wait for them'),
+    .example('$0 enqueue llm \'{"prompt":"x","latency_ms":2000}\' --count 20 --wait', 'twenty slow jobs; wait for them')
+    .example('$0 enqueue llm \'{"prompt":"x","latency_ms":5000}\' --timeout 2 --wait', 'a job that times out after 2 s'),
   run: async (ctx, args) => {
     const queueName = String(args.queue);
     if (!/^[A-Za-z0-9_.-]+$/.test(queueName)) {
@@ -60,12 +82,14 @@ export const enqueue: BouyCommand = {
     if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
       throw new BouyError('BOUY_ERR_USAGE', `--count ${String(args.count)} is not valid: a whole number from 1 to ${MAX_COUNT}`);
     }
+    const opts = jobOptions(args.timeout, args.attempts);
     const { bullPrefix } = loadFleetSettings(ctx.env);
+    const defaults = loadJobDefaults(ctx.env);
     const url = await stackRedisUrl(ctx, args['redis-url'] as string | undefined);
     return withCliRedis(url, async (connection) => {
       const queue = openQueue(queueName, connection, bullPrefix);
       try {
-        const jobs = await queue.addBulk(Array.from({ length: count }, () => ({ name: String(args.name), data })));
+        const jobs = await queue.addBulk(Array.from({ length: count }, () => ({ name: String(args.name), data, opts: withJobDefaults(defaults, opts) })));
         const ids = jobs.map((j) => j.id!);
         ctx.out.info(`added ${ids.length} job(s) to ${queueName}`);
         const outcomes = args.wait ? await waitForJobs(queue, ids, args['wait-timeout'] as number) : undefined;

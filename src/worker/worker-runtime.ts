@@ -1,0 +1,277 @@
+/**
+ * The inside of one worker process: the BullMQ Workers of one supervisor slot (one per queue it
+ * consumes), its processors' lifecycle, its registry entry and heartbeat, and its side of the
+ * IPC conversation. worker-process.ts is the process around it (signals, exits).
+ */
+import { Worker, type Job } from 'bullmq';
+import { sharedSettings, type Config } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { connect } from '../redis.js';
+import { within } from '../timeout.js';
+import { Registry, WorkerRegistration } from '../registry/registry.js';
+import type { WorkerMessage } from '../ipc.js';
+import { loadProcessors, type JobProcessor, type LoadedProcessor } from './load-processor.js';
+import type { RecycleReason } from '../ipc.js';
+import { jobLimit } from './job-limit.js';
+import { PriorityCascade } from './priority-cascade.js';
+import { JobEventBatch } from './job-event-batch.js';
+import { ErrorWatch } from './error-watch.js';
+import { ProcessorLifecycle } from './processor-lifecycle.js';
+import { guardJob, jobTimeoutMs } from './job-deadline.js';
+
+/** Resolves once the message is handed to the channel (or at once when there is none). */
+export function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected || !process.send) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+/** A billion jobs a second: no limit, only what makes `worker.rateLimit(ms)` bite. */
+const LIMITER_FOR_429S = { max: 1_000_000_000, duration: 1000 };
+
+interface Counters { completed: number; failed: number }
+
+/** Abort budget (well inside the supervisor's 3 s kill and the 5 s promise): close, reclaim, unregister. */
+const ABORT_CLOSE_MS = 500;
+const ABORT_RECLAIM_MS = 1500;
+const ABORT_FINISH_MS = 500;
+/** An aborting worker exits by then even if Redis never answers. */
+export const ABORT_EXIT_MS = 2800;
+
+export class WorkerProcess {
+  private readonly workers: Worker[] = [];
+  private readonly cascade = new PriorityCascade();
+  private readonly jobEvents = new JobEventBatch((events) => send({ type: 'jobs', events }));
+  /** Jobs running now, by `queue:id`. */
+  private readonly held = new Set<string>();
+  private readonly counters: Counters = { completed: 0, failed: 0 };
+  /** Jobs this process runs, until BullMQ records their outcome (see settle). */
+  private readonly running = new Map<string, { startedAt: number; returned: boolean }>();
+  private state = 'starting';
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** BullMQ Worker errors: rate-limited lines, failing/recovered reports to the supervisor. */
+  private readonly errors: ErrorWatch;
+  private errorTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly redis;
+  private readonly registration;
+  private readonly registry;
+  private readonly jobLimit: number;
+  private recycleRequested = false;
+  private lifecycle: ProcessorLifecycle | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly name: string,
+    private readonly log: Logger,
+    /** Lines logged so far; the start-up block is released once the supervisor has them all. */
+    private readonly linesLogged: () => number,
+  ) {
+    this.jobLimit = jobLimit(config.maxJobsPerWorker, config.maxJobsJitter);
+    this.errors = new ErrorWatch(log, (message) => void send(message));
+    this.redis = connect(config.redisUrl);
+    this.redis.on('error', (error) => this.log.warn({ err: error }, 'registry connection error'));
+    this.registration = new WorkerRegistration(this.redis, config.keyPrefix, {
+      name, pid: process.pid, host: config.hostname, queues: config.queues, startedAt: Date.now(),
+    });
+    this.registry = new Registry(this.redis, config.keyPrefix, config.bullPrefix);
+  }
+
+  async start(): Promise<void> {
+    this.log.info({ queues: this.config.queues, concurrency: this.config.concurrency }, 'loading processors');
+    const processors = await loadProcessors(this.config.queues, this.config.processor);
+    this.lifecycle = new ProcessorLifecycle(this.config, processors, this.name, this.log, send);
+    await this.lifecycle.start();
+    for (const [rank, queue] of this.config.queues.entries()) {
+      const worker = this.createWorker(queue, rank, processors.get(queue)!);
+      this.cascade.add(worker);
+      this.workers.push(worker);
+    }
+    // Registered before the first fetch: the BullMQ worker ids are how a dead worker's jobs
+    // are found again, so none may be taken before they are on record.
+    await this.registration.register(Object.fromEntries(this.workers.map((w) => [w.name, w.id])));
+    this.log.info('registered in Redis');
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    // Told to be quiet while starting (a replacement in a quiet supervisor): never fetch at all.
+    for (const worker of this.cascade.isHalted ? [] : this.workers) {
+      worker.run().catch((error: unknown) => this.log.error({ err: error, queue: worker.name }, 'worker stopped with an error'));
+    }
+    this.state = this.cascade.isHalted ? 'quiet' : 'ready';
+    await this.beat();
+    this.heartbeatTimer = setInterval(() => void this.beat(), this.config.heartbeatSeconds * 1000);
+    this.heartbeatTimer.unref();
+    this.errorTimer = setInterval(() => this.errors.tick(), 1000);
+    this.errorTimer.unref();
+    const settings = this.effectiveSettings(processors);
+    this.log.info({ settings, job_limit: Number.isFinite(this.jobLimit) ? this.jobLimit : null }, 'worker ready');
+    void send({ type: 'ready', name: this.name, settings, lines: this.linesLogged() });
+    this.checkMemory();
+  }
+
+  /** What this worker actually runs with, for the verification banner. */
+  private effectiveSettings(processors: Map<string, LoadedProcessor>): Record<string, unknown> {
+    const settings: Record<string, unknown> = { ...sharedSettings(this.config), node: process.version };
+    for (const [queue, processor] of processors) {
+      if (processor.describe) settings[`processor:${queue}`] = processor.describe();
+    }
+    return settings;
+  }
+
+  /** Past a recycle limit: ask the supervisor, once; it answers with a drain, or refuses. */
+  private requestRecycle(reason: RecycleReason): void {
+    if (this.recycleRequested || this.stopping) return;
+    this.recycleRequested = true;
+    const rssMb = Math.round(process.memoryUsage.rss() / 1048576);
+    const jobsDone = this.counters.completed + this.counters.failed;
+    this.log.info({ reason, jobs_done: jobsDone, rss_mb: rssMb }, 'recycle limit reached');
+    void this.jobEvents.flush();
+    void send({ type: 'recycle-request', reason, jobsDone, rssMb });
+  }
+
+  private checkMemory(): void {
+    if (this.config.maxMemoryMb > 0 && process.memoryUsage.rss() > this.config.maxMemoryMb * 1048576) this.requestRecycle('max-memory');
+  }
+
+  private checkLimits(): void {
+    if (this.counters.completed + this.counters.failed >= this.jobLimit) this.requestRecycle('max-jobs');
+    this.checkMemory();
+  }
+
+  private createWorker(queue: string, rank: number, processor: LoadedProcessor): Worker {
+    const worker: Worker = new Worker(queue, async (job, token, signal) => {
+      await this.cascade.deferIfOutranked(rank, job, token);
+      return this.run(worker, processor.process, job, token, signal);
+    }, {
+      connection: connect(this.config.redisUrl),
+      prefix: this.config.bullPrefix,
+      concurrency: this.config.concurrency,
+      // BullMQ honours a manual rate limit (a processor's 429, see guardJob) only on a worker
+      // with a limiter; this one never limits by itself. QUEUE_RATE_LIMIT, in the queue's meta
+      // (queue-limits.ts), takes precedence over it in BullMQ's fetch script.
+      limiter: LIMITER_FOR_429S,
+      name: this.name,
+      autorun: false,
+    });
+    worker.on('error', (error) => this.errors.record(queue, error));
+    worker.on('completed', (job) => this.settle(queue, job, 'completed'));
+    worker.on('failed', (job, error) => { if (job) this.settle(queue, job, 'failed', error); });
+    return worker;
+  }
+
+  private async run(worker: Worker, processor: JobProcessor, job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+    const queue = worker.name;
+    const key = `${queue}:${job.id ?? ''}`;
+    const timeoutMs = jobTimeoutMs(job, this.config.jobTimeoutSeconds);
+    this.held.add(key);
+    this.running.set(key, { startedAt: performance.now(), returned: false });
+    this.jobEvents.add({ kind: 'started', queue, jobId: job.id ?? '', jobName: job.name, ...(timeoutMs > 0 ? { timeoutMs } : {}) });
+    try {
+      // The supervisor must know the deadline before the processor runs: one that blocks the
+      // event loop at once would keep a batched start from ever leaving.
+      if (timeoutMs > 0) await this.jobEvents.flush();
+      const result = await guardJob(worker, job, () => Promise.resolve(processor(job, token, signal)), {
+        timeoutMs,
+        graceMs: this.config.jobTimeoutGraceSeconds * 1000,
+        expired: () => void send({ type: 'timed-out', queue, jobId: job.id ?? '' }),
+        ignored: () => {
+          this.log.warn({ queue, jobId: job.id, grace_s: this.config.jobTimeoutGraceSeconds }, 'a timed-out job ignores its AbortSignal; recycling this worker');
+          this.requestRecycle('job-timeout');
+        },
+        rateLimited: (ms) => this.log.warn({ queue, jobId: job.id, retry_after_ms: ms }, 'rate limited by the processor: the queue waits'),
+      });
+      const running = this.running.get(key);
+      if (running) running.returned = true;
+      return result;
+    } catch (error) {
+      if ((error as Error).name === 'RateLimitError') throw error;
+      this.log.warn({ queue, jobId: job.id, jobName: job.name, err: error }, 'job failed');
+      throw error;
+    } finally {
+      this.held.delete(key);
+    }
+  }
+
+  /**
+   * A job's outcome as BullMQ recorded it (its Worker's `completed` / `failed` events), not as
+   * the processor returned it: a result BullMQ cannot store (a circular object, one too big)
+   * fails the job after the processor succeeded, and counting that as completed would lie.
+   */
+  private settle(queue: string, job: Job, outcome: 'completed' | 'failed', error?: Error): void {
+    const key = `${queue}:${job.id ?? ''}`;
+    const running = this.running.get(key);
+    if (!running) return; // not one this process ran (a stalled job BullMQ failed, a deferred one)
+    this.running.delete(key);
+    if (outcome === 'failed' && running.returned) {
+      this.log.warn({ queue, jobId: job.id, jobName: job.name, err: error }, 'job failed after its processor returned: BullMQ could not store the result');
+    }
+    this.counters[outcome] += 1;
+    this.jobEvents.add({ kind: 'finished', queue, jobId: job.id ?? '', jobName: job.name, outcome, durationMs: performance.now() - running.startedAt });
+    this.checkLimits();
+  }
+
+  private async beat(): Promise<void> {
+    void send({ type: 'alive' });
+    if (this.state === 'ready') this.checkMemory();
+    try {
+      await this.registration.heartbeat({ state: this.state, ...this.counters, active: this.held.size });
+    } catch (error) {
+      this.log.warn({ err: error }, 'heartbeat failed');
+    }
+  }
+
+  /** Take no new jobs, let the active ones finish, stay registered and beating (until drain). */
+  quiet(): void {
+    if (this.stopping || this.cascade.isHalted) return;
+    this.cascade.halt();
+    if (this.state === 'ready') this.state = 'quiet';
+    this.log.info({ active: this.held.size }, 'quiet: taking no new jobs');
+    void this.beat();
+  }
+
+  /** Stop taking jobs, let the active ones finish, unregister. Idempotent. */
+  drain(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.state = 'draining';
+      void send({ type: 'draining' });
+      this.log.info({ active: this.held.size }, 'draining: finishing active jobs');
+      await this.beat();
+      await Promise.allSettled(this.workers.map((w) => w.close()));
+      await this.lifecycle?.stop();
+      await this.finish();
+      this.log.info({ ...this.counters }, 'drained');
+    })();
+    return this.stopping;
+  }
+
+  /**
+   * Stop now: the supervisor is gone or the drain deadline passed. Fetching stops first (so a
+   * sibling cannot take back what we return), then every job locked by this worker's BullMQ
+   * workers goes back to its queue by its lock token, so another worker runs it without
+   * waiting for stall detection. Never waits on a graceful close: after an earlier `close()`
+   * (a drain), BullMQ's `close(true)` returns that stored promise, which waits for the very
+   * jobs we are giving up. Every step is bounded; main() also exits at ABORT_EXIT_MS whatever.
+   */
+  async abort(reason: string): Promise<void> {
+    this.log.warn({ active: this.held.size, reason }, 'aborting: returning active jobs to their queues');
+    const closing = Promise.allSettled(this.workers.map((w) => w.close(true)));
+    // A forced close is quick (no job waited for); a fetch in flight lands meanwhile.
+    await within(closing, ABORT_CLOSE_MS, undefined);
+    const ours = new Map(this.workers.map((w) => [w.name, new Set([w.id])]));
+    const returned = this.registry.reclaimLockedBy(ours).catch((error: unknown) => {
+      this.log.error({ err: error }, 'could not return active jobs; BullMQ stall detection will');
+      return [];
+    });
+    await within(returned, ABORT_RECLAIM_MS, []);
+    this.held.clear();
+    await within(this.finish(), ABORT_FINISH_MS, undefined);
+  }
+
+  private async finish(): Promise<void> {
+    await this.jobEvents.flush();
+    clearInterval(this.heartbeatTimer);
+    clearInterval(this.errorTimer);
+    await this.registration.unregister().catch(() => {});
+    this.redis.disconnect();
+  }
+}
