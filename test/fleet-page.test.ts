@@ -58,11 +58,13 @@ async function pidWhen(page: Page, fleet: TestFleet, index: number, state: strin
   return (await element.getAttribute('data-pid'))!;
 }
 
-/** Clicks a button, then Confirm in the page's dialog. */
+/** Clicks a button, then Confirm in the page's dialog; the dashboard must accept the command. */
 async function clickAndConfirm(page: Page, selector: string): Promise<void> {
   await page.click(selector);
   await page.waitForSelector('dialog#confirm[open]');
+  const accepted = page.waitForResponse((r) => r.url().endsWith('/fleet/api/commands'));
   await page.click('#confirm-ok');
+  expect((await accepted).status()).toBe(202);
 }
 
 describe('the fleet page', () => {
@@ -145,7 +147,9 @@ describe('the fleet page', () => {
       await page.click('dialog#confirm button[value="cancel"]');
       await page.click(`section[data-host="${fleet.hostname}"] button[data-action="resize"]`);
       await page.fill('#confirm-input', '3');
+      const resized = page.waitForResponse((r) => r.url().endsWith('/fleet/api/commands'));
       await page.click('#confirm-ok');
+      expect((await resized).status()).toBe(202);
       await pidWhen(page, fleet, 3, 'ready');
       expect((await fleet.health()).body.worker_count).toBe(3);
 
@@ -181,7 +185,7 @@ describe('the fleet page', () => {
       await waitFor(async () => (await fleet.started()).length === 1, 'the slow job to start');
       await page.waitForSelector(`section[data-host="${fleet.hostname}"] tr[data-state="busy"] .job`);
       await clickAndConfirm(page, `section[data-host="${fleet.hostname}"] button[data-action="quiet"]`);
-      await page.waitForSelector(`section[data-host="${fleet.hostname}"][data-quiet="true"]`, { timeout: 15_000 });
+      await page.waitForSelector(`section[data-host="${fleet.hostname}"][data-quiet="true"]`, { timeout: 30_000 });
       await expectQuietProbes(fleet);
       await expectNothingNewTaken(fleet, running.id!);
       await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].every((r) => r.getAttribute('data-state') === 'quiet'), `section[data-host="${fleet.hostname}"] tr[data-worker]`);

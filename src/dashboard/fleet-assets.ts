@@ -82,6 +82,9 @@ export const FLEET_JS = String.raw`'use strict';
   var REFRESH_MS = 1500;
   var skew = 0;
   var pending = null;
+  // The page is rebuilt on every poll; a button replaced between press and release would lose
+  // the click, so nothing is rebuilt while a pointer is down or the confirmation is open.
+  var pressed = false;
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -204,12 +207,15 @@ export const FLEET_JS = String.raw`'use strict';
       return r.json();
     }).then(function (data) {
       skew = Date.now() - data.at;
+      if (pressed || document.getElementById('confirm').open) return;
       render(data);
       setStatus('updated ' + new Date().toLocaleTimeString());
     }, function (e) { setStatus('not updated: ' + e.message); });
   }
 
   document.addEventListener('DOMContentLoaded', function () {
+    document.addEventListener('pointerdown', function () { pressed = true; }, true);
+    ['pointerup', 'pointercancel'].forEach(function (type) { document.addEventListener(type, function () { pressed = false; }, true); });
     var dialog = document.getElementById('confirm');
     dialog.addEventListener('close', function () {
       var act = pending;
