@@ -110,7 +110,7 @@ describe('the fleet page', () => {
     } finally {
       await closeAll(setup);
     }
-  });
+    }, 180_000); // the first test also pays for Chromium's first start and the dashboard's
 
   it('shows a SIGKILLed worker restarting, then ready with a new pid', async () => {
     const setup = await openFleetPage(2, { RESTART_DELAY_SECONDS: '4' });
