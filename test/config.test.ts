@@ -18,7 +18,7 @@ describe('configuration', () => {
   it('has defaults that work', () => {
     const config = loadConfig({}, false);
     expect(config).toMatchObject({
-      redisUrl: 'redis://localhost:6379', workerCount: 1, queues: ['llm'], concurrency: 1, restartDelaySeconds: 10,
+      redis: { kind: 'url', url: 'redis://localhost:6379' }, keyPrefix: 'bouy', bullPrefix: 'bull', workerCount: 1, queues: ['llm'], concurrency: 1, restartDelaySeconds: 10,
       shutdownTimeoutSeconds: 25, healthServer: true, healthPort: 8080, healthPortRange: [8080, 8089], logFormat: 'json',
     });
     expect(Object.isFrozen(config)).toBe(true);

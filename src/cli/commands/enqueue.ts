@@ -1,8 +1,7 @@
 import { Job, Queue } from 'bullmq';
-import { loadFleetSettings } from '../../config/config.js';
 import { BouyError, EXIT } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
-import { redisUrlOption, stackRedisUrl, withCliRedis } from '../stack-redis.js';
+import { redisUrlOption, stackFleet, withCliRedis } from '../stack-redis.js';
 import { openQueue } from '../../queue.js';
 
 const MAX_COUNT = 100_000;
@@ -60,9 +59,8 @@ export const enqueue: BouyCommand = {
     if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
       throw new BouyError('BOUY_ERR_USAGE', `--count ${String(args.count)} is not valid: a whole number from 1 to ${MAX_COUNT}`);
     }
-    const { bullPrefix } = loadFleetSettings(ctx.env);
-    const url = await stackRedisUrl(ctx, args['redis-url'] as string | undefined);
-    return withCliRedis(url, async (connection) => {
+    const { bullPrefix, redis } = await stackFleet(ctx, args['redis-url'] as string | undefined);
+    return withCliRedis(redis, async (connection) => {
       const queue = openQueue(queueName, connection, bullPrefix);
       try {
         const jobs = await queue.addBulk(Array.from({ length: count }, () => ({ name: String(args.name), data })));
