@@ -10,10 +10,12 @@ export type RedisClient = Redis | Cluster;
 const SERVICE_OPTIONS: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true };
 
 /**
- * A master demoted by a failover answers writes with READONLY until ioredis notices. Reconnect
- * (through the sentinels, to the new master) and resend: a refused write was not applied.
+ * During a failover the old master refuses writes: NOREPLICAS once its replica left to become
+ * the new master (with `min-replicas-to-write 1`, see the README), READONLY once the sentinels
+ * made it a replica. Reconnect (asking the sentinels again) and resend: a refused write was
+ * not applied, so sending it again cannot apply it twice.
  */
-const reconnectOnReadonly = (error: Error) => (error.message.startsWith('READONLY') ? 2 : false);
+const reconnectOnFailover = (error: Error) => (/^(READONLY|NOREPLICAS)/.test(error.message) ? 2 : false);
 
 /** Options that belong to a Cluster itself; the rest go to each node's connection. */
 const CLUSTER_LEVEL = ['lazyConnect', 'enableOfflineQueue', 'enableReadyCheck'] as const;
@@ -54,7 +56,7 @@ export function connect(target: RedisTarget, options: RedisOptions = {}): RedisC
         // Subscribes to the sentinels' +switch-master: reconnects at a failover instead of
         // waiting for the old master's socket to break.
         failoverDetector: true,
-        reconnectOnError: reconnectOnReadonly,
+        reconnectOnError: reconnectOnFailover,
         ...merged,
       });
     case 'cluster':

@@ -30,18 +30,35 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * supervisor's business (hang watchdog, reclaim on exit). Moves are by lock token, so a job
  * that moved on meanwhile is left alone; kills are counted once per token whoever counts.
  *
+ * Not right after an outage: heartbeats stop for everyone while Redis refuses writes, so peers
+ * are judged only once this supervisor's own writes have gone through for a stale period.
+ *
  * One reclaimer at a time: a short Redis lock (SET NX PX), not the leader. The leader may be
  * the very peer that died, and a new one is elected only after LEADER_TTL_SECONDS (15 s),
  * which alone would miss the goal of 3 heartbeats + 2 s; any survivor can take the lock.
  */
 export function reclaimDeadPeers(redis: Redis, registry: Registry, options: DeadPeerOptions, log: Logger): { stop(): void } {
   const lockKey = `${registryKeys(options.prefix).index}:reclaim-lock`;
+  const probeKey = `${registryKeys(options.prefix).index}:write-probe`;
   const lockMs = Math.max(5000, options.staleAfterMs);
+  /** Since when our own writes have gone through without a failure. */
+  let writableSince: number | undefined;
   let busy = false;
   const tick = async () => {
     if (busy) return;
     busy = true;
     try {
+      // A peer's silence means death only if Redis took writes all along. While it refused them
+      // (restarting, a Sentinel failover with min-replicas-to-write) every heartbeat failed,
+      // ours too: give the peers a full stale period after Redis is back before judging them.
+      try {
+        await redis.set(probeKey, options.hostname, 'PX', lockMs);
+        writableSince ??= Date.now();
+      } catch (error) {
+        writableSince = undefined;
+        throw error;
+      }
+      if (Date.now() - writableSince < options.staleAfterMs) return;
       const expired = await registry.expired(options.staleAfterMs);
       if (expired.length === 0) return;
       const pipeline = redis.pipeline();

@@ -10,6 +10,8 @@ import { waitFor } from './wait.js';
 export interface RedisServer {
   port: number;
   url: string;
+  /** What points a bouy process at it. */
+  env: { REDIS_URL: string };
   /** The same Redis as bouy's configuration describes it, for `connect()`. */
   target: RedisTarget;
   client: Redis;
@@ -62,6 +64,7 @@ export async function startRedis(): Promise<RedisServer> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    env: { REDIS_URL: `redis://127.0.0.1:${port}` },
     target: { kind: 'url', url: `redis://127.0.0.1:${port}`, auth: { username: undefined, password: undefined } },
     client,
     stop: halt,
