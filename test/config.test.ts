@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
-import { BouyError } from '../src/errors.js';
+import { problemsOf } from './helpers/config.js';
 import { runEntrypoint } from './helpers/processes.js';
-
-function problemsOf(env: Record<string, string>): string {
-  try {
-    loadConfig(env, false);
-  } catch (error) {
-    expect(error).toBeInstanceOf(BouyError);
-    expect((error as BouyError).exitCode).toBe(64);
-    return (error as BouyError).message;
-  }
-  throw new Error(`expected ${JSON.stringify(env)} to be rejected`);
-}
 
 describe('configuration', () => {
   it('has defaults that work', () => {

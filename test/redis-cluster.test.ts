@@ -5,7 +5,7 @@ import { FIXTURES } from './helpers/processes.js';
 import { startCluster, type RedisCluster } from './helpers/redis-ha.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { singletonOverlaps, type SingletonEvent } from './helpers/singleton-events.js';
-import { allReady, startFleet, type TestFleet } from './helpers/supervisor.js';
+import { allReady, leadersOf, startFleet, type TestFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 let cluster: RedisCluster;
@@ -20,11 +20,6 @@ afterAll(async () => {
 });
 
 const JOBS = 100;
-
-async function leadersOf(fleets: TestFleet[]): Promise<TestFleet[]> {
-  const flags = await Promise.all(fleets.map(async (f) => (await f.health().catch(() => ({ body: { leader: false } }))).body.leader === true));
-  return fleets.filter((_, i) => flags[i]);
-}
 
 describe('Redis Cluster (3 masters)', () => {
   it('runs every job once under the tagged prefixes, returns a SIGKILLed worker\'s job at once, elects one leader; the CLI sees it all', async () => {

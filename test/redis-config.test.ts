@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { hashTag, loadConfig, sharedSettings } from '../src/config/config.js';
-import { BouyError } from '../src/errors.js';
+import { problemsOf } from './helpers/config.js';
 import { runEntrypoint } from './helpers/processes.js';
 import { bouy } from './helpers/bouy.js';
-
-function problemsOf(env: Record<string, string>): string {
-  try {
-    loadConfig(env, false);
-  } catch (error) {
-    expect(error).toBeInstanceOf(BouyError);
-    expect((error as BouyError).exitCode).toBe(64);
-    return (error as BouyError).message;
-  }
-  throw new Error(`expected ${JSON.stringify(env)} to be rejected`);
-}
 
 describe('Redis Sentinel and Cluster settings', () => {
   it('reads a sentinel set-up: host:port list, master name (default mymaster), both passwords', () => {

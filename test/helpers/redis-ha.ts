@@ -43,6 +43,12 @@ async function answers(port: number, check: (r: Redis) => Promise<boolean> = asy
   }
 }
 
+/** SIGKILLs the processes and removes their directory: nothing of a test's Redis outlives it. */
+async function remove(procs: Proc[], dir: string): Promise<void> {
+  await halt(procs);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 async function halt(procs: Proc[]): Promise<void> {
   await Promise.all(procs.map(({ proc }) => new Promise<void>((resolve) => {
     if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
@@ -134,13 +140,11 @@ export async function startSentinels(name = 'mymaster'): Promise<SentinelSet> {
       },
       async close() {
         client.disconnect();
-        await halt(procs);
-        rmSync(dir, { recursive: true, force: true });
+        await remove(procs, dir);
       },
     };
   } catch (error) {
-    await halt(procs);
-    rmSync(dir, { recursive: true, force: true });
+    await remove(procs, dir);
     throw error;
   }
 }
@@ -190,13 +194,11 @@ export async function startCluster(size = 3): Promise<RedisCluster> {
       env, target: config.redis, bullPrefix: config.bullPrefix, client, ports,
       async close() {
         client.disconnect();
-        await halt(procs);
-        rmSync(dir, { recursive: true, force: true });
+        await remove(procs, dir);
       },
     };
   } catch (error) {
-    await halt(procs);
-    rmSync(dir, { recursive: true, force: true });
+    await remove(procs, dir);
     throw error;
   }
 }

@@ -103,3 +103,9 @@ export async function withFleet<T>(
     await fleet.close();
   }
 }
+
+/** The fleets whose /health says they lead now (one that does not answer does not lead). */
+export async function leadersOf(fleets: readonly TestFleet[]): Promise<TestFleet[]> {
+  const flags = await Promise.all(fleets.map(async (f) => (await f.health().catch(() => ({ body: { leader: false } }))).body.leader === true));
+  return fleets.filter((_, i) => flags[i]);
+}
