@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { hashTag, loadConfig, sharedSettings } from '../src/config/config.js';
 import { problemsOf } from './helpers/config.js';
-import { runEntrypoint } from './helpers/processes.js';
+import { ROOT, runEntrypoint } from './helpers/processes.js';
 import { bouy } from './helpers/bouy.js';
 
 describe('Redis Sentinel and Cluster settings', () => {
@@ -79,5 +82,35 @@ describe('Redis Sentinel and Cluster settings', () => {
     const cli = await bouy(['workers'], { REDIS_CLUSTER_NODES: '127.0.0.1:1', BOUY_PREFIX: 'plain' });
     expect(cli.code).toBe(64);
     expect(cli.stderr).toContain('BOUY_PREFIX="plain" is not valid: a prefix with a hash tag');
+  });
+
+  it('REDIS_URL_DEFAULT names a Redis without setting REDIS_URL: used when nothing else is, never a contradiction', () => {
+    expect(loadConfig({ REDIS_URL_DEFAULT: 'redis://redis:6379' }, false).redis).toMatchObject({ kind: 'url', url: 'redis://redis:6379' });
+    expect(loadConfig({ REDIS_URL_DEFAULT: 'redis://redis:6379', REDIS_URL: 'redis://other:6380' }, false).redis).toMatchObject({ url: 'redis://other:6380' });
+    expect(loadConfig({ REDIS_URL_DEFAULT: 'redis://redis:6379', REDIS_SENTINELS: 's1:26379' }, false).redis.kind).toBe('sentinel');
+    expect(loadConfig({ REDIS_URL_DEFAULT: 'redis://redis:6379', REDIS_CLUSTER_NODES: 'r1:7000' }, false).redis.kind).toBe('cluster');
+    const message = problemsOf({ REDIS_URL_DEFAULT: 'http://:hidden-pw@r' });
+    expect(message).toContain('REDIS_URL_DEFAULT="http://:***@r/" is not valid: a redis:// or rediss:// URL');
+    expect(message).not.toContain('hidden-pw');
+  });
+
+  it.each(['base.yml', 'stack.yml'])('compose/%s: every role takes REDIS_SENTINELS or REDIS_CLUSTER_NODES from .env instead of the stack\'s Redis', (file) => {
+    const services = (parse(readFileSync(path.join(ROOT, 'compose', file), 'utf8')) as { services: Record<string, { environment?: string[] }> }).services;
+    /** The environment compose gives a container: NAME=${VAR:-default} substituted, a bare NAME only when set. */
+    const containerEnv = (entries: string[], dotEnv: Record<string, string>) => Object.fromEntries(entries.flatMap((entry) => {
+      const [name, value] = entry.includes('=') ? [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)] : [entry, undefined];
+      if (value === undefined) return dotEnv[name] === undefined ? [] : [[name, dotEnv[name]]];
+      return [[name, value.replace(/\$\{(\w+):-([^}]*)\}/g, (_, v: string, d: string) => dotEnv[v] || d)]];
+    }));
+    const roles = Object.entries(services).filter(([, s]) => s.environment?.some((e) => e.startsWith('REDIS_')));
+    expect(roles.map(([role]) => role).sort()).toEqual(['api', 'dashboard', 'scheduler', 'worker']);
+    for (const [role, service] of roles) {
+      const redisOf = (dotEnv: Record<string, string>) => loadConfig(containerEnv(service.environment!, dotEnv), false).redis;
+      expect(redisOf({}), role).toMatchObject({ kind: 'url', url: 'redis://redis:6379' });
+      expect(redisOf({ REDIS_URL: 'redis://elsewhere:6379' }), role).toMatchObject({ kind: 'url', url: 'redis://elsewhere:6379' });
+      expect(redisOf({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'jobs', REDIS_PASSWORD: 'pw' }), role)
+        .toMatchObject({ kind: 'sentinel', name: 'jobs', auth: { password: 'pw' } });
+      expect(redisOf({ REDIS_CLUSTER_NODES: 'r1:7000' }), role).toMatchObject({ kind: 'cluster' });
+    }
   });
 });

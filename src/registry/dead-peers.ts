@@ -11,6 +11,8 @@ export interface DeadPeerOptions {
   hostname: string;
   /** A registration (and a supervisor's presence) this old is dead: 3 missed heartbeats. */
   staleAfterMs: number;
+  /** HEARTBEAT_SECONDS in ms: Redis not taking writes for longer may have silenced live peers. */
+  heartbeatMs: number;
   /** How often to look; a dead peer's jobs wait at most staleAfterMs + this (+ the reclaim). */
   everyMs: number;
   maxKills: number;
@@ -30,8 +32,11 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * supervisor's business (hang watchdog, reclaim on exit). Moves are by lock token, so a job
  * that moved on meanwhile is left alone; kills are counted once per token whoever counts.
  *
- * Not right after an outage: heartbeats stop for everyone while Redis refuses writes, so peers
- * are judged only once this supervisor's own writes have gone through for a stale period.
+ * Not right after an outage: heartbeats stop for everyone while Redis refuses or holds writes
+ * (restarting, a Sentinel failover), so after one, peers are judged only once this
+ * supervisor's own writes have gone through promptly for a stale period. Only an outage seen
+ * resets that clock, not our own start: a supervisor started beside a dead peer reclaims it at
+ * once (the restarted survivor of a lost host must not leave its jobs to BullMQ's stall check).
  *
  * One reclaimer at a time: a short Redis lock (SET NX PX), not the leader. The leader may be
  * the very peer that died, and a new one is elected only after LEADER_TTL_SECONDS (15 s),
@@ -41,23 +46,25 @@ export function reclaimDeadPeers(redis: Redis, registry: Registry, options: Dead
   const lockKey = `${registryKeys(options.prefix).index}:reclaim-lock`;
   const probeKey = `${registryKeys(options.prefix).index}:write-probe`;
   const lockMs = Math.max(5000, options.staleAfterMs);
-  /** Since when our own writes have gone through without a failure. */
-  let writableSince: number | undefined;
+  /** Since when our own writes have gone through promptly; undefined while they fail. */
+  let writableSince: number | undefined = Number.NEGATIVE_INFINITY;
   let busy = false;
+  /** A write (or the reads after it) held longer than a heartbeat: peers may have been held too. */
+  const heldUp = (since: number) => Date.now() - since > options.heartbeatMs;
   const tick = async () => {
     if (busy) return;
     busy = true;
     try {
-      // A peer's silence means death only if Redis took writes all along. While it refused them
-      // (restarting, a Sentinel failover with min-replicas-to-write) every heartbeat failed,
-      // ours too: give the peers a full stale period after Redis is back before judging them.
+      const probedAt = Date.now();
       try {
         await redis.set(probeKey, options.hostname, 'PX', lockMs);
-        writableSince ??= Date.now();
       } catch (error) {
         writableSince = undefined;
         throw error;
       }
+      // Our connection queues (and, at a failover, resends) a write Redis does not take: a
+      // slow probe is an outage we lived through, a failed one an outage still going on.
+      if (writableSince === undefined || heldUp(probedAt)) writableSince = Date.now();
       if (Date.now() - writableSince < options.staleAfterMs) return;
       const expired = await registry.expired(options.staleAfterMs);
       if (expired.length === 0) return;
@@ -67,6 +74,10 @@ export function reclaimDeadPeers(redis: Redis, registry: Registry, options: Dead
       const live = await liveHosts(redis, options.prefix, options.staleAfterMs);
       const dead = expired.filter((_, i) => !live.has(hosts[i] ?? ''));
       if (dead.length === 0) return;
+      if (heldUp(probedAt)) {
+        writableSince = Date.now(); // an outage began after the probe: what we read may be its silence
+        return;
+      }
       const token = `${options.hostname}:${randomUUID()}`;
       if ((await redis.set(lockKey, token, 'PX', lockMs, 'NX')) !== 'OK') return;
       try {
