@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './redis.js';
 
 /**
  * A BullMQ Queue on a connection bouy already watches. BullMQ re-emits the connection's errors

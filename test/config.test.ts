@@ -1,24 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
-import { BouyError } from '../src/errors.js';
+import { problemsOf } from './helpers/config.js';
 import { runEntrypoint } from './helpers/processes.js';
-
-function problemsOf(env: Record<string, string>): string {
-  try {
-    loadConfig(env, false);
-  } catch (error) {
-    expect(error).toBeInstanceOf(BouyError);
-    expect((error as BouyError).exitCode).toBe(64);
-    return (error as BouyError).message;
-  }
-  throw new Error(`expected ${JSON.stringify(env)} to be rejected`);
-}
 
 describe('configuration', () => {
   it('has defaults that work', () => {
     const config = loadConfig({}, false);
     expect(config).toMatchObject({
-      redisUrl: 'redis://localhost:6379', workerCount: 1, queues: ['llm'], concurrency: 1, restartDelaySeconds: 10,
+      redis: { kind: 'url', url: 'redis://localhost:6379' }, keyPrefix: 'bouy', bullPrefix: 'bull', workerCount: 1, queues: ['llm'], concurrency: 1, restartDelaySeconds: 10,
       shutdownTimeoutSeconds: 25, healthServer: true, healthPort: 8080, healthPortRange: [8080, 8089], logFormat: 'json',
     });
     expect(Object.isFrozen(config)).toBe(true);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePortRun } from './helpers/free-port.js';
 import { FIXTURES, runEntrypoint, stopProcess } from './helpers/processes.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, startFleet, type TestFleet } from './helpers/supervisor.js';
+import { allReady, leadersOf, startFleet, type TestFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 let redis: RedisServer;
@@ -12,11 +12,6 @@ beforeAll(async () => { redis = await startRedis(); });
 afterAll(async () => { await redis?.close(); });
 
 const TTL_S = 2;
-
-async function leaderOf(fleets: TestFleet[]): Promise<TestFleet[]> {
-  const flags = await Promise.all(fleets.map(async (f) => (await f.health().catch(() => ({ body: { leader: false } }))).body.leader === true));
-  return fleets.filter((_, i) => flags[i]);
-}
 
 describe('one leader per fleet', () => {
   it('elects exactly one of three supervisors, runs the singleton only there, and fails over after SIGKILL', async () => {
@@ -27,21 +22,21 @@ describe('one leader per fleet', () => {
     try {
       await Promise.all(fleets.map((f) => allReady(f)));
       const [leader] = await waitFor(async () => {
-        const leaders = await leaderOf(fleets);
+        const leaders = await leadersOf(fleets);
         return leaders.length === 1 && leaders;
       }, 'one leader', 15_000);
       const logLine = await leader!.run.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('singleton singleton-module started'), 'singleton started');
       expect(logLine.fencing_token).toBeGreaterThan(0);
       const { body } = await leader!.health();
       expect(body.leader_id).toMatch(new RegExp(`^${leader!.hostname}:`));
-      expect((await leaderOf(fleets)).length).toBe(1);
+      expect((await leadersOf(fleets)).length).toBe(1);
 
       const killedAt = Date.now();
       leader!.run.kill('SIGKILL');
       await leader!.run.exited;
       const rest = fleets.filter((f) => f !== leader);
       const [next] = await waitFor(async () => {
-        const leaders = await leaderOf(rest);
+        const leaders = await leadersOf(rest);
         return leaders.length === 1 && leaders;
       }, 'a new leader', (TTL_S * 2 + 5) * 1000);
       const takeoverMs = Date.now() - killedAt;
@@ -55,7 +50,7 @@ describe('one leader per fleet', () => {
       // Graceful stop hands over at once, after the singleton stopped.
       await next!.close();
       const after = await waitFor(async () => {
-        const leaders = await leaderOf(rest.filter((f) => f !== next));
+        const leaders = await leadersOf(rest.filter((f) => f !== next));
         return leaders.length === 1 && leaders;
       }, 'handover on graceful stop', 10_000);
       expect(after).toHaveLength(1);

@@ -145,7 +145,7 @@ describe('lease timing', () => {
 describe('leader election in one process', () => {
   it('runs singleton work on the leader only, stops it before handing over, and fences with a growing token', async () => {
     const key = freshKey();
-    const clients = [connect(redis.url), connect(redis.url)];
+    const clients = [connect(redis.target), connect(redis.target)];
     const log = pino({ level: 'silent' });
     const timeline: string[] = [];
     const elections = clients.map((client, i) => {

@@ -1,6 +1,7 @@
 import type { JobDefaults } from '../config/jobs.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import type { Logger } from '../log.js';
 import { healthPlugin, redisReadiness } from '../health/health-plugin.js';
 import { answerErrors } from './answers.js';

@@ -1,6 +1,6 @@
 import type { Job, Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { canBeJobId, jobIdProblem } from './job-id.js';
 import { enqueueSchema, type EnqueueBody } from './schema.js';
 import { withJobDefaults, type JobDefaults } from '../config/jobs.js';

@@ -1,20 +1,39 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { loadFleetSettings, type FleetSettings, type RedisTarget } from '../config/config.js';
 import { BouyError } from '../errors.js';
-import { connect, isAuthError, redisError } from '../redis.js';
+import { connect, isAuthError, redisError, setCommandTimeout, type RedisClient } from '../redis.js';
 import type { Context } from './context.js';
 
+/** A URL the user gave the CLI replaces the services' Sentinel and Cluster settings. */
+const NO_HA = {
+  REDIS_SENTINELS: undefined, REDIS_SENTINEL_NAME: undefined, REDIS_SENTINEL_USERNAME: undefined,
+  REDIS_SENTINEL_PASSWORD: undefined, REDIS_CLUSTER_NODES: undefined, REDIS_URL_DEFAULT: undefined,
+};
+
 /**
- * The Redis the CLI talks to: --redis-url or BOUY_REDIS_URL when given, else the stack's own
- * Redis through the loopback port the dev and test overlays publish (found, not configured,
- * so two stacks never fight over 6379).
+ * The fleet the CLI talks to, its Redis and key prefixes, validated as loadConfig does: the
+ * Redis of --redis-url or BOUY_REDIS_URL when given; else the sentinels or cluster of
+ * REDIS_SENTINELS / REDIS_CLUSTER_NODES (the services' own variables, from the environment or
+ * .env); else the stack's own Redis through the loopback port the dev and test overlays
+ * publish (found, not configured, so two stacks never fight over 6379).
  */
-export async function stackRedisUrl(ctx: Context, explicit: string | undefined): Promise<string> {
+export async function stackFleet(
+  ctx: Context, explicit: string | undefined, overrides: { heartbeatSeconds?: number } = {},
+): Promise<FleetSettings> {
   const given = explicit ?? ctx.env.BOUY_REDIS_URL;
-  if (given) return given;
+  if (given) return loadFleetSettings({ ...ctx.env, ...NO_HA, REDIS_URL: given }, overrides);
+  if (ctx.env.REDIS_SENTINELS?.trim() || ctx.env.REDIS_CLUSTER_NODES?.trim()) return loadFleetSettings(ctx.env, overrides);
+  // REDIS_URL of .env names the Redis as the containers see it: not this host's way there.
+  const settings = loadFleetSettings({ ...ctx.env, REDIS_URL: undefined, REDIS_URL_DEFAULT: undefined }, overrides);
+  const url = await stackRedisUrl(ctx);
+  return Object.freeze({ ...settings, redis: Object.freeze({ kind: 'url' as const, url, auth: settings.redis.auth }) });
+}
+
+async function stackRedisUrl(ctx: Context): Promise<string> {
   const redis = (await ctx.containers()).find((c) => c.service === 'redis');
   if (!redis) {
     throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `the stack's Redis is not running (project ${ctx.project})`, {
-      hint: 'start it with `./bouy up`, or point at a Redis with --redis-url redis://host:6379',
+      hint: 'start it with `./bouy up`, or point at a Redis with --redis-url redis://host:6379 (or REDIS_SENTINELS, REDIS_CLUSTER_NODES)',
     });
   }
   const port = redis.ports['6379/tcp'];
@@ -27,7 +46,7 @@ export async function stackRedisUrl(ctx: Context, explicit: string | undefined):
 }
 
 export const redisUrlOption = {
-  'redis-url': { type: 'string', describe: 'Redis to use (default: BOUY_REDIS_URL, else the stack\'s published Redis)' },
+  'redis-url': { type: 'string', describe: 'Redis to use (default: BOUY_REDIS_URL, else REDIS_SENTINELS or REDIS_CLUSTER_NODES, else the stack\'s published Redis)' },
 } as const;
 
 /**
@@ -52,8 +71,8 @@ export const CLI_REDIS_OPTIONS = {
  */
 export const CLI_COMMAND_TIMEOUT_MS = 3000;
 
-function unreachable(url: string, error: unknown): BouyError {
-  const reason = redisError(url, error);
+function unreachable(target: RedisTarget, error: unknown): BouyError {
+  const reason = redisError(target, error);
   // The same words as the services use; only the hint is the CLI's own.
   if (reason.code === 'BOUY_ERR_REDIS_AUTH') return reason;
   return new BouyError('BOUY_ERR_REDIS_UNREACHABLE', reason.message, {
@@ -63,11 +82,12 @@ function unreachable(url: string, error: unknown): BouyError {
 }
 
 /**
- * Runs `work` with a CLI connection to `url`. Redis down at the start, or lost during the work
- * (a refused, closed or timed-out command), is exit 69 naming the URL with its password hidden.
+ * Runs `work` with a CLI connection to `target`. Redis down at the start, or lost during the
+ * work (a refused, closed or timed-out command), is exit 69 naming the Redis, passwords hidden.
  */
-export async function withCliRedis<T>(url: string, work: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = connect(url, CLI_REDIS_OPTIONS);
+export async function withCliRedis<T>(target: RedisTarget, work: (redis: RedisClient) => Promise<T>): Promise<T> {
+  // A sentinel that does not answer is given up at once too, not retried.
+  const redis = connect(target, target.kind === 'sentinel' ? { ...CLI_REDIS_OPTIONS, sentinelRetryStrategy: () => null } : CLI_REDIS_OPTIONS);
   let lastError: Error | undefined;
   redis.on('error', (error: Error) => {
     lastError = error; // the cause (ECONNREFUSED…) behind ioredis's "Connection is closed."
@@ -76,15 +96,15 @@ export async function withCliRedis<T>(url: string, work: (redis: Redis) => Promi
     await redis.connect();
   } catch (error) {
     redis.disconnect();
-    throw unreachable(url, lastError ?? error);
+    throw unreachable(target, lastError ?? error);
   }
-  redis.options.commandTimeout = CLI_COMMAND_TIMEOUT_MS;
+  setCommandTimeout(redis, CLI_COMMAND_TIMEOUT_MS);
   try {
     return await work(redis);
   } catch (error) {
     if (error instanceof BouyError) throw error;
     const lost = isAuthError(error) || redis.status !== 'ready' || /timed out|Connection is closed|isn't writeable/i.test((error as Error)?.message ?? '');
-    throw lost ? unreachable(url, lastError ?? error) : error;
+    throw lost ? unreachable(target, lastError ?? error) : error;
   } finally {
     if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
     else redis.disconnect();

@@ -2,8 +2,11 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { invalidConfiguration } from '../errors.js';
 import { boolean, integer, number, oneOf, Problems, text, type Env } from './parse.js';
+import { describeRedis, redisSettings, type RedisTarget } from './redis-target.js';
 import { parseSchedules, type Schedule } from './schedules.js';
 import { describeRateLimit, parseJobSettings, type JobSettings } from './jobs.js';
+
+export { describeRedis, hashTag, redactUrl, type HostPort, type RedisAuth, type RedisSettings, type RedisTarget } from './redis-target.js';
 
 export type { Schedule };
 
@@ -19,8 +22,12 @@ export const MISSED_HEARTBEATS = 3;
 
 /** The whole configuration of a bouy process, read once from the environment (job side: jobs.ts). */
 export interface Config extends JobSettings {
-  /** @defaultValue redis://localhost:6379 */
-  readonly redisUrl: string;
+  /**
+   * Which Redis: REDIS_URL, or the master named REDIS_SENTINEL_NAME that REDIS_SENTINELS
+   * monitor, or the cluster of REDIS_CLUSTER_NODES (exactly one of the three).
+   * @defaultValue `{ kind: 'url', url: 'redis://localhost:6379' }`
+   */
+  readonly redis: RedisTarget;
   /** Worker processes this supervisor keeps alive. @defaultValue 1 (1–20) */
   readonly workerCount: number;
   /** Queues each worker consumes, highest priority first. @defaultValue ['llm'] */
@@ -105,8 +112,6 @@ function adminToken(env: Env, problems: Problems): string | undefined {
   return value;
 }
 
-const PREFIX = /^[A-Za-z0-9_.:-]+$/;
-const PREFIX_HELP = 'letters, digits, _ . : -';
 const QUEUE_NAME = /^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/;
 const PORT_RANGE = /^(\d{1,5})-(\d{1,5})$/;
 
@@ -121,29 +126,6 @@ function portRange(env: Env, problems: Problems): [number, number] {
     return [8080, 8089];
   }
   return [low, high];
-}
-
-function redisUrl(env: Env, problems: Problems): string {
-  const value = text(env, problems, 'REDIS_URL', 'redis://localhost:6379');
-  try {
-    const url = new URL(value);
-    if (url.protocol === 'redis:' || url.protocol === 'rediss:') return value;
-  } catch {
-    // reported below
-  }
-  problems.add('REDIS_URL', redactUrl(env.REDIS_URL ?? value), 'a redis:// or rediss:// URL, e.g. redis://localhost:6379');
-  return 'redis://localhost:6379';
-}
-
-/** A Redis URL with its password replaced, safe for logs and error messages. */
-export function redactUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-  }
 }
 
 /**
@@ -168,8 +150,9 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
   if (processor === '') problems.add('PROCESSOR', env.PROCESSOR, 'a path to a module whose default export processes a job, or unset');
 
   const heartbeatSeconds = number(env, problems, 'HEARTBEAT_SECONDS', 5, 0.1, 3600);
+  const redis = redisSettings(env, problems);
   const config: Config = {
-    redisUrl: redisUrl(env, problems),
+    redis: redis.target,
     workerCount: integer(env, problems, 'WORKER_COUNT', 1, 1, MAX_WORKERS),
     queues: Object.freeze(queues.split(',')),
     concurrency: integer(env, problems, 'WORKER_CONCURRENCY', 1, 1, 1000),
@@ -186,8 +169,8 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
     heartbeatSeconds,
     staleAfterMs: heartbeatSeconds * 1000 * MISSED_HEARTBEATS,
     hangTimeoutSeconds: number(env, problems, 'WORKER_HANG_TIMEOUT_SECONDS', 60, 0, 86400),
-    keyPrefix: text(env, problems, 'BOUY_PREFIX', 'bouy', PREFIX, PREFIX_HELP),
-    bullPrefix: text(env, problems, 'BULLMQ_PREFIX', 'bull', PREFIX, PREFIX_HELP),
+    keyPrefix: redis.keyPrefix,
+    bullPrefix: redis.bullPrefix,
     hostname: text(env, problems, 'BOUY_HOSTNAME', os.hostname(), /^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -'),
     maxJobsPerWorker: integer(env, problems, 'MAX_JOBS_PER_WORKER', 0, 0, 1_000_000_000),
     maxJobsJitter: integer(env, problems, 'MAX_JOBS_JITTER', 0, 0, 1_000_000_000),
@@ -211,6 +194,8 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
 
 /** What a client of a fleet (the CLI's `workers`, `enqueue`) must agree on with its supervisors. */
 export interface FleetSettings {
+  /** Where the fleet's Redis is (REDIS_URL / REDIS_SENTINELS… / REDIS_CLUSTER_NODES). */
+  readonly redis: RedisTarget;
   readonly keyPrefix: string;
   readonly bullPrefix: string;
   readonly heartbeatSeconds: number;
@@ -226,9 +211,11 @@ export function loadFleetSettings(env: Env, overrides: { heartbeatSeconds?: numb
   const problems = new Problems();
   const heartbeatSeconds = overrides.heartbeatSeconds ?? number(env, problems, 'HEARTBEAT_SECONDS', 5, 0.1, 3600);
   if (!(heartbeatSeconds >= 0.1 && heartbeatSeconds <= 3600)) problems.add('--heartbeat-seconds', String(heartbeatSeconds), 'a number from 0.1 to 3600');
+  const redis = redisSettings(env, problems);
   const settings = {
-    keyPrefix: text(env, problems, 'BOUY_PREFIX', 'bouy', PREFIX, PREFIX_HELP),
-    bullPrefix: text(env, problems, 'BULLMQ_PREFIX', 'bull', PREFIX, PREFIX_HELP),
+    redis: redis.target,
+    keyPrefix: redis.keyPrefix,
+    bullPrefix: redis.bullPrefix,
     heartbeatSeconds,
     staleAfterMs: heartbeatSeconds * 1000 * MISSED_HEARTBEATS,
   };
@@ -239,7 +226,8 @@ export function loadFleetSettings(env: Env, overrides: { heartbeatSeconds?: numb
 /** The settings every worker of a fleet should share; secrets redacted. */
 export function sharedSettings(config: Config): Record<string, unknown> {
   return {
-    redisUrl: redactUrl(config.redisUrl),
+    redis: describeRedis(config.redis),
+    prefixes: `${config.keyPrefix} ${config.bullPrefix}`,
     queues: config.queues.join(','),
     concurrency: config.concurrency,
     processor: config.processor ?? '(by queue name)',

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { readEvents, type FleetEvent } from '../fleet/events.js';
 import { readSnapshots, type SupervisorSnapshot } from '../fleet/snapshot.js';
 
@@ -54,7 +54,7 @@ export function summarize(containers: SupervisorSnapshot[], events: FleetEvent[]
   };
 }
 
-export async function readOverview(redis: Redis, prefix: string): Promise<FleetOverview> {
+export async function readOverview(redis: RedisClient, prefix: string): Promise<FleetOverview> {
   const [containers, events] = await Promise.all([readSnapshots(redis, prefix), readEvents(redis, prefix, 50)]);
   return summarize(containers, events);
 }

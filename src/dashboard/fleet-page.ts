@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { parseCommand, sendCommand } from '../fleet/commands.js';
 import { readSnapshots } from '../fleet/snapshot.js';
 import { within } from '../timeout.js';
@@ -22,7 +22,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-sr
  * (`POST /fleet/api/commands`), which go to the chosen container's supervisor through Redis.
  * Behind whatever authentication the dashboard app has (registered before this).
  */
-export function registerFleetPage(app: FastifyInstance, redis: Redis, prefix: string): void {
+export function registerFleetPage(app: FastifyInstance, redis: RedisClient, prefix: string): void {
   const overview = async (reply: import('fastify').FastifyReply) => {
     const data = await within(readOverview(redis, prefix), 1500, null);
     reply.header('cache-control', 'no-store');

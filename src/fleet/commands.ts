@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { duplicate, type RedisClient } from '../redis.js';
 import { MAX_WORKERS } from '../config/config.js';
 import { fleetKeys } from './keys.js';
 
@@ -40,7 +40,7 @@ export function parseCommand(value: unknown): { command: FleetCommand } | { erro
 }
 
 /** Queues a command for one host's supervisor; the list expires so a dead host's commands go. */
-export async function sendCommand(redis: Redis, prefix: string, command: FleetCommand): Promise<void> {
+export async function sendCommand(redis: RedisClient, prefix: string, command: FleetCommand): Promise<void> {
   const key = fleetKeys(prefix).commands(command.host);
   await redis.multi().rpush(key, JSON.stringify({ ...command, at: Date.now() })).pexpire(key, COMMAND_TTL_MS).exec();
 }
@@ -50,10 +50,10 @@ export async function sendCommand(redis: Redis, prefix: string, command: FleetCo
  * the blocking read holds up nothing else) and hands each valid, fresh one to `apply`.
  */
 export function listenForCommands(
-  redis: Redis, prefix: string, host: string,
+  redis: RedisClient, prefix: string, host: string,
   apply: (command: FleetCommand) => void, ignored: (why: string) => void,
 ): { stop(): void } {
-  const connection = redis.duplicate();
+  const connection = duplicate(redis);
   connection.on('error', () => {}); // the main connection reports Redis trouble
   const key = fleetKeys(prefix).commands(host);
   let stopped = false;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { fleetKeys } from './keys.js';
 
 /** How many events the fleet keeps (one LTRIM per write keeps the list at this). */
@@ -16,14 +16,14 @@ export interface FleetEvent {
 }
 
 /** Appends one event to the fleet's capped list; never throws (an event is not worth a crash). */
-export async function recordEvent(redis: Redis, prefix: string, event: Omit<FleetEvent, 'at'>): Promise<void> {
+export async function recordEvent(redis: RedisClient, prefix: string, event: Omit<FleetEvent, 'at'>): Promise<void> {
   const entry: FleetEvent = { at: Date.now(), ...event, message: event.message.slice(0, MAX_MESSAGE) };
   const key = fleetKeys(prefix).events;
   await redis.multi().lpush(key, JSON.stringify(entry)).ltrim(key, 0, MAX_EVENTS - 1).exec().catch(() => undefined);
 }
 
 /** The latest `count` events, newest first (unreadable entries skipped). */
-export async function readEvents(redis: Redis, prefix: string, count = 50): Promise<FleetEvent[]> {
+export async function readEvents(redis: RedisClient, prefix: string, count = 50): Promise<FleetEvent[]> {
   const raw = await redis.lrange(fleetKeys(prefix).events, 0, Math.min(count, MAX_EVENTS) - 1);
   return raw.flatMap((json) => {
     try {

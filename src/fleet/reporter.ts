@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { Config } from '../config/config.js';
 import { residentBytes } from '../health/process-memory.js';
 import type { Logger } from '../log.js';
@@ -19,7 +19,7 @@ export interface FleetReporting {
 
 export interface ReporterOptions {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   supervisor: Supervisor;
   log: Logger;
   fingerprint: string;

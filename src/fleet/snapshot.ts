@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { SlotView } from '../supervisor/slot.js';
 import { fleetKeys } from './keys.js';
 
@@ -61,7 +61,7 @@ export function workerState(view: SlotView): WorkerState {
  * Stores a snapshot with an expiry (a supervisor that dies stops refreshing it, and it
  * vanishes) and notes its host in the index the dashboard reads.
  */
-export async function publishSnapshot(redis: Redis, prefix: string, snapshot: SupervisorSnapshot, ttlMs: number): Promise<void> {
+export async function publishSnapshot(redis: RedisClient, prefix: string, snapshot: SupervisorSnapshot, ttlMs: number): Promise<void> {
   const keys = fleetKeys(prefix);
   await redis.multi()
     .set(keys.snapshot(snapshot.host), JSON.stringify(snapshot), 'PX', ttlMs)
@@ -69,13 +69,13 @@ export async function publishSnapshot(redis: Redis, prefix: string, snapshot: Su
     .exec();
 }
 
-export async function withdrawSnapshot(redis: Redis, prefix: string, host: string): Promise<void> {
+export async function withdrawSnapshot(redis: RedisClient, prefix: string, host: string): Promise<void> {
   const keys = fleetKeys(prefix);
   await redis.multi().del(keys.snapshot(host)).zrem(keys.snapshots, host).exec();
 }
 
 /** Every live supervisor's snapshot, by host; hosts whose snapshot expired leave the index. */
-export async function readSnapshots(redis: Redis, prefix: string): Promise<SupervisorSnapshot[]> {
+export async function readSnapshots(redis: RedisClient, prefix: string): Promise<SupervisorSnapshot[]> {
   const keys = fleetKeys(prefix);
   const hosts = await redis.zrange(keys.snapshots, '0', '-1');
   if (hosts.length === 0) return [];

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import type { Config } from '../config/config.js';
 import { readQueueBacklog, type QueueBacklog } from './queue-backlog.js';
 import { openQueue } from '../queue.js';

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
-import { pingWithin } from '../redis.js';
-import type { Redis } from 'ioredis';
+import { pingWithin, type RedisClient as Redis } from '../redis.js';
 import type { HealthStatus } from './health-status.js';
 
 /** Seconds a client (or an orchestrator) should wait before asking again after a 503. */

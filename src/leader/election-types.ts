@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import type { Logger } from '../log.js';
 
 /** The leader election's options, events and status (leader-election.ts). */

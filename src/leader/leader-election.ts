@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
+import { duplicate, type RedisClient as Redis } from '../redis.js';
 import { acquireLease, leaseKeys, readLeader, redisUptimeMs, releaseLease, renewLease, type LeaseKeys } from './lease.js';
 import { SingletonTask, type SingletonStart } from './singleton-task.js';
 import type { Logger } from '../log.js';
@@ -74,7 +74,7 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
   start(): void {
     if (this.state !== 'idle' || this.stopping) return;
     this.state = 'follower';
-    this.subscriber = this.redis.duplicate();
+    this.subscriber = duplicate(this.redis);
     this.subscriber.on('error', (error: Error) => this.log.debug({ err: error }, 'leader election: subscriber connection error'));
     this.subscriber.on('message', () => this.wake());
     this.subscriber.subscribe(this.keys.released).catch((error: unknown) => {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 
 /**
  * The Redis side of leadership: one key holding the leader's id with an expiry (the lease),

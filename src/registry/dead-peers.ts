@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import type { Logger } from '../log.js';
 import { liveHosts } from './fleet.js';
 import { registryKeys } from './keys.js';
@@ -11,6 +11,8 @@ export interface DeadPeerOptions {
   hostname: string;
   /** A registration (and a supervisor's presence) this old is dead: 3 missed heartbeats. */
   staleAfterMs: number;
+  /** HEARTBEAT_SECONDS in ms: Redis not taking writes for longer may have silenced live peers. */
+  heartbeatMs: number;
   /** How often to look; a dead peer's jobs wait at most staleAfterMs + this (+ the reclaim). */
   everyMs: number;
   maxKills: number;
@@ -30,18 +32,40 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * supervisor's business (hang watchdog, reclaim on exit). Moves are by lock token, so a job
  * that moved on meanwhile is left alone; kills are counted once per token whoever counts.
  *
+ * Not right after an outage: heartbeats stop for everyone while Redis refuses or holds writes
+ * (restarting, a Sentinel failover), so after one, peers are judged only once this
+ * supervisor's own writes have gone through promptly for a stale period. Only an outage seen
+ * resets that clock, not our own start: a supervisor started beside a dead peer reclaims it at
+ * once (the restarted survivor of a lost host must not leave its jobs to BullMQ's stall check).
+ *
  * One reclaimer at a time: a short Redis lock (SET NX PX), not the leader. The leader may be
  * the very peer that died, and a new one is elected only after LEADER_TTL_SECONDS (15 s),
  * which alone would miss the goal of 3 heartbeats + 2 s; any survivor can take the lock.
  */
 export function reclaimDeadPeers(redis: Redis, registry: Registry, options: DeadPeerOptions, log: Logger): { stop(): void } {
   const lockKey = `${registryKeys(options.prefix).index}:reclaim-lock`;
+  const probeKey = `${registryKeys(options.prefix).index}:write-probe`;
   const lockMs = Math.max(5000, options.staleAfterMs);
+  /** Since when our own writes have gone through promptly; undefined while they fail. */
+  let writableSince: number | undefined = Number.NEGATIVE_INFINITY;
   let busy = false;
+  /** A write (or the reads after it) held longer than a heartbeat: peers may have been held too. */
+  const heldUp = (since: number) => Date.now() - since > options.heartbeatMs;
   const tick = async () => {
     if (busy) return;
     busy = true;
     try {
+      const probedAt = Date.now();
+      try {
+        await redis.set(probeKey, options.hostname, 'PX', lockMs);
+      } catch (error) {
+        writableSince = undefined;
+        throw error;
+      }
+      // Our connection queues (and, at a failover, resends) a write Redis does not take: a
+      // slow probe is an outage we lived through, a failed one an outage still going on.
+      if (writableSince === undefined || heldUp(probedAt)) writableSince = Date.now();
+      if (Date.now() - writableSince < options.staleAfterMs) return;
       const expired = await registry.expired(options.staleAfterMs);
       if (expired.length === 0) return;
       const pipeline = redis.pipeline();
@@ -50,6 +74,10 @@ export function reclaimDeadPeers(redis: Redis, registry: Registry, options: Dead
       const live = await liveHosts(redis, options.prefix, options.staleAfterMs);
       const dead = expired.filter((_, i) => !live.has(hosts[i] ?? ''));
       if (dead.length === 0) return;
+      if (heldUp(probedAt)) {
+        writableSince = Date.now(); // an outage began after the probe: what we read may be its silence
+        return;
+      }
       const token = `${options.hostname}:${randomUUID()}`;
       if ((await redis.set(lockKey, token, 'PX', lockMs, 'NX')) !== 'OK') return;
       try {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 
 /** What one supervisor tells the fleet about itself: its configuration and image version. */
 export interface FleetMember {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { Job, Queue, UnrecoverableError } from 'bullmq';
 import type { Logger } from '../log.js';
 import { BULL_WORKER_FIELD, registryKeys } from './keys.js';

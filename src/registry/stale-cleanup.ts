@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { registryKeys } from './keys.js';
 import { Registry, type HeldJob } from './registry.js';
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { sharedSettings, type Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { within } from '../timeout.js';

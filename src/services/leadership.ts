@@ -34,7 +34,7 @@ export async function loadSingleton(file: string | undefined): Promise<Singleton
 /** The leader keeps the configured job schedulers in Redis; followers leave them alone. */
 function scheduleKeeper(config: Config, log: Logger): SingletonStart {
   return async (context) => {
-    const redis = connect(config.redisUrl);
+    const redis = connect(config.redis);
     try {
       for (const schedule of config.schedules) {
         if (!context.stillLeader()) break;
@@ -71,7 +71,7 @@ export interface Leadership {
  * SINGLETON_MODULE — and hands them over when it stops or dies.
  */
 export function startLeadership(config: Config, singleton: SingletonStart | undefined, log: Logger): Leadership {
-  const redis = connect(config.redisUrl);
+  const redis = connect(config.redis);
   redis.on('error', (error) => log.debug({ err: error }, 'leader connection error'));
   const key = leaderKey(config.keyPrefix);
   const election = new LeaderElection({ redis, key, id: `${config.hostname}:${process.pid}`, ttlMs: config.leaderTtlSeconds * 1000, log });

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { Config } from '../config/config.js';
 import { describeRateLimit } from '../config/jobs.js';
 import type { Logger } from '../log.js';
@@ -11,7 +11,7 @@ import { openQueue } from '../queue.js';
  * fleet that agrees (the fingerprint includes them), so it is idempotent; an unset variable
  * removes the limit, so the environment stays the one truth about it.
  */
-export async function applyQueueLimits(config: Config, redis: Redis, log: Logger): Promise<void> {
+export async function applyQueueLimits(config: Config, redis: RedisClient, log: Logger): Promise<void> {
   for (const name of config.queues) {
     const queue = openQueue(name, redis, config.bullPrefix);
     try {

@@ -1,10 +1,10 @@
 import type { DestinationStream } from 'pino';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { type Config } from '../config/config.js';
 import { integer, Problems } from '../config/parse.js';
 import { invalidConfiguration } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { assertRedisReachable, connect } from '../redis.js';
+import { assertRedisReachable, connect, type RedisClient as Redis } from '../redis.js';
 import type { Releasers } from './releasers.js';
 import { onShutdownSignal } from '../signals.js';
 
@@ -37,8 +37,8 @@ export async function startRole(
 ): Promise<{ log: Logger; redis: Redis }> {
   const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'bouy', base: { role, host: config.hostname } }, options.destination);
   await options.preflight?.();
-  await assertRedisReachable(config.redisUrl);
-  const redis = connect(config.redisUrl, options.redisOptions);
+  await assertRedisReachable(config.redis);
+  const redis = connect(config.redis, options.redisOptions);
   redis.on('error', (error) => log.warn({ err: error }, `${role} Redis connection error`));
   releasers.add('redis connection', () => redis.quit().catch(() => redis.disconnect()));
   return { log, redis };

@@ -105,7 +105,7 @@ export const workerService: Service = {
     // Jobs of peers that died whole (nothing restarts them) go back once their heartbeat expired.
     const deadPeers = reclaimDeadPeers(redis, registry, {
       prefix: config.keyPrefix, hostname: config.hostname, maxKills: config.maxJobKills,
-      staleAfterMs: config.staleAfterMs, everyMs: Math.min(1000, config.heartbeatSeconds * 1000),
+      staleAfterMs: config.staleAfterMs, heartbeatMs: config.heartbeatSeconds * 1000, everyMs: Math.min(1000, config.heartbeatSeconds * 1000),
     }, log);
     releasers.add('dead-peer reclaim', () => deadPeers.stop());
     supervisor.once('stopping', () => deadPeers.stop());

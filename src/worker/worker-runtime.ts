@@ -70,7 +70,7 @@ export class WorkerProcess {
   ) {
     this.jobLimit = jobLimit(config.maxJobsPerWorker, config.maxJobsJitter);
     this.errors = new ErrorWatch(log, (message) => void send(message));
-    this.redis = connect(config.redisUrl);
+    this.redis = connect(config.redis);
     this.redis.on('error', (error) => this.log.warn({ err: error }, 'registry connection error'));
     this.registration = new WorkerRegistration(this.redis, config.keyPrefix, {
       name, pid: process.pid, host: config.hostname, queues: config.queues, startedAt: Date.now(),
@@ -143,7 +143,7 @@ export class WorkerProcess {
       await this.cascade.deferIfOutranked(rank, job, token);
       return this.run(worker, processor.process, job, token, signal);
     }, {
-      connection: connect(this.config.redisUrl),
+      connection: connect(this.config.redis),
       prefix: this.config.bullPrefix,
       concurrency: this.config.concurrency,
       // BullMQ honours a manual rate limit (a processor's 429, see guardJob) only on a worker

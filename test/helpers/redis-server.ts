@@ -3,12 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import type { RedisTarget } from '../../src/config/config.js';
 import { freePort } from './free-port.js';
 import { waitFor } from './wait.js';
 
 export interface RedisServer {
   port: number;
   url: string;
+  /** What points a bouy process at it. */
+  env: { REDIS_URL: string };
+  /** The same Redis as bouy's configuration describes it, for `connect()`. */
+  target: RedisTarget;
   client: Redis;
   /** Stops the server (SIGTERM) and keeps its data directory for `start()`. */
   stop(): Promise<void>;
@@ -59,6 +64,8 @@ export async function startRedis(): Promise<RedisServer> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    env: { REDIS_URL: `redis://127.0.0.1:${port}` },
+    target: { kind: 'url', url: `redis://127.0.0.1:${port}`, auth: { username: undefined, password: undefined } },
     client,
     stop: halt,
     start: launch,

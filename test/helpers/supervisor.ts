@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { freePortRun } from './free-port.js';
 import { FIXTURES, runEntrypoint, stopProcess, type Running } from './processes.js';
+import type { RedisHa } from './redis-ha.js';
 import type { RedisServer } from './redis-server.js';
 import { waitFor } from './wait.js';
 
@@ -25,17 +26,24 @@ export interface TestFleet {
 
 /**
  * Starts `node dist/entrypoint.js worker` against `redis` with names unique to this test
- * (queue, host, key prefixes, health ports) and the recording fixture as processor.
+ * (queue, host, key prefixes, health ports) and the recording fixture as processor. The
+ * recordings go to `redis`, or to `options.records` (a plain Redis that no failover touches)
+ * when `redis` is a Sentinel set or a cluster.
  */
-export async function startFleet(redis: RedisServer, env: { [key: string]: string | undefined } = {}, options: { detached?: boolean } = {}): Promise<TestFleet> {
+export async function startFleet(
+  redis: RedisServer | RedisHa, env: { [key: string]: string | undefined } = {}, options: { detached?: boolean; records?: RedisServer } = {},
+): Promise<TestFleet> {
+  const records = options.records ?? ('url' in redis ? redis : undefined);
+  if (!records) throw new Error('startFleet on a Sentinel set or cluster needs options.records');
   const id = randomUUID().slice(0, 8);
   const queueName = env.QUEUE_NAME ?? `q-${id}`;
   const hostname = env.BOUY_HOSTNAME ?? `host${id}`;
   const prefix = env.BOUY_PREFIX ?? `bouy-${id}`;
-  const recordPrefix = `rec-${id}`;
+  const recordPrefix = env.TEST_RECORD_PREFIX ?? `rec-${id}`;
   const healthPort = env.HEALTH_PORT ? Number(env.HEALTH_PORT) : await freePortRun(3);
   const fullEnv = {
-    REDIS_URL: redis.url,
+    ...redis.env,
+    TEST_RECORD_URL: records.url,
     QUEUE_NAME: queueName,
     BOUY_HOSTNAME: hostname,
     BOUY_PREFIX: prefix,
@@ -49,9 +57,9 @@ export async function startFleet(redis: RedisServer, env: { [key: string]: strin
     ...env,
   };
   const run = runEntrypoint(['worker'], fullEnv, options);
-  const queue = new Queue(queueName.split(',')[0]!, { connection: redis.client });
+  const queue = new Queue(queueName.split(',')[0]!, { connection: redis.client, prefix: env.BULLMQ_PREFIX ?? ('bullPrefix' in redis ? redis.bullPrefix : 'bull') });
   queue.on('error', () => {}); // tests that stop Redis on purpose
-  const list = async (key: string) => (await redis.client.lrange(`${recordPrefix}:${key}`, 0, -1)).map((s) => JSON.parse(s) as Record);
+  const list = async (key: string) => (await records.client.lrange(`${recordPrefix}:${key}`, 0, -1)).map((s) => JSON.parse(s) as Record);
   return {
     run, queueName, queue, hostname, prefix, recordPrefix, healthPort, env: fullEnv,
     started: () => list('started'),
@@ -94,4 +102,10 @@ export async function withFleet<T>(
   } finally {
     await fleet.close();
   }
+}
+
+/** The fleets whose /health says they lead now (one that does not answer does not lead). */
+export async function leadersOf(fleets: readonly TestFleet[]): Promise<TestFleet[]> {
+  const flags = await Promise.all(fleets.map(async (f) => (await f.health().catch(() => ({ body: { leader: false } }))).body.leader === true));
+  return fleets.filter((_, i) => flags[i]);
 }

@@ -1,8 +1,7 @@
 import { Job, Queue } from 'bullmq';
-import { loadFleetSettings } from '../../config/config.js';
 import { BouyError, EXIT } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
-import { redisUrlOption, stackRedisUrl, withCliRedis } from '../stack-redis.js';
+import { redisUrlOption, stackFleet, withCliRedis } from '../stack-redis.js';
 import { openQueue } from '../../queue.js';
 import { loadJobDefaults, withJobDefaults } from '../../config/jobs.js';
 
@@ -83,10 +82,9 @@ export const enqueue: BouyCommand = {
       throw new BouyError('BOUY_ERR_USAGE', `--count ${String(args.count)} is not valid: a whole number from 1 to ${MAX_COUNT}`);
     }
     const opts = jobOptions(args.timeout, args.attempts);
-    const { bullPrefix } = loadFleetSettings(ctx.env);
     const defaults = loadJobDefaults(ctx.env);
-    const url = await stackRedisUrl(ctx, args['redis-url'] as string | undefined);
-    return withCliRedis(url, async (connection) => {
+    const { bullPrefix, redis } = await stackFleet(ctx, args['redis-url'] as string | undefined);
+    return withCliRedis(redis, async (connection) => {
       const queue = openQueue(queueName, connection, bullPrefix);
       try {
         const jobs = await queue.addBulk(Array.from({ length: count }, () => ({ name: String(args.name), data, opts: withJobDefaults(defaults, opts) })));

@@ -1,4 +1,3 @@
-import { loadFleetSettings } from '../../config/config.js';
 import { EXIT } from '../../errors.js';
 import { removeStaleRegistrations } from '../../registry/stale-cleanup.js';
 import { Registry, type RegisteredWorker } from '../../registry/registry.js';
@@ -6,7 +5,7 @@ import { readFleet } from '../../registry/fleet.js';
 import { leaderKey, readLeader } from '../../leader/index.js';
 import type { BouyCommand } from '../command.js';
 import { table } from '../output.js';
-import { redisUrlOption, stackRedisUrl, withCliRedis } from '../stack-redis.js';
+import { redisUrlOption, stackFleet, withCliRedis } from '../stack-redis.js';
 
 
 function age(ms: number): string {
@@ -26,11 +25,10 @@ export const workers: BouyCommand = {
     .example('$0 workers', 'name, host, state, queue, jobs, heartbeat age')
     .example('$0 workers --prune', 'remove the stale ones and say how many'),
   run: async (ctx, args) => {
-    const url = await stackRedisUrl(ctx, args['redis-url'] as string | undefined);
     // Stale as the supervisors count it: the same settings, read and validated the same way.
-    const fleetSettings = loadFleetSettings(ctx.env, { heartbeatSeconds: args['heartbeat-seconds'] as number | undefined });
+    const fleetSettings = await stackFleet(ctx, args['redis-url'] as string | undefined, { heartbeatSeconds: args['heartbeat-seconds'] as number | undefined });
     const { staleAfterMs, keyPrefix: prefix } = fleetSettings;
-    return withCliRedis(url, async (redis) => {
+    return withCliRedis(fleetSettings.redis, async (redis) => {
       const registry = new Registry(redis, prefix, fleetSettings.bullPrefix);
       const now = Date.now();
       const list = await registry.list();
