@@ -24,9 +24,13 @@ describe('help and usage errors', () => {
     const r = await bouy(['--help']);
     expect(r.code).toBe(0);
     for (const c of COMMANDS) expect(r.stdout).toContain(`bouy ${c.command.split(' ')[0]}`);
-    for (const option of ['--json', '--quiet', '--verbose', '--no-color', '--version']) {
-      expect(r.stdout.replace('--color', '--no-color')).toContain(option);
+    // Each global option on a line of its own, as yargs lists them (no rewriting of the text).
+    const optionLines = r.stdout.split('\n').map((l) => l.trim());
+    for (const option of ['--json', '--quiet', '--verbose', '--color', '--project', '--version', '--help']) {
+      expect(optionLines.some((l) => new RegExp(`^(-\\w, )?${option}\\s`).test(l))).toBe(true);
     }
+    // --no-color is yargs' negation of --color; the help says so on that option's line.
+    expect(optionLines.find((l) => l.startsWith('--color'))).toContain('(--no-color: none)');
   });
 
   it.each(COMMANDS.map((c) => c.command.split(' ')[0]!))('%s --help shows examples', async (name) => {

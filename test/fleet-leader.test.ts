@@ -6,6 +6,7 @@ import { FIXTURES, runEntrypoint, stopProcess } from './helpers/processes.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, startFleet, type TestFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
+import { pollUntil } from './helpers/poll.js';
 
 let redis: RedisServer;
 beforeAll(async () => { redis = await startRedis(); });
@@ -44,26 +45,32 @@ describe('one leader per fleet', () => {
         const leaders = await leaderOf(rest);
         return leaders.length === 1 && leaders;
       }, 'a new leader', (TTL_S * 2 + 5) * 1000);
+      // The lease of a SIGKILLed leader runs out within the ttl; a follower tries again when it
+      // does (timing.ts followerDelay), so the takeover is the ttl plus a little.
       const takeoverMs = Date.now() - killedAt;
-      expect(takeoverMs).toBeLessThan((TTL_S * 2 + 5) * 1000);
-      const records = (await redis.client.lrange(`rec-${id}:singleton`, 0, -1)).map((s) => JSON.parse(s) as { event: string; host: string; token: number });
+      expect(takeoverMs).toBeLessThan(TTL_S * 1000 + 3_000);
       await waitFor(async () => (await redis.client.llen(`rec-${id}:singleton`)) >= 2, 'second singleton start');
       const starts = (await redis.client.lrange(`rec-${id}:singleton`, 0, -1)).map((s) => JSON.parse(s) as { event: string; host: string; token: number }).filter((r) => r.event === 'start');
       expect(starts.map((s) => s.host)).toEqual([leader!.hostname, next!.hostname]);
       expect(starts[1]!.token).toBeGreaterThan(starts[0]!.token);
-      expect(records.length).toBeGreaterThan(0);
-      // Graceful stop hands over at once, after the singleton stopped.
+      // Graceful stop releases the lease (it does not leave it to expire), after the singleton stopped.
       await next!.close();
-      const after = await waitFor(async () => {
-        const leaders = await leaderOf(rest.filter((f) => f !== next));
+      const holder = await redis.client.get(`fleet-${id}:leader`);
+      expect(holder === null || !holder.startsWith(`${next!.hostname}:`)).toBe(true);
+      const last = rest.find((f) => f !== next)!;
+      const [after] = await waitFor(async () => {
+        const leaders = await leaderOf([last]);
         return leaders.length === 1 && leaders;
       }, 'handover on graceful stop', 10_000);
-      expect(after).toHaveLength(1);
-      const events = (await redis.client.lrange(`rec-${id}:singleton`, 0, -1)).map((s) => JSON.parse(s) as { event: string; host: string });
+      expect(after!.hostname).toBe(last.hostname);
+      const events = await waitFor(async () => {
+        const all = (await redis.client.lrange(`rec-${id}:singleton`, 0, -1)).map((s) => JSON.parse(s) as { event: string; host: string });
+        return all.some((e) => e.event === 'start' && e.host === last.hostname) && all;
+      }, 'the singleton to start on the last supervisor');
       const stopIdx = events.findIndex((e) => e.event === 'stop' && e.host === next!.hostname);
-      const thirdStart = events.findIndex((e, i) => i > stopIdx && e.event === 'start');
+      const thirdStart = events.findIndex((e) => e.event === 'start' && e.host === last.hostname);
       expect(stopIdx).toBeGreaterThan(-1);
-      expect(thirdStart === -1 || thirdStart > stopIdx).toBe(true);
+      expect(thirdStart).toBeGreaterThan(stopIdx);
     } finally {
       await Promise.all(fleets.map((f) => f.close()));
     }
@@ -116,7 +123,9 @@ describe('the scheduler service', () => {
       await queue.close();
       expect(schedulers.map((s) => s.key)).toEqual(['tick']);
       const other = placed === a ? b : a;
-      expect(other.lines.some((l) => l.msg === 'job scheduler tick in place')).toBe(false);
+      // Not at one instant: over two lease ttls, in which the leader renewed several times.
+      const otherPlaced = await pollUntil(async () => other.lines.some((l) => l.msg === 'job scheduler tick in place'), (v) => v, 2 * TTL_S * 1000);
+      expect(otherPlaced).toBe(false);
       const healths = await waitFor(() => Promise.all([port, port + 1].map(async (p) => (await (await fetch(`http://127.0.0.1:${p}/health`)).json()) as { leader: boolean }))
         .catch(() => undefined), 'both schedulers\' health to answer');
       expect(healths.filter((h) => h.leader)).toHaveLength(1);
@@ -124,6 +133,7 @@ describe('the scheduler service', () => {
       await Promise.all([stopProcess(a), stopProcess(b)]);
     }
     expect((await a.exited).code).toBe(0);
+    expect((await b.exited).code).toBe(0);
   });
 
   it('rejects bad SCHEDULES with the entry and what is allowed', async () => {

@@ -151,8 +151,8 @@ describe('leader election in one process', () => {
     const elections = clients.map((client, i) => {
       const election = new LeaderElection({ redis: client, key, id: `in-process-${i}`, ttlMs: TTL, log });
       election.runWhileLeader('clock', async ({ fencingToken, stillLeader }) => {
-        expect(stillLeader()).toBe(true);
-        timeline.push(`start ${i} ${fencingToken}`);
+        // Recorded, not asserted here: SingletonTask catches what this callback throws.
+        timeline.push(`start ${i} ${fencingToken}${stillLeader() ? '' : ' (not leader!)'}`);
         return async () => {
           await new Promise((resolve) => setTimeout(resolve, 200));
           timeline.push(`stop ${i} ${fencingToken}`);

@@ -33,23 +33,28 @@ describe('/metrics', () => {
       await fleet.queue.addBulk(Array.from({ length: 6 }, () => ({ name: 'metered', data: { ms: 20 } })));
       await fleet.queue.add('later', { ms: 1 }, { delay: 60_000 });
       const q = fleet.queueName;
+      let contentType: string | null = null;
       const scrape = async () => {
         const response = await fetch(`http://127.0.0.1:${fleet.healthPort}/metrics`);
-        expect(response.headers.get('content-type')).toContain('text/plain');
+        contentType = response.headers.get('content-type');
         return parsePrometheus(await response.text());
       };
+      // Alone in its fleet, this supervisor becomes the leader: bouy_leader must say 1.
+      await waitFor(async () => (await fleet.health()).body.leader === true, 'leadership');
       // Job reports reach the supervisor over IPC: scrape until all six are in.
       const { samples, types } = await waitFor(async () => {
         const parsed = await scrape();
         return sampleValue(parsed.samples, 'bouy_jobs_total', { queue: q, name: 'metered', outcome: 'completed' }) === 6 && parsed;
       }, 'six completed jobs in /metrics');
+      // Asserted out here: waitFor would have caught a failed expect inside scrape().
+      expect(contentType).toContain('text/plain');
       expect(types.get('bouy_job_duration_seconds')).toBe('histogram');
       expect(sampleValue(samples, 'bouy_job_duration_seconds_count', { queue: q, name: 'metered' })).toBe(6);
       expect(sampleValue(samples, 'bouy_job_duration_seconds_bucket', { queue: q, name: 'metered', le: '0.005' })).toBe(0);
       expect(sampleValue(samples, 'bouy_queue_jobs', { queue: q, state: 'delayed' })).toBe(1);
       expect(sampleValue(samples, 'bouy_jobs_active', { queue: q })).toBe(0);
       expect(sampleValue(samples, 'bouy_workers', { state: 'ready' })).toBe(2);
-      expect(sampleValue(samples, 'bouy_leader')).toBeDefined();
+      expect(sampleValue(samples, 'bouy_leader')).toBe(1);
       const age = sampleValue(samples, 'bouy_worker_heartbeat_age_seconds', { worker: `worker-${fleet.hostname}-1` });
       expect(age).toBeGreaterThanOrEqual(0);
       expect(age).toBeLessThan(30);
