@@ -138,4 +138,40 @@ describe('admin routes', () => {
       await readyWorkers(fleet, 3);
     });
   });
+
+  it('recycle "all" replaces every worker one at a time; /metrics counts each recycle and restart exactly once', async () => {
+    await withFleet(redis, { WORKER_COUNT: '2', ADMIN_TOKEN: TOKEN, RESTART_DELAY_SECONDS: '0.3' }, async (fleet) => {
+      const before = await readyWorkers(fleet, 2);
+      const scrape = async () => parsePrometheus(await (await fetch(`http://127.0.0.1:${fleet.healthPort}/metrics`)).text()).samples;
+      const manual = (samples: Awaited<ReturnType<typeof scrape>>) => sampleValue(samples, 'bouy_worker_recycles_total', { reason: 'manual' }) ?? 0;
+      const restarts = (samples: Awaited<ReturnType<typeof scrape>>) => samples.filter((s) => s.name === 'bouy_worker_restarts_total').reduce((sum, s) => sum + s.value, 0);
+      const first = await scrape();
+      expect([manual(first), restarts(first)]).toEqual([0, 0]);
+      // The supervisor's own process metrics: its memory is that of one small Node process.
+      const rss = sampleValue(first, 'bouy_supervisor_process_resident_memory_bytes')!;
+      expect(rss).toBeGreaterThan(20 * 1024 * 1024);
+      expect(rss).toBeLessThan(1024 * 1024 * 1024);
+      expect(sampleValue(first, 'bouy_supervisor_process_start_time_seconds')).toBeGreaterThan(Date.now() / 1000 - 300);
+
+      expect(await admin(fleet, '/admin/recycle', { worker: 'all' })).toEqual({
+        status: 202, body: { recycling: [1, 2].map((i) => `worker-${fleet.hostname}-${i}`), rolling: true },
+      });
+      const after = await waitFor(async () => {
+        const body = await readyWorkers(fleet, 2);
+        return body.workers.every((w: { pid: number }, i: number) => w.pid !== before.workers[i].pid) && body;
+      }, 'both workers replaced');
+      expect(after.workers.map((w: { recycles: unknown }) => w.recycles)).toEqual([{ manual: 1 }, { manual: 1 }]);
+      expect(manual(await scrape())).toBe(2);
+
+      process.kill(after.workers[0].pid, 'SIGKILL');
+      await waitFor(async () => {
+        const body = await readyWorkers(fleet, 2);
+        return body.workers[0].pid !== after.workers[0].pid && body;
+      }, 'the killed worker back');
+      const last = await scrape();
+      expect(sampleValue(last, 'bouy_worker_restarts_total', { worker: `worker-${fleet.hostname}-1` })).toBe(1);
+      expect(restarts(last)).toBe(1);
+      expect(manual(last)).toBe(2);
+    });
+  });
 });

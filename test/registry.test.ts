@@ -67,4 +67,33 @@ describe('stale registrations', () => {
       expect(await (await fleet.queue.getJob(taken!.id!))!.getState()).toBe('completed');
     });
   });
+
+  it('leaves a same-hostname registration of a live process alone: another supervisor shares this hostname, and taking its job would run it twice', async () => {
+    const id = randomUUID().slice(0, 8);
+    const prefix = `bouy-${id}`;
+    const hostname = `host${id}`;
+    const queueName = `q-${id}`;
+    const holder = new Worker(queueName, null, { connection: redis.client.duplicate(), autorun: false, lockDuration: 30_000 });
+    const queue = new Queue(queueName, { connection: redis.client });
+    const job = await queue.add('running-elsewhere', { ms: 0 });
+    const token = `${holder.id}:0`;
+    expect((await holder.getNextJob(token))?.id).toBe(job.id);
+    // Fresh heartbeat, this hostname, and a pid that is alive on this machine (this test's own).
+    const name = `worker-${hostname}-5`;
+    await plant(prefix, name, hostname, 500, { pid: String(process.pid), [`bull:${queueName}`]: holder.id });
+    try {
+      await withFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, QUEUE_NAME: queueName }, async (fleet) => {
+        const warning = await fleet.run.waitForLog((l) => l.msg?.includes('another supervisor shares this hostname') === true, 'the shared hostname reported');
+        expect(warning.workers).toEqual([name]);
+        await allReady(fleet);
+        expect(await redis.client.exists(registryKeys(prefix).worker(name))).toBe(1);
+        expect(await redis.client.get(`bull:${queueName}:${job.id}:lock`)).toBe(token);
+        expect(await (await queue.getJob(job.id!))!.getState()).toBe('active');
+        expect(await fleet.started()).toEqual([]);
+      });
+    } finally {
+      await holder.close(true);
+      await queue.close();
+    }
+  });
 });
