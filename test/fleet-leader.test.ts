@@ -7,6 +7,9 @@ import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, startFleet, type TestFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 import { pollUntil } from './helpers/poll.js';
+import { bouy, json } from './helpers/bouy.js';
+import { loadConfig, sharedSettings } from '../src/config/config.js';
+import { fingerprint } from '../src/registry/fleet.js';
 
 let redis: RedisServer;
 beforeAll(async () => { redis = await startRedis(); });
@@ -92,12 +95,30 @@ describe('fleet configuration check', () => {
       expect(body.fleet.consistent).toBe(false);
       expect(body.fleet.differences).toContainEqual({ setting: 'version', values: { '"2.0.0"': [`new-${id}`], '"1.9.0"': [`old-${id}`] } });
       await current.run.waitForLog((l) => l.msg?.startsWith('the fleet disagrees') === true, 'disagreement logged');
+      // Each publishes the fingerprint of its shared settings (version included) and its version.
+      const expected = (env: Record<string, string | undefined>) => fingerprint(sharedSettings(loadConfig(env as Record<string, string>, false)));
+      expect(body.version).toBe('2.0.0');
+      expect(body.fingerprint).toBe(expected(current.env));
+      expect((await old.health()).body).toMatchObject({ version: '1.9.0', fingerprint: expected(old.env) });
+      expect(expected(current.env)).not.toBe(expected(old.env));
+      // ./bouy workers says the same to an operator.
+      const listed = json<{ fleet: { consistent: boolean; differences: unknown[] } }>(
+        await bouy(['workers', '--json', '--redis-url', redis.url], { BOUY_PREFIX: shared.BOUY_PREFIX, HEARTBEAT_SECONDS: shared.HEARTBEAT_SECONDS }));
+      expect(listed.fleet.consistent).toBe(false);
+      expect(listed.fleet.differences).toContainEqual({ setting: 'version', values: { '"2.0.0"': [`new-${id}`], '"1.9.0"': [`old-${id}`] } });
+      const text = await bouy(['workers', '--redis-url', redis.url], { BOUY_PREFIX: shared.BOUY_PREFIX, HEARTBEAT_SECONDS: shared.HEARTBEAT_SECONDS });
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain('fleet disagrees:\n  version: ');
+      expect(text.stdout).toContain(`"2.0.0" on new-${id}`);
+      expect(text.stdout).toContain(`"1.9.0" on old-${id}`);
       await old.close();
       const alone = await waitFor(async () => {
         const h = await current.health();
         return h.body.fleet?.members.length === 1 && h;
       }, 'the old one withdrawn');
       expect(alone.body.fleet.consistent).toBe(true);
+      const agreed = await bouy(['workers', '--redis-url', redis.url], { BOUY_PREFIX: shared.BOUY_PREFIX, HEARTBEAT_SECONDS: shared.HEARTBEAT_SECONDS });
+      expect(agreed.stdout).toContain(`fleet: 1 supervisor(s), configured identically (version 2.0.0, ${expected(current.env)})`);
     } finally {
       await Promise.all([current.close(), old.close()]);
     }
