@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, completedJobs, startFleet, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
-import { workerPidsOf } from './helpers/processes.js';
+import { FIXTURES, workerPidsOf } from './helpers/processes.js';
+import { pollUntil } from './helpers/poll.js';
+import { ABORT_GRACE_MS } from '../src/supervisor/shutdown.js';
 import type { TestFleet } from './helpers/supervisor.js';
 
 /**
@@ -138,6 +140,30 @@ describe('the worker supervisor', () => {
     expect(code).toBe(0);
     await expectHandedBack(fleet, job.id!);
     await fleet.close();
+  });
+
+  it('a straggler that cannot hand back (its event loop is stuck) is SIGKILLed 3 s after the abort, and its job still goes back', async () => {
+    const fleet = await startFleet(redis, {
+      WORKER_COUNT: '1', SHUTDOWN_TIMEOUT_SECONDS: '1', WORKER_HANG_TIMEOUT_SECONDS: '0', PROCESSOR: `${FIXTURES}/hang-once-processor.mjs`,
+    });
+    try {
+      await allReady(fleet);
+      const job = await fleet.queue.add('stuck', { hang: true });
+      await waitFor(() => redis.client.get(`${fleet.recordPrefix}:hung:${job.id}`), 'the job to hang its worker');
+      fleet.run.kill('SIGTERM');
+      // Bounded here, so a missing SIGKILL fails this assertion instead of the test's timeout.
+      const exited = await pollUntil(async () => fleet.run.proc.exitCode, (code) => code !== null, 15_000);
+      expect(exited).toBe(0);
+      const forced = fleet.run.lines.find((l) => l.msg === 'forcing shutdown: active jobs go back to their queues')!;
+      const stopped = fleet.run.lines.find((l) => l.msg === 'worker stopped')!;
+      expect(stopped.exit).toBe('signal SIGKILL');
+      const graceMs = Date.parse(stopped.time as string) - Date.parse(forced.time as string);
+      expect(graceMs).toBeGreaterThanOrEqual(ABORT_GRACE_MS - 100);
+      expect(graceMs).toBeLessThan(ABORT_GRACE_MS + 2_000);
+      expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('waiting');
+    } finally {
+      await fleet.close();
+    }
   });
 
   it('leaves no worker behind when the supervisor is SIGKILLed, and their jobs go back', async () => {
