@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
+import { CronExpressionParser } from 'cron-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePortRun } from './helpers/free-port.js';
 import { FIXTURES, runEntrypoint, stopProcess } from './helpers/processes.js';
@@ -133,16 +134,24 @@ describe('the scheduler service', () => {
     const env = {
       REDIS_URL: redis.url, BOUY_PREFIX: `sched-${id}`, LEADER_TTL_SECONDS: String(TTL_S), HEALTH_HOST: '127.0.0.1',
       HEALTH_PORT_RANGE: `${port}-${port + 1}`, HEALTH_PORT: String(port),
-      SCHEDULES: JSON.stringify([{ queue: queueName, id: 'tick', every: 60_000, data: { prompt: 'tick' } }]),
+      SCHEDULES: JSON.stringify([{ queue: queueName, id: 'tick', every: 60_000, data: { prompt: 'tick' } }, { queue: queueName, id: 'nightly', pattern: '0 3 * * *' }]),
     };
     const a = runEntrypoint(['scheduler'], { ...env, BOUY_HOSTNAME: `a${id}` });
     const b = runEntrypoint(['scheduler'], { ...env, BOUY_HOSTNAME: `b${id}` });
     try {
       const placed = await waitFor(() => [a, b].find((r) => r.lines.some((l) => l.msg === 'job scheduler tick in place')), 'scheduler in place', 15_000);
+      await placed.waitForLog((l) => l.msg === 'job scheduler nightly in place', 'the cron scheduler in place');
       const queue = new Queue(queueName, { connection: redis.client });
       const schedulers = await queue.getJobSchedulers();
+      const nightlyJob = await queue.getDelayed();
       await queue.close();
-      expect(schedulers.map((s) => s.key)).toEqual(['tick']);
+      expect(schedulers.map((s) => s.key).sort()).toEqual(['nightly', 'tick']);
+      // The cron one runs at the pattern's next time, as cron-parser (BullMQ's) computes it.
+      const nightly = schedulers.find((s) => s.key === 'nightly')!;
+      expect(nightly.pattern).toBe('0 3 * * *');
+      const next = CronExpressionParser.parse('0 3 * * *').next().getTime();
+      expect(nightly.next).toBe(next);
+      expect(nightlyJob.filter((j) => j.name === 'nightly').map((j) => j.timestamp + j.delay)).toEqual([next]);
       const other = placed === a ? b : a;
       // Not at one instant: over two lease ttls, in which the leader renewed several times.
       const otherPlaced = await pollUntil(async () => other.lines.some((l) => l.msg === 'job scheduler tick in place'), (v) => v, 2 * TTL_S * 1000);

@@ -21,6 +21,25 @@ async function plant(prefix: string, name: string, host: string, heartbeatAgoMs:
     .exec();
 }
 
+/** A bare BullMQ worker takes one job of `queueName` and holds its lock (30 s). */
+async function holdJob(queueName: string, name: string) {
+  const connection = redis.client.duplicate();
+  const worker = new Worker(queueName, null, { connection, autorun: false, lockDuration: 30_000 });
+  const queue = new Queue(queueName, { connection: redis.client });
+  const added = await queue.add(name, { ms: 0 });
+  await queue.close();
+  // BullMQ's own token shape, <worker id>:<n>: a registration names the worker id.
+  const token = `${worker.id}:0`;
+  const job = await worker.getNextJob(token);
+  expect(job?.id).toBe(added.id);
+  /** Stops the worker without a word (its lock stays) and drops its connection. */
+  const release = async () => {
+    await worker.close(true);
+    connection.disconnect();
+  };
+  return { worker, job: job!, token, release };
+}
+
 describe('stale registrations', () => {
   it('removes this host\'s earlier registrations and expired ones elsewhere at start-up, keeps live ones', async () => {
     const id = randomUUID().slice(0, 8);
@@ -48,16 +67,9 @@ describe('stale registrations', () => {
     const hostname = `host${id}`;
     const queueName = `q-${id}`;
     // A worker takes a job and dies without a word: its lock (30 s) would hold the job hostage.
-    const thief = new Worker(queueName, null, { connection: redis.client.duplicate(), autorun: false, lockDuration: 30_000 });
-    const queue = new Queue(queueName, { connection: redis.client });
-    const job = await queue.add('held', { ms: 0 });
-    await queue.close();
-    // BullMQ's own token shape, <worker id>:<n>: the registration names the worker id.
-    const token = `${thief.id}:0`;
-    const taken = await thief.getNextJob(token);
-    expect(taken?.id).toBe(job.id);
+    const { worker: thief, job: taken, token, release } = await holdJob(queueName, 'held');
     await plant(prefix, `worker-${hostname}-1`, hostname, 1000, { [`bull:${queueName}`]: thief.id });
-    await thief.close(true);
+    await release();
     expect(await redis.client.get(`bull:${queueName}:${taken!.id}:lock`)).toBe(token);
 
     await withFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, QUEUE_NAME: queueName }, async (fleet) => {
@@ -73,11 +85,8 @@ describe('stale registrations', () => {
     const prefix = `bouy-${id}`;
     const hostname = `host${id}`;
     const queueName = `q-${id}`;
-    const holder = new Worker(queueName, null, { connection: redis.client.duplicate(), autorun: false, lockDuration: 30_000 });
+    const { worker: holder, job, token, release } = await holdJob(queueName, 'running-elsewhere');
     const queue = new Queue(queueName, { connection: redis.client });
-    const job = await queue.add('running-elsewhere', { ms: 0 });
-    const token = `${holder.id}:0`;
-    expect((await holder.getNextJob(token))?.id).toBe(job.id);
     // Fresh heartbeat, this hostname, and a pid that is alive on this machine (this test's own).
     const name = `worker-${hostname}-5`;
     await plant(prefix, name, hostname, 500, { pid: String(process.pid), [`bull:${queueName}`]: holder.id });
@@ -92,7 +101,7 @@ describe('stale registrations', () => {
         expect(await fleet.started()).toEqual([]);
       });
     } finally {
-      await holder.close(true);
+      await release();
       await queue.close();
     }
   });
