@@ -47,9 +47,11 @@ describe('stale registrations', () => {
     const hostname = `host${id}`;
     await plant(prefix, `worker-${hostname}-1`, hostname, 1000); // fresh, but this host restarted
     await plant(prefix, `worker-${hostname}-7`, hostname, 1000); // an index the new run does not have
-    await plant(prefix, 'worker-gone-1', 'gone', 120_000); // heartbeat long expired
+    await plant(prefix, 'worker-gone-1', 'gone', 600_000); // heartbeat long expired
     await plant(prefix, 'worker-alive-1', 'alive', 500); // another container, alive
-    await withFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, WORKER_COUNT: '2' }, async (fleet) => {
+    // Stale after 3 × 20 s: however slowly the fleet starts on a loaded machine, the live
+    // registration is still fresh when the clean-up looks at it.
+    await withFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, WORKER_COUNT: '2', HEARTBEAT_SECONDS: '20' }, async (fleet) => {
       const line = await fleet.run.waitForLog((l) => l.msg?.startsWith('removed ') === true, 'clean-up logged');
       expect(line.removed).toBe(3);
       await allReady(fleet);
@@ -91,7 +93,8 @@ describe('stale registrations', () => {
     const name = `worker-${hostname}-5`;
     await plant(prefix, name, hostname, 500, { pid: String(process.pid), [`bull:${queueName}`]: holder.id });
     try {
-      await withFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, QUEUE_NAME: queueName }, async (fleet) => {
+      // A 60 s stale limit: the planted registration stays fresh however slow the start.
+      await withFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, QUEUE_NAME: queueName, HEARTBEAT_SECONDS: '20' }, async (fleet) => {
         const warning = await fleet.run.waitForLog((l) => l.msg?.includes('another supervisor shares this hostname') === true, 'the shared hostname reported');
         expect(warning.workers).toEqual([name]);
         await allReady(fleet);
