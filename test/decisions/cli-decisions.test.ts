@@ -83,18 +83,41 @@ describe('parsing the command line', () => {
     expect((await parseCli(['--no-color', 'ps'], {}, ROOT, true))?.globals.color).toBe(false);
   });
 
-  it('--help and --version answer by themselves (nothing to run)', async () => {
-    const write = process.stdout.write;
+  it('--help and --version answer by themselves (nothing to run), with the usage, every option and the exit statuses', async () => {
+    const printed: string[] = [];
     const log = console.log;
-    console.log = () => {};
-    process.stdout.write = (() => true) as typeof process.stdout.write;
+    console.log = (...words: unknown[]) => void printed.push(words.join(' '));
     try {
       expect(await parseCli(['--version'], {}, ROOT, false)).toBeUndefined();
-      expect(await parseCli(['--help'], {}, ROOT, false)).toBeUndefined();
+      expect(await parseCli(['--help'], { COMPOSE_PROJECT_NAME: 'x' }, ROOT, false)).toBeUndefined();
     } finally {
-      process.stdout.write = write;
       console.log = log;
     }
+    const pkg = (await import('../../package.json', { with: { type: 'json' } })).default as { version: string };
+    expect(printed[0]).toBe(pkg.version);
+    const help = printed.slice(1).join('\n').replace(/\s+/g, ' ');
+    for (const text of [
+      'bouy <command> [options]',
+      'Drive the bouy stack (Redis + worker containers) through Docker Compose, or deploy it to Docker Swarm.',
+      'Settings come from the environment, then .env; an inline VAR=value wins.',
+      '--json machine-readable output (one JSON document on stdout) [boolean] [default: false]',
+      '-q, --quiet only results and errors [boolean] [default: false]',
+      '--verbose say which docker/compose commands run [boolean] [default: false]',
+      '--color colour (--no-color: none) [boolean] [default: on a terminal]',
+      '-p, --project compose project name [string] [default: COMPOSE_PROJECT_NAME or bouy]',
+      '--dev development overlay (default for a new stack: src mounted, rebuilt on change) [boolean] [default: false]',
+      '--prod production overlay [boolean] [default: false]',
+      '--test test overlay [boolean] [default: false]',
+      '-h, --help Show help',
+      'Exit status: 0 ok, 1 a check failed or a command it ran failed, 64 bad usage, 69 Docker/stack/Redis unavailable.',
+    ]) expect(help).toContain(text);
+  });
+
+  it('an unknown option of a command says where to look', async () => {
+    const error = await parseCli(['ps', '--bogus'], {}, ROOT, false).catch((e: unknown) => e);
+    expect((error as BouyError).hint).toBe('see bouy --help, or bouy <command> --help');
+    const unknown = await parseCli(['nope'], {}, ROOT, false).catch((e: unknown) => e);
+    expect((unknown as BouyError).hint).toBe('see bouy --help');
   });
 
   it('usage errors name what is wrong', async () => {
