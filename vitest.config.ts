@@ -15,6 +15,10 @@ export default defineConfig({
           hookTimeout: 60_000,
           setupFiles: ['test/helpers/leak-guard.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
+          // One file at a time, on any number of cores: files start supervisors, kill Redis
+          // servers and time restarts, and several at once on 8 cores would starve each other's
+          // timing bounds (vitest's default is one file per core minus one).
+          fileParallelism: false,
         },
       },
       {

@@ -6,7 +6,6 @@ import { mergeDotenv, parseDotenv } from '../src/cli/dotenv.js';
 import { COMMANDS, composePlan, parseCli } from '../src/cli/parser.js';
 import { registryKeys } from '../src/registry/keys.js';
 import { bouy, json } from './helpers/bouy.js';
-import { healthPortRange, keepLowest, nextPort } from '../src/cli/health-port-range.js';
 import { ROOT } from './helpers/processes.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 
@@ -24,9 +23,13 @@ describe('help and usage errors', () => {
     const r = await bouy(['--help']);
     expect(r.code).toBe(0);
     for (const c of COMMANDS) expect(r.stdout).toContain(`bouy ${c.command.split(' ')[0]}`);
-    for (const option of ['--json', '--quiet', '--verbose', '--no-color', '--version']) {
-      expect(r.stdout.replace('--color', '--no-color')).toContain(option);
+    // Each global option on a line of its own, as yargs lists them (no rewriting of the text).
+    const optionLines = r.stdout.split('\n').map((l) => l.trim());
+    for (const option of ['--json', '--quiet', '--verbose', '--color', '--project', '--version', '--help']) {
+      expect(optionLines.some((l) => new RegExp(`^(-\\w, )?${option}\\s`).test(l))).toBe(true);
     }
+    // --no-color is yargs' negation of --color; the help says so on that option's line.
+    expect(optionLines.find((l) => l.startsWith('--color'))).toContain('(--no-color: none)');
   });
 
   it.each(COMMANDS.map((c) => c.command.split(' ')[0]!))('%s --help shows examples', async (name) => {
@@ -188,29 +191,5 @@ describe('the CLI\'s habits', () => {
     expect(r.stderr).not.toMatch(/Unknown argument/);
     expect(r.stderr).toMatch(/no Docker client/);
     expect(r.code).toBe(69);
-  });
-});
-
-describe('fixed health ports per worker container', () => {
-  const at = (port: number | undefined, number: number) => ({ id: `c${number}`, number, port });
-
-  it('BOUY_HEALTH_PORTS is a range or one port; anything else is a usage error', () => {
-    expect(healthPortRange({})).toEqual({ low: 8080, high: 8089 });
-    expect(healthPortRange({ BOUY_HEALTH_PORTS: '9000-9002' })).toEqual({ low: 9000, high: 9002 });
-    expect(healthPortRange({ BOUY_HEALTH_PORTS: '9000' })).toEqual({ low: 9000, high: 9000 });
-    expect(() => healthPortRange({ BOUY_HEALTH_PORTS: '9002-9000' })).toThrow(/BOUY_HEALTH_PORTS="9002-9000" is not valid/);
-  });
-
-  it('a new container takes the lowest free port: 8080 first, then the gaps', () => {
-    const range = { low: 8080, high: 8082 };
-    expect(nextPort(range, [])).toBe(8080);
-    expect(nextPort(range, [at(8080, 1), at(8082, 3)])).toBe(8081);
-    expect(nextPort(range, [at(8080, 1), at(8081, 2), at(8082, 3)])).toBeUndefined();
-  });
-
-  it('scaling down keeps the containers on the lowest ports, whatever their numbers', () => {
-    const { keep, remove } = keepLowest([at(8082, 1), at(8080, 4), at(undefined, 2), at(8081, 3)], 2);
-    expect(keep.map((c) => c.port)).toEqual([8080, 8081]);
-    expect(remove.map((c) => c.number)).toEqual([1, 2]);
   });
 });

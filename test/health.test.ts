@@ -5,6 +5,7 @@ import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, startFleet, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 import { runEntrypoint } from './helpers/processes.js';
+import { RETRY_AFTER_SECONDS } from '../src/health/health-plugin.js';
 
 let redis: RedisServer;
 beforeAll(async () => { redis = await startRedis(); });
@@ -25,7 +26,7 @@ describe('the health server', () => {
       expect(live.status).toBe(200);
       await allReady(fleet);
       const ready = await fleet.health('/readyz');
-      expect(ready).toEqual({ status: 200, body: { ready: true, redis: true, workers_ready: 2, worker_count: 2 } });
+      expect({ status: ready.status, body: ready.body }).toEqual({ status: 200, body: { ready: true, redis: true, workers_ready: 2, worker_count: 2 } });
       const { status, body } = await fleet.health();
       expect(status).toBe(200);
       expect(body).toMatchObject({ status: 'healthy', worker_count: 2, queue: fleet.queueName, hostname: fleet.hostname, redis: 'ok' });
@@ -49,20 +50,27 @@ describe('the health server', () => {
       }, 'degraded');
       expect(degraded.status).toBe(200);
       expect(degraded.body.workers[0]).toMatchObject({ state: 'restarting', pid: null, last_exit: 'signal SIGKILL' });
-      expect((await fleet.health('/readyz')).status).toBe(503);
+      const notReady = await fleet.health('/readyz');
+      expect(notReady.status).toBe(503);
+      expect(notReady.headers.get('retry-after')).toBe(String(RETRY_AFTER_SECONDS));
     });
   });
 
   it('reports unhealthy (503) while Redis is gone and healthy again when it is back', async () => {
     await withFleet(redis, { WORKER_COUNT: '1' }, async (fleet) => {
       await allReady(fleet);
-      await redis.stop();
-      const down = await fleet.health();
-      expect(down.status).toBe(503);
-      expect(down.body).toMatchObject({ status: 'unhealthy', redis: 'unreachable' });
-      expect((await fleet.health('/readyz')).status).toBe(503);
-      expect((await fleet.health('/livez')).status).toBe(200);
-      await redis.start();
+      try {
+        await redis.stop();
+        const down = await fleet.health();
+        expect(down.status).toBe(503);
+        expect(down.headers.get('retry-after')).toBe(String(RETRY_AFTER_SECONDS));
+        expect(down.body).toMatchObject({ status: 'unhealthy', redis: 'unreachable' });
+        expect((await fleet.health('/readyz')).status).toBe(503);
+        expect((await fleet.health('/livez')).status).toBe(200);
+      } finally {
+        // Restored whatever happened above: the other tests of this file share this Redis.
+        await redis.start();
+      }
       await waitFor(async () => (await fleet.health()).status === 200, 'healthy again');
     });
   });

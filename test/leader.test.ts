@@ -5,7 +5,6 @@ import readline from 'node:readline';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaderElection, leaseTiming } from '../src/leader/index.js';
-import { followerDelay } from '../src/leader/timing.js';
 import { connect } from '../src/redis.js';
 import { FIXTURES, started } from './helpers/processes.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
@@ -124,24 +123,6 @@ async function withCandidates(ids: string[], body: (cs: Candidate[], key: string
   }
 }
 
-describe('lease timing', () => {
-  it('keeps a margin of max(1 s, 10 %) but at most a third, and renews every third', () => {
-    expect(leaseTiming(15_000)).toEqual({ ttlMs: 15_000, validForMs: 13_500, safetyMarginMs: 1500, renewEveryMs: 5000, retryEveryMs: 5000 });
-    expect(leaseTiming(3000).validForMs).toBe(2000);
-    expect(leaseTiming(1500).safetyMarginMs).toBe(500);
-    expect(() => leaseTiming(999)).toThrow(/at least 1000 ms, got 999/);
-    expect(() => leaseTiming(3000, 2000)).toThrow(/safety margin/);
-  });
-
-  it('has a follower try when the lease runs out, never later than the retry interval', () => {
-    const timing = leaseTiming(15_000);
-    expect(followerDelay(timing, 700, () => 0)).toBe(705);
-    expect(followerDelay(timing, 700, () => 1)).toBe(750);
-    expect(followerDelay(timing, 60_000, () => 1)).toBe(5000);
-    expect(followerDelay(timing, null, () => 0)).toBe(4000);
-  });
-});
-
 describe('leader election in one process', () => {
   it('runs singleton work on the leader only, stops it before handing over, and fences with a growing token', async () => {
     const key = freshKey();
@@ -151,8 +132,8 @@ describe('leader election in one process', () => {
     const elections = clients.map((client, i) => {
       const election = new LeaderElection({ redis: client, key, id: `in-process-${i}`, ttlMs: TTL, log });
       election.runWhileLeader('clock', async ({ fencingToken, stillLeader }) => {
-        expect(stillLeader()).toBe(true);
-        timeline.push(`start ${i} ${fencingToken}`);
+        // Recorded, not asserted here: SingletonTask catches what this callback throws.
+        timeline.push(`start ${i} ${fencingToken}${stillLeader() ? '' : ' (not leader!)'}`);
         return async () => {
           await new Promise((resolve) => setTimeout(resolve, 200));
           timeline.push(`stop ${i} ${fencingToken}`);

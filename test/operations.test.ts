@@ -33,23 +33,28 @@ describe('/metrics', () => {
       await fleet.queue.addBulk(Array.from({ length: 6 }, () => ({ name: 'metered', data: { ms: 20 } })));
       await fleet.queue.add('later', { ms: 1 }, { delay: 60_000 });
       const q = fleet.queueName;
+      let contentType: string | null = null;
       const scrape = async () => {
         const response = await fetch(`http://127.0.0.1:${fleet.healthPort}/metrics`);
-        expect(response.headers.get('content-type')).toContain('text/plain');
+        contentType = response.headers.get('content-type');
         return parsePrometheus(await response.text());
       };
+      // Alone in its fleet, this supervisor becomes the leader: bouy_leader must say 1.
+      await waitFor(async () => (await fleet.health()).body.leader === true, 'leadership');
       // Job reports reach the supervisor over IPC: scrape until all six are in.
       const { samples, types } = await waitFor(async () => {
         const parsed = await scrape();
         return sampleValue(parsed.samples, 'bouy_jobs_total', { queue: q, name: 'metered', outcome: 'completed' }) === 6 && parsed;
       }, 'six completed jobs in /metrics');
+      // Asserted out here: waitFor would have caught a failed expect inside scrape().
+      expect(contentType).toContain('text/plain');
       expect(types.get('bouy_job_duration_seconds')).toBe('histogram');
       expect(sampleValue(samples, 'bouy_job_duration_seconds_count', { queue: q, name: 'metered' })).toBe(6);
       expect(sampleValue(samples, 'bouy_job_duration_seconds_bucket', { queue: q, name: 'metered', le: '0.005' })).toBe(0);
       expect(sampleValue(samples, 'bouy_queue_jobs', { queue: q, state: 'delayed' })).toBe(1);
       expect(sampleValue(samples, 'bouy_jobs_active', { queue: q })).toBe(0);
       expect(sampleValue(samples, 'bouy_workers', { state: 'ready' })).toBe(2);
-      expect(sampleValue(samples, 'bouy_leader')).toBeDefined();
+      expect(sampleValue(samples, 'bouy_leader')).toBe(1);
       const age = sampleValue(samples, 'bouy_worker_heartbeat_age_seconds', { worker: `worker-${fleet.hostname}-1` });
       expect(age).toBeGreaterThanOrEqual(0);
       expect(age).toBeLessThan(30);
@@ -131,6 +136,42 @@ describe('admin routes', () => {
 
       expect(await admin(fleet, '/admin/scale', { workers: 3 })).toEqual({ status: 200, body: { workers: 3 } });
       await readyWorkers(fleet, 3);
+    });
+  });
+
+  it('recycle "all" replaces every worker one at a time; /metrics counts each recycle and restart exactly once', async () => {
+    await withFleet(redis, { WORKER_COUNT: '2', ADMIN_TOKEN: TOKEN, RESTART_DELAY_SECONDS: '0.3' }, async (fleet) => {
+      const before = await readyWorkers(fleet, 2);
+      const scrape = async () => parsePrometheus(await (await fetch(`http://127.0.0.1:${fleet.healthPort}/metrics`)).text()).samples;
+      const manual = (samples: Awaited<ReturnType<typeof scrape>>) => sampleValue(samples, 'bouy_worker_recycles_total', { reason: 'manual' }) ?? 0;
+      const restarts = (samples: Awaited<ReturnType<typeof scrape>>) => samples.filter((s) => s.name === 'bouy_worker_restarts_total').reduce((sum, s) => sum + s.value, 0);
+      const first = await scrape();
+      expect([manual(first), restarts(first)]).toEqual([0, 0]);
+      // The supervisor's own process metrics: its memory is that of one small Node process.
+      const rss = sampleValue(first, 'bouy_supervisor_process_resident_memory_bytes')!;
+      expect(rss).toBeGreaterThan(20 * 1024 * 1024);
+      expect(rss).toBeLessThan(1024 * 1024 * 1024);
+      expect(sampleValue(first, 'bouy_supervisor_process_start_time_seconds')).toBeGreaterThan(Date.now() / 1000 - 300);
+
+      expect(await admin(fleet, '/admin/recycle', { worker: 'all' })).toEqual({
+        status: 202, body: { recycling: [1, 2].map((i) => `worker-${fleet.hostname}-${i}`), rolling: true },
+      });
+      const after = await waitFor(async () => {
+        const body = await readyWorkers(fleet, 2);
+        return body.workers.every((w: { pid: number }, i: number) => w.pid !== before.workers[i].pid) && body;
+      }, 'both workers replaced');
+      expect(after.workers.map((w: { recycles: unknown }) => w.recycles)).toEqual([{ manual: 1 }, { manual: 1 }]);
+      expect(manual(await scrape())).toBe(2);
+
+      process.kill(after.workers[0].pid, 'SIGKILL');
+      await waitFor(async () => {
+        const body = await readyWorkers(fleet, 2);
+        return body.workers[0].pid !== after.workers[0].pid && body;
+      }, 'the killed worker back');
+      const last = await scrape();
+      expect(sampleValue(last, 'bouy_worker_restarts_total', { worker: `worker-${fleet.hostname}-1` })).toBe(1);
+      expect(restarts(last)).toBe(1);
+      expect(manual(last)).toBe(2);
     });
   });
 });

@@ -21,6 +21,25 @@ async function plant(prefix: string, name: string, host: string, heartbeatAgoMs:
     .exec();
 }
 
+/** A bare BullMQ worker takes one job of `queueName` and holds its lock (30 s). */
+async function holdJob(queueName: string, name: string) {
+  const connection = redis.client.duplicate();
+  const worker = new Worker(queueName, null, { connection, autorun: false, lockDuration: 30_000 });
+  const queue = new Queue(queueName, { connection: redis.client });
+  const added = await queue.add(name, { ms: 0 });
+  await queue.close();
+  // BullMQ's own token shape, <worker id>:<n>: a registration names the worker id.
+  const token = `${worker.id}:0`;
+  const job = await worker.getNextJob(token);
+  expect(job?.id).toBe(added.id);
+  /** Stops the worker without a word (its lock stays) and drops its connection. */
+  const release = async () => {
+    await worker.close(true);
+    connection.disconnect();
+  };
+  return { worker, job: job!, token, release };
+}
+
 describe('stale registrations', () => {
   it('removes this host\'s earlier registrations and expired ones elsewhere at start-up, keeps live ones', async () => {
     const id = randomUUID().slice(0, 8);
@@ -28,9 +47,11 @@ describe('stale registrations', () => {
     const hostname = `host${id}`;
     await plant(prefix, `worker-${hostname}-1`, hostname, 1000); // fresh, but this host restarted
     await plant(prefix, `worker-${hostname}-7`, hostname, 1000); // an index the new run does not have
-    await plant(prefix, 'worker-gone-1', 'gone', 120_000); // heartbeat long expired
+    await plant(prefix, 'worker-gone-1', 'gone', 600_000); // heartbeat long expired
     await plant(prefix, 'worker-alive-1', 'alive', 500); // another container, alive
-    await withFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, WORKER_COUNT: '2' }, async (fleet) => {
+    // Stale after 3 × 20 s: however slowly the fleet starts on a loaded machine, the live
+    // registration is still fresh when the clean-up looks at it.
+    await withFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, WORKER_COUNT: '2', HEARTBEAT_SECONDS: '20' }, async (fleet) => {
       const line = await fleet.run.waitForLog((l) => l.msg?.startsWith('removed ') === true, 'clean-up logged');
       expect(line.removed).toBe(3);
       await allReady(fleet);
@@ -48,16 +69,9 @@ describe('stale registrations', () => {
     const hostname = `host${id}`;
     const queueName = `q-${id}`;
     // A worker takes a job and dies without a word: its lock (30 s) would hold the job hostage.
-    const thief = new Worker(queueName, null, { connection: redis.client.duplicate(), autorun: false, lockDuration: 30_000 });
-    const queue = new Queue(queueName, { connection: redis.client });
-    const job = await queue.add('held', { ms: 0 });
-    await queue.close();
-    // BullMQ's own token shape, <worker id>:<n>: the registration names the worker id.
-    const token = `${thief.id}:0`;
-    const taken = await thief.getNextJob(token);
-    expect(taken?.id).toBe(job.id);
+    const { worker: thief, job: taken, token, release } = await holdJob(queueName, 'held');
     await plant(prefix, `worker-${hostname}-1`, hostname, 1000, { [`bull:${queueName}`]: thief.id });
-    await thief.close(true);
+    await release();
     expect(await redis.client.get(`bull:${queueName}:${taken!.id}:lock`)).toBe(token);
 
     await withFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, QUEUE_NAME: queueName }, async (fleet) => {
@@ -66,5 +80,32 @@ describe('stale registrations', () => {
       await waitFor(async () => (await fleet.finished()).some((r) => r.id === taken!.id), 'the held job to run', 10_000);
       expect(await (await fleet.queue.getJob(taken!.id!))!.getState()).toBe('completed');
     });
+  });
+
+  it('leaves a same-hostname registration of a live process alone: another supervisor shares this hostname, and taking its job would run it twice', async () => {
+    const id = randomUUID().slice(0, 8);
+    const prefix = `bouy-${id}`;
+    const hostname = `host${id}`;
+    const queueName = `q-${id}`;
+    const { worker: holder, job, token, release } = await holdJob(queueName, 'running-elsewhere');
+    const queue = new Queue(queueName, { connection: redis.client });
+    // Fresh heartbeat, this hostname, and a pid that is alive on this machine (this test's own).
+    const name = `worker-${hostname}-5`;
+    await plant(prefix, name, hostname, 500, { pid: String(process.pid), [`bull:${queueName}`]: holder.id });
+    try {
+      // A 60 s stale limit: the planted registration stays fresh however slow the start.
+      await withFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, QUEUE_NAME: queueName, HEARTBEAT_SECONDS: '20' }, async (fleet) => {
+        const warning = await fleet.run.waitForLog((l) => l.msg?.includes('another supervisor shares this hostname') === true, 'the shared hostname reported');
+        expect(warning.workers).toEqual([name]);
+        await allReady(fleet);
+        expect(await redis.client.exists(registryKeys(prefix).worker(name))).toBe(1);
+        expect(await redis.client.get(`bull:${queueName}:${job.id}:lock`)).toBe(token);
+        expect(await (await queue.getJob(job.id!))!.getState()).toBe('active');
+        expect(await fleet.started()).toEqual([]);
+      });
+    } finally {
+      await release();
+      await queue.close();
+    }
   });
 });

@@ -2,7 +2,32 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, completedJobs, startFleet, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
-import { pidsMatching, workerPidsOf } from './helpers/processes.js';
+import { FIXTURES, workerPidsOf } from './helpers/processes.js';
+import { pollUntil } from './helpers/poll.js';
+import { ABORT_GRACE_MS } from '../src/supervisor/shutdown.js';
+import type { TestFleet } from './helpers/supervisor.js';
+
+/**
+ * A forced shutdown went through the hand-back, not the SIGKILL fallback 3 s (ABORT_GRACE_MS)
+ * later: the worker exited by itself (no signal), and its job was back in the queue before
+ * the worker exited (BullMQ's 'waiting' event, in Redis' clock) — the supervisor's own
+ * reclaim comes only after the exit — and within ABORT_GRACE_MS of the force.
+ */
+async function expectHandedBack(fleet: TestFleet, jobId: string) {
+  const forced = fleet.run.lines.find((l) => l.msg === 'forcing shutdown: active jobs go back to their queues');
+  const stopped = fleet.run.lines.find((l) => l.msg === 'worker stopped');
+  expect(forced).toBeDefined();
+  expect(stopped?.exit).toMatch(/^exit code \d+$/);
+  const events = await redis.client.xrange(`bull:${fleet.queueName}:events`, '-', '+');
+  const backAt = events
+    .filter(([, fields]) => fields[fields.indexOf('event') + 1] === 'waiting' && fields[fields.indexOf('jobId') + 1] === jobId && fields.includes('prev'))
+    .map(([id]) => Number(id.split('-')[0]))
+    .at(-1);
+  expect(backAt).toBeDefined();
+  expect(backAt!).toBeLessThanOrEqual(Date.parse(stopped!.time as string));
+  expect(backAt! - Date.parse(forced!.time as string)).toBeLessThan(ABORT_GRACE_MS);
+  expect(await (await fleet.queue.getJob(jobId))!.getState()).toBe('waiting');
+}
 
 let redis: RedisServer;
 beforeAll(async () => { redis = await startRedis(); });
@@ -91,7 +116,8 @@ describe('the worker supervisor', () => {
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect((await fleet.finished()).map((r) => r.id)).toEqual([job.id]);
     expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('completed');
-    expect(await pidsMatching(fleet.hostname)).toEqual([]);
+    // Its workers are gone too (their WORKER_NAME is in their environment, not their argv).
+    expect(await workerPidsOf(fleet.hostname)).toEqual([]);
     await fleet.close();
   });
 
@@ -105,7 +131,7 @@ describe('the worker supervisor', () => {
     const { code } = await fleet.run.exited;
     expect(code).toBe(0);
     expect(Date.now() - sent).toBeLessThan(10_000);
-    expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('waiting');
+    await expectHandedBack(fleet, job.id!);
     expect(await fleet.finished()).toEqual([]);
     await fleet.close();
   });
@@ -120,8 +146,32 @@ describe('the worker supervisor', () => {
     fleet.run.kill('SIGINT');
     const { code } = await fleet.run.exited;
     expect(code).toBe(0);
-    expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('waiting');
+    await expectHandedBack(fleet, job.id!);
     await fleet.close();
+  });
+
+  it('a straggler that cannot hand back (its event loop is stuck) is SIGKILLed 3 s after the abort, and its job still goes back', async () => {
+    const fleet = await startFleet(redis, {
+      WORKER_COUNT: '1', SHUTDOWN_TIMEOUT_SECONDS: '1', WORKER_HANG_TIMEOUT_SECONDS: '0', PROCESSOR: `${FIXTURES}/hang-once-processor.mjs`,
+    });
+    try {
+      await allReady(fleet);
+      const job = await fleet.queue.add('stuck', { hang: true });
+      await waitFor(() => redis.client.get(`${fleet.recordPrefix}:hung:${job.id}`), 'the job to hang its worker');
+      fleet.run.kill('SIGTERM');
+      // Bounded here, so a missing SIGKILL fails this assertion instead of the test's timeout.
+      const exited = await pollUntil(async () => fleet.run.proc.exitCode, (code) => code !== null, 15_000);
+      expect(exited).toBe(0);
+      const forced = fleet.run.lines.find((l) => l.msg === 'forcing shutdown: active jobs go back to their queues')!;
+      const stopped = fleet.run.lines.find((l) => l.msg === 'worker stopped')!;
+      expect(stopped.exit).toBe('signal SIGKILL');
+      const graceMs = Date.parse(stopped.time as string) - Date.parse(forced.time as string);
+      expect(graceMs).toBeGreaterThanOrEqual(ABORT_GRACE_MS - 100);
+      expect(graceMs).toBeLessThan(ABORT_GRACE_MS + 2_000);
+      expect(await (await fleet.queue.getJob(job.id!))!.getState()).toBe('waiting');
+    } finally {
+      await fleet.close();
+    }
   });
 
   it('leaves no worker behind when the supervisor is SIGKILLed, and their jobs go back', async () => {
@@ -129,7 +179,7 @@ describe('the worker supervisor', () => {
     await allReady(fleet);
     const job = await fleet.queue.add('long', { ms: 60_000 });
     await waitFor(async () => (await fleet.started()).length === 1, 'job started');
-    expect((await pidsMatching('worker-process.js')).length).toBeGreaterThanOrEqual(2);
+    expect(await workerPidsOf(fleet.hostname)).toHaveLength(2);
     fleet.run.kill('SIGKILL');
     await fleet.run.exited;
     await waitFor(async () => (await workerPidsOf(fleet.hostname)).length === 0, 'workers to exit', 10_000);
@@ -140,11 +190,17 @@ describe('the worker supervisor', () => {
   it('kills a worker whose event loop is stuck and runs its job again elsewhere', async () => {
     await withFleet(redis, {
       WORKER_COUNT: '2', PROCESSOR: `${process.cwd()}/test/fixtures/hang-once-processor.mjs`,
-      WORKER_HANG_TIMEOUT_SECONDS: '2', HEARTBEAT_SECONDS: '0.5', RESTART_DELAY_SECONDS: '0.5',
+      WORKER_HANG_TIMEOUT_SECONDS: '3', HEARTBEAT_SECONDS: '0.5', RESTART_DELAY_SECONDS: '0.5',
     }, async (fleet) => {
       await allReady(fleet);
       const job = await fleet.queue.add('stuck', { hang: true });
+      const hungAt = Number(await waitFor(() => redis.client.get(`${fleet.recordPrefix}:hung:${job.id}`), 'the job to start (and hang)'));
       const killed = await fleet.run.waitForLog((l) => l.msg?.startsWith('worker unresponsive') === true, 'the hung worker noticed', 20_000);
+      // Killed after the limit, not long after it: the worker last spoke at most one heartbeat
+      // (0.5 s) before the hang began, and the watchdog looks once a heartbeat.
+      const silentMs = Date.parse(killed.time as string) - hungAt;
+      expect(silentMs).toBeGreaterThanOrEqual(3_000 - 600);
+      expect(silentMs).toBeLessThan(3_000 + 2_500);
       const exit = await fleet.run.waitForLog((l) => l.msg?.startsWith('worker exited unexpectedly') === true, 'its exit');
       expect(exit.exit).toBe('signal SIGKILL');
       expect(exit.worker).toBe(killed.worker);
@@ -158,7 +214,7 @@ describe('the worker supervisor', () => {
   it('backs off a slot whose worker keeps dying at start (crash loop) instead of spinning', async () => {
     await withFleet(redis, {
       WORKER_COUNT: '1', PROCESSOR: `${process.cwd()}/test/fixtures/crash-at-start.mjs`,
-      RESTART_DELAY_SECONDS: '0.2', MIN_UPTIME_SECONDS: '5', CRASH_LOOP_THRESHOLD: '2',
+      RESTART_DELAY_SECONDS: '0.2', MIN_UPTIME_SECONDS: '30', CRASH_LOOP_THRESHOLD: '2', CRASH_LOOP_MAX_DELAY_SECONDS: '3',
     }, async (fleet) => {
       const loop = await fleet.run.waitForLog((l) => l.msg?.includes('crash-looping') === true, 'crash loop reported');
       expect(loop.restart_in_s).toBe(2);
@@ -169,7 +225,8 @@ describe('the worker supervisor', () => {
       expect(status).toBe(503);
       expect(body.status).toBe('unhealthy');
       const next = await fleet.run.waitForLog((l) => l.msg?.includes('crash-looping') === true && (l.quick_deaths as number) === 3, 'next backoff', 10_000);
-      expect(next.restart_in_s).toBe(4);
+      // Doubling would make it 4 s: CRASH_LOOP_MAX_DELAY_SECONDS caps it.
+      expect(next.restart_in_s).toBe(3);
       const starts = fleet.run.lines.filter((l) => l.msg === 'worker process started').length;
       expect(starts).toBeLessThanOrEqual(4);
     });

@@ -22,14 +22,21 @@ export interface ApiAnswer {
 
 /** The real `api` service (`node dist/entrypoint.js api`) on a free loopback port. */
 export async function startApi(redisUrl: string, env: Record<string, string> = {}): Promise<ApiProcess> {
-  const port = await freePort();
-  const run = runEntrypoint(['api'], { REDIS_URL: redisUrl, HEALTH_HOST: '127.0.0.1', API_HOST: '127.0.0.1', API_PORT: String(port), ...env });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    if (run.proc.exitCode !== null) throw new Error(`api exited ${run.proc.exitCode}: ${run.stderr.join('\n')}`);
-    return fetch(`${url}/livez`).then((r) => r.ok, () => false);
-  }, 'the api to answer /livez');
-  return { run, url, port, call: (method, path, options = {}) => call(url, method, path, options) };
+  for (let attempt = 1; ; attempt += 1) {
+    const port = env.API_PORT ? Number(env.API_PORT) : await freePort();
+    const run = runEntrypoint(['api'], { REDIS_URL: redisUrl, HEALTH_HOST: '127.0.0.1', API_HOST: '127.0.0.1', API_PORT: String(port), ...env });
+    const url = `http://127.0.0.1:${port}`;
+    // The api logs the port it bound once it listens: until then /livez could be someone else's.
+    const outcome = await waitFor(async () => {
+      if (run.proc.exitCode !== null) return 'exited';
+      const listening = run.lines.find((l) => l.port === port && typeof l.msg === 'string' && l.msg.startsWith('api on '));
+      return listening && (await fetch(`${url}/livez`).then((r) => r.ok, () => false)) && 'up';
+    }, 'the api to answer /livez');
+    if (outcome === 'up') return { run, url, port, call: (method, path, options = {}) => call(url, method, path, options) };
+    // freePort's port was taken before the api bound it: another port, a few times.
+    const taken = run.stderr.join('\n').includes('EADDRINUSE');
+    if (!taken || attempt === 3 || env.API_PORT) throw new Error(`api exited ${run.proc.exitCode}: ${run.stderr.join('\n')}`);
+  }
 }
 
 export async function call(

@@ -27,7 +27,9 @@ export interface RedisServer {
  * persisting with AOF so a restart keeps the queue (as production Redis must).
  */
 export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
+  // freePort's port is free when asked, not necessarily when redis-server binds it: a server
+  // that exits at once (port taken meanwhile) is started again on another one.
+  let port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bouy-redis-'));
   let proc: ChildProcess | undefined;
 
@@ -36,18 +38,21 @@ export async function startRedis(): Promise<RedisServer> {
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
       '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction',
     ], { stdio: 'ignore' });
+    const launched = proc;
     const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     probe.on('error', () => {});
-    await waitFor(async () => {
+    const outcome = await waitFor(async () => {
+      if (launched.exitCode !== null) return 'exited';
       try {
         if (probe.status !== 'ready') await probe.connect();
-        return (await probe.ping()) === 'PONG';
+        return (await probe.ping()) === 'PONG' && 'up';
       } catch {
         probe.disconnect();
         return false;
       }
     }, `redis-server on port ${port}`, 10_000);
     probe.disconnect();
+    if (outcome === 'exited') throw new ExitedAtStart(`redis-server exited at start on port ${port}`);
   };
   const halt = async () => {
     const p = proc;
@@ -58,7 +63,15 @@ export async function startRedis(): Promise<RedisServer> {
     });
   };
 
-  await launch();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await launch();
+      break;
+    } catch (error) {
+      if (!(error instanceof ExitedAtStart) || attempt === 5) throw error;
+      port = await freePort();
+    }
+  }
   const client = new Redis({ port, maxRetriesPerRequest: null });
   client.on('error', () => {});
   return {
@@ -75,4 +88,9 @@ export async function startRedis(): Promise<RedisServer> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** redis-server exited before answering: its port was taken after freePort looked. */
+class ExitedAtStart extends Error {
+  override name = 'ExitedAtStart';
 }

@@ -15,11 +15,16 @@ export interface TestFleet {
   hostname: string;
   prefix: string;
   recordPrefix: string;
-  healthPort: number;
+  /**
+   * The port its health server bound, read from its log line (HEALTH_PORT, or the next port of
+   * the range when something took HEALTH_PORT between freePortRun and the bind); the wanted
+   * port until that line came.
+   */
+  readonly healthPort: number;
   env: { [key: string]: string | undefined };
   started(): Promise<Record[]>;
   finished(): Promise<Record[]>;
-  health(path?: string): Promise<{ status: number; body: any }>;
+  health(path?: string): Promise<{ status: number; body: any; headers: Headers }>;
   /** SIGTERM, wait for exit, close the queue. */
   close(): Promise<void>;
 }
@@ -40,7 +45,7 @@ export async function startFleet(
   const hostname = env.BOUY_HOSTNAME ?? `host${id}`;
   const prefix = env.BOUY_PREFIX ?? `bouy-${id}`;
   const recordPrefix = env.TEST_RECORD_PREFIX ?? `rec-${id}`;
-  const healthPort = env.HEALTH_PORT ? Number(env.HEALTH_PORT) : await freePortRun(3);
+  const wantedPort = env.HEALTH_PORT ? Number(env.HEALTH_PORT) : await freePortRun(3);
   const fullEnv = {
     ...redis.env,
     TEST_RECORD_URL: records.url,
@@ -49,8 +54,8 @@ export async function startFleet(
     BOUY_PREFIX: prefix,
     PROCESSOR: `${FIXTURES}/record-processor.mjs`,
     TEST_RECORD_PREFIX: recordPrefix,
-    HEALTH_PORT: String(healthPort),
-    HEALTH_PORT_RANGE: `${healthPort}-${healthPort + 2}`,
+    HEALTH_PORT: String(wantedPort),
+    HEALTH_PORT_RANGE: `${wantedPort}-${wantedPort + 2}`,
     HEALTH_HOST: '127.0.0.1',
     RESTART_DELAY_SECONDS: '0.5',
     LOG_LEVEL: 'debug',
@@ -60,13 +65,18 @@ export async function startFleet(
   const queue = new Queue(queueName.split(',')[0]!, { connection: redis.client, prefix: env.BULLMQ_PREFIX ?? ('bullPrefix' in redis ? redis.bullPrefix : 'bull') });
   queue.on('error', () => {}); // tests that stop Redis on purpose
   const list = async (key: string) => (await records.client.lrange(`${recordPrefix}:${key}`, 0, -1)).map((s) => JSON.parse(s) as Record);
+  const boundPort = () => {
+    const line = run.lines.find((l) => typeof l.port === 'number' && typeof l.msg === 'string' && /^health (server listening on|port \d+ is taken)/.test(l.msg));
+    return (line?.port as number | undefined) ?? wantedPort;
+  };
   return {
-    run, queueName, queue, hostname, prefix, recordPrefix, healthPort, env: fullEnv,
+    run, queueName, queue, hostname, prefix, recordPrefix, env: fullEnv,
+    get healthPort() { return boundPort(); },
     started: () => list('started'),
     finished: () => list('finished'),
     async health(path = '/health') {
-      const response = await fetch(`http://127.0.0.1:${healthPort}${path}`);
-      return { status: response.status, body: await response.json() };
+      const response = await fetch(`http://127.0.0.1:${boundPort()}${path}`);
+      return { status: response.status, body: await response.json(), headers: response.headers };
     },
     async close() {
       await stopProcess(run);
