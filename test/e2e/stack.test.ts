@@ -274,25 +274,33 @@ describe('health ports after up, scale, restart, recreate and down cycles', () =
   };
 
   it('five cycles on one engine; the first container stays on 8080, the others on 8081…', async () => {
+    const began = Date.now();
+    const step = (cycle: number, what: string) => console.log(`port cycle ${cycle}: ${what} at ${((Date.now() - began) / 1000).toFixed(0)} s`);
     for (let cycle = 1; cycle <= 5; cycle++) {
       await ok(['up', 'worker', '--no-wait'], { WORKER_COUNT: '1' });
+      step(cycle, 'up');
       const [first] = await healthPorts();
       expect(first, `cycle ${cycle}: up`).toMatchObject({ port: 8080 });
       await ok(['scale', 'worker=3', '--no-wait']);
+      step(cycle, 'scale worker=3');
       expect(await healthPorts(), `cycle ${cycle}: scale worker=3`).toEqual([
         { id: first!.id, port: 8080 }, { id: expect.any(String), port: 8081 }, { id: expect.any(String), port: 8082 },
       ]);
       const ids = (await healthPorts()).map((c) => c.id);
       expect((await docker(['restart', '--time', '5', ...ids])).code).toBe(0);
+      step(cycle, 'docker restart');
       expect((await healthPorts()).map((c) => c.port), `cycle ${cycle}: docker restart`).toEqual([8080, 8081, 8082]);
       await ok(['scale', 'worker=1', '--no-wait']);
+      step(cycle, 'scale worker=1');
       expect(await healthPorts(), `cycle ${cycle}: scale worker=1`).toEqual([{ id: first!.id, port: 8080 }]);
       // A changed setting recreates the container.
       await ok(['up', 'worker', '--no-wait'], { WORKER_COUNT: '2' });
+      step(cycle, 'recreate');
       const recreated = await healthPorts();
       expect(recreated.map((c) => c.port), `cycle ${cycle}: recreate`).toEqual([8080]);
       expect(recreated[0]!.id).not.toBe(first!.id);
       await ok(['down', '--timeout', '5']);
+      step(cycle, 'down');
     }
     // Quiet means quiet: nothing of Compose's progress, nothing of ours.
     const quiet = await ok(['up', 'worker', '-q']);
