@@ -49,8 +49,14 @@ export function reclaimDeadPeers(redis: Redis, registry: Registry, options: Dead
   /** Since when our own writes have gone through promptly; undefined while they fail. */
   let writableSince: number | undefined = Number.NEGATIVE_INFINITY;
   let busy = false;
-  /** A write (or the reads after it) held longer than a heartbeat: peers may have been held too. */
-  const heldUp = (since: number) => Date.now() - since > options.heartbeatMs;
+  /**
+   * A write (or the reads after it) held so long that a live peer's writes, held as long, could
+   * have let its heartbeat expire: a peer beats every heartbeat and is stale after
+   * staleAfterMs, so only a hold longer than staleAfterMs − heartbeat can fake a death. A
+   * shorter bar (one heartbeat) was crossed by plain CPU load on a busy 2-core machine, kept
+   * resetting the clock, and left dead peers' jobs to BullMQ's stall check (chaos: 10 stranded).
+   */
+  const heldUp = (since: number) => Date.now() - since > options.staleAfterMs - options.heartbeatMs;
   const tick = async () => {
     if (busy) return;
     busy = true;
