@@ -85,7 +85,7 @@ describe('text and choice settings', () => {
   it('has defaults that work', () => {
     const config = load({});
     expect(config).toMatchObject({
-      redisUrl: 'redis://localhost:6379', queues: ['llm'], processor: undefined, healthServer: true, healthHost: '0.0.0.0',
+      redis: { kind: 'url', url: 'redis://localhost:6379' }, queues: ['llm'], processor: undefined, healthServer: true, healthHost: '0.0.0.0',
       healthPort: 8080, healthPortRange: [8080, 8089], keyPrefix: 'bouy', bullPrefix: 'bull', hostname: os.hostname(),
       adminToken: undefined, singletonModule: undefined, schedules: [], logLevel: 'info', logFormat: 'json',
     });
@@ -136,8 +136,8 @@ describe('text and choice settings', () => {
 
 describe('REDIS_URL', () => {
   it('takes redis:// and rediss:// URLs', () => {
-    expect(load({ REDIS_URL: 'rediss://h:6380/2' }).redis).toEqual({ kind: 'url', url: 'rediss://h:6380/2' });
-    expect(load({ REDIS_URL: 'redis://h' }).redis).toEqual({ kind: 'url', url: 'redis://h' });
+    expect(load({ REDIS_URL: 'rediss://h:6380/2' }).redis).toMatchObject({ kind: 'url', url: 'rediss://h:6380/2' });
+    expect(load({ REDIS_URL: 'redis://h' }).redis).toMatchObject({ kind: 'url', url: 'redis://h' });
   });
 
   it('refuses anything else without showing its password', () => {
@@ -175,8 +175,8 @@ describe('HEALTH_PORT and HEALTH_PORT_RANGE', () => {
 
 describe('fleet settings (the CLI)', () => {
   it('reads prefixes and the heartbeat, or takes the heartbeat given', () => {
-    expect(loadFleetSettings({})).toEqual({ keyPrefix: 'bouy', bullPrefix: 'bull', heartbeatSeconds: 5, staleAfterMs: 15_000 });
-    expect(loadFleetSettings({ BOUY_PREFIX: 'p', BULLMQ_PREFIX: 'b', HEARTBEAT_SECONDS: '1' })).toEqual({ keyPrefix: 'p', bullPrefix: 'b', heartbeatSeconds: 1, staleAfterMs: 3000 });
+    expect(loadFleetSettings({})).toMatchObject({ keyPrefix: 'bouy', bullPrefix: 'bull', heartbeatSeconds: 5, staleAfterMs: 15_000, redis: { kind: 'url', url: 'redis://localhost:6379' } });
+    expect(loadFleetSettings({ BOUY_PREFIX: 'p', BULLMQ_PREFIX: 'b', HEARTBEAT_SECONDS: '1' })).toMatchObject({ keyPrefix: 'p', bullPrefix: 'b', heartbeatSeconds: 1, staleAfterMs: 3000 });
     expect(loadFleetSettings({ HEARTBEAT_SECONDS: 'x' }, { heartbeatSeconds: 0.1 }).heartbeatSeconds).toBe(0.1);
     expect(loadFleetSettings({}, { heartbeatSeconds: 3600 }).heartbeatSeconds).toBe(3600);
     expect(Object.isFrozen(loadFleetSettings({}))).toBe(true);
@@ -193,7 +193,8 @@ describe('fleet settings (the CLI)', () => {
 
   it('sharedSettings: what every worker must agree on, the password hidden', () => {
     expect(sharedSettings(load({ REDIS_URL: 'redis://:pw@r:6379', QUEUE_NAME: 'a,b', WORKER_CONCURRENCY: '3', MAX_JOBS_PER_WORKER: '7', MAX_MEMORY_MB: '9', BOUY_IMAGE_VERSION: '1.2.3' }))).toEqual({
-      redisUrl: 'redis://:***@r:6379', queues: 'a,b', concurrency: 3, processor: '(by queue name)', maxJobsPerWorker: 7, maxMemoryMb: 9, version: '1.2.3',
+      redis: 'redis://:***@r:6379', prefixes: 'bouy bull', queues: 'a,b', concurrency: 3, processor: '(by queue name)', maxJobsPerWorker: 7, maxMemoryMb: 9, version: '1.2.3',
+      jobTimeoutSeconds: 0, globalConcurrency: null, rateLimit: null,
     });
     expect(sharedSettings(load({ PROCESSOR: './p.mjs' })).processor).toBe('./p.mjs');
   });
