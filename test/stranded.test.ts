@@ -38,6 +38,27 @@ describe('no job stranded', () => {
     });
   });
 
+  it('a worker hung by its job dies soon after its supervisor is SIGKILLed, instead of spinning orphaned for ever', async () => {
+    // The hang watchdog is off: only the worker's own parent watch can end it.
+    await withFleet(redis, { WORKER_COUNT: '1', PROCESSOR: `${FIXTURES}/poison-processor.mjs`, WORKER_HANG_TIMEOUT_SECONDS: '0' }, async (fleet) => {
+      await allReady(fleet);
+      await fleet.queue.add('poison', { poison: true });
+      await waitFor(async () => (await redis.client.llen(`${fleet.recordPrefix}:poisoned`)) === 1, 'the worker to hang in the poison job');
+      const [pid] = await workerPidsOf(fleet.hostname);
+      expect(pid).toBeGreaterThan(0);
+      fleet.run.kill('SIGKILL');
+      const killedAt = Date.now();
+      await fleet.run.exited;
+      // By /proc, zombies excluded: an orphan is reaped by whatever init the machine has.
+      const alive = async () => (await workerPidsOf(fleet.hostname)).includes(pid!);
+      await waitFor(async () => !(await alive()), 'the hung orphan to be killed', 15_000).catch(() => {});
+      const lived = Date.now() - killedAt;
+      expect(await alive(), `hung orphan ${pid} still alive ${lived} ms after its supervisor died`).toBe(false);
+      // Its own hand-back had its chance (ABORT_EXIT_MS, 2.8 s) before the thread kills it.
+      expect(lived).toBeGreaterThanOrEqual(2_500);
+    });
+  });
+
   it('at the drain deadline the straggler hands its job back and exits by itself, not by the SIGKILL fallback', async () => {
     await withFleet(redis, { WORKER_COUNT: '1', SHUTDOWN_TIMEOUT_SECONDS: '1' }, async (fleet) => {
       await allReady(fleet);

@@ -8,8 +8,11 @@ import { BouyError, describeError } from '../errors.js';
 import { createLogger, logDestination } from '../log.js';
 import type { SupervisorMessage } from '../ipc.js';
 import { ABORT_EXIT_MS, send, WorkerProcess } from './worker-runtime.js';
+import { killWhenOrphaned } from './parent-watch.js';
 
 async function main(): Promise<void> {
+  // A stuck event loop cannot see the supervisor go: a thread of its own can (parent-watch.ts).
+  killWhenOrphaned(ABORT_EXIT_MS + 1000);
   const config = loadConfig();
   const name = process.env.WORKER_NAME ?? `worker-${config.hostname}-${process.env.WORKER_INDEX ?? '1'}`;
   // Workers always log JSON: the supervisor relays and, on a terminal, prettifies the lines.
