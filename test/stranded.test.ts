@@ -59,6 +59,35 @@ describe('no job stranded', () => {
     });
   });
 
+  it('a supervisor SIGKILLed and started again at once takes back its hung orphan\'s job (the orphan\'s registration is not lost to the new worker of that name)', async () => {
+    // The chaos gap of issue 8 (seed 25951): the restarted supervisor's start-up clean-up left
+    // the orphan's registration alone (its process was alive), its new worker of the same name
+    // then replaced it, and when the orphan died nobody knew its BullMQ ids: its job waited
+    // 30 s+ for BullMQ's stall check. The hang watchdog is off: the orphan cannot hand back.
+    const env = { WORKER_COUNT: '1', PROCESSOR: `${FIXTURES}/poison-processor.mjs`, WORKER_HANG_TIMEOUT_SECONDS: '0', SHUTDOWN_TIMEOUT_SECONDS: '2' };
+    const first = await startFleet(redis, env);
+    const poisoned = () => redis.client.llen(`${first.recordPrefix}:poisoned`);
+    try {
+      await allReady(first);
+      const job = await first.queue.add('poison', { poison: true });
+      await waitFor(async () => (await poisoned()) === 1, 'the worker to hang in the poison job');
+      const [orphan] = await workerPidsOf(first.hostname);
+      first.run.kill('SIGKILL');
+      await first.run.exited;
+      const { BOUY_HOSTNAME, BOUY_PREFIX, QUEUE_NAME, TEST_RECORD_PREFIX } = first.env;
+      await withFleet(redis, { ...env, BOUY_HOSTNAME, BOUY_PREFIX, QUEUE_NAME, TEST_RECORD_PREFIX }, async (second) => {
+        const restartedAt = Date.now();
+        // Back in the queue and taken by the new worker, which hangs in it in turn.
+        await waitFor(async () => (await poisoned()) === 2, 'the orphan\'s job to run again', 12_000).catch(() => {});
+        const waited = Date.now() - restartedAt;
+        expect(await poisoned(), `the job was not handed back ${waited} ms after the restart (state ${await (await second.queue.getJob(job.id!))?.getState()})`).toBe(2);
+        expect((await workerPidsOf(first.hostname)).includes(orphan!), 'the orphan is still alive').toBe(false);
+      });
+    } finally {
+      await first.queue.close();
+    }
+  });
+
   it('at the drain deadline the straggler hands its job back and exits by itself, not by the SIGKILL fallback', async () => {
     await withFleet(redis, { WORKER_COUNT: '1', SHUTDOWN_TIMEOUT_SECONDS: '1' }, async (fleet) => {
       await allReady(fleet);

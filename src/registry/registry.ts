@@ -11,6 +11,8 @@ export interface Registration {
   host: string;
   queues: readonly string[];
   startedAt: number;
+  /** The supervisor that forked it: a worker whose parent is no longer this one is an orphan. */
+  supervisor?: number;
 }
 
 export interface RegisteredWorker extends Registration {
@@ -98,8 +100,8 @@ export class WorkerRegistration {
 
   /** What a registration must hold to find this worker's jobs again: who it is, its BullMQ ids. */
   private identity(): Record<string, string | number> {
-    const { name, pid, host, queues, startedAt } = this.info;
-    return { name, pid, host, queues: queues.join(','), started: startedAt, ...this.ids };
+    const { name, pid, host, queues, startedAt, supervisor } = this.info;
+    return { name, pid, host, queues: queues.join(','), started: startedAt, ...(supervisor ? { supervisor } : {}), ...this.ids };
   }
 
   async heartbeat(fields: { state: string; completed: number; failed: number; active: number }): Promise<void> {

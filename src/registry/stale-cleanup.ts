@@ -1,5 +1,6 @@
 import type { RedisClient as Redis } from '../redis.js';
 import { registryKeys } from './keys.js';
+import { isAlive, isOrphanedWorker, killAndWait } from './local-process.js';
 import { Registry, type HeldJob } from './registry.js';
 
 export interface CleanupResult {
@@ -8,19 +9,11 @@ export interface CleanupResult {
   requeued: HeldJob[];
   /** Own-host entries left alone because their process is still running here. */
   skippedAlive: string[];
+  /** Own-host workers that outlived their (SIGKILLed) supervisor: killed here, then cleaned up. */
+  orphansKilled: string[];
 }
 
 const BATCH = 1000;
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Start-up clean-up: removes registrations left by an earlier run on this host (its container
@@ -45,17 +38,26 @@ export async function removeStaleRegistrations(
   const expired = new Set(await registry.expired(options.staleAfterMs));
   const ownHost = options.hostname === undefined ? [] : (await registry.ofHost(options.hostname)).filter((name) => !expired.has(name));
   const candidates = [...expired, ...ownHost];
-  const result: CleanupResult = { removed: 0, requeued: [], skippedAlive: [] };
+  const result: CleanupResult = { removed: 0, requeued: [], skippedAlive: [], orphansKilled: [] };
 
   for (let start = 0; start < candidates.length; start += BATCH) {
     const batch = candidates.slice(start, start + BATCH);
     const pipeline = redis.pipeline();
-    for (const name of batch) pipeline.hmget(keys.worker(name), 'pid', 'heartbeat');
+    for (const name of batch) pipeline.hmget(keys.worker(name), 'pid', 'heartbeat', 'host', 'supervisor');
     const replies = (await pipeline.exec()) ?? [];
     const removable: string[] = [];
     for (const [i, name] of batch.entries()) {
-      const [pid, heartbeat] = (replies[i]?.[1] ?? []) as Array<string | null>;
+      const [pid, heartbeat, host, supervisor] = (replies[i]?.[1] ?? []) as Array<string | null>;
       const fresh = Date.now() - Number(heartbeat ?? 0) < options.staleAfterMs;
+      // Our own earlier run's worker, still alive because its supervisor was SIGKILLed (mid-drain,
+      // OOM) and it has not noticed yet. Left alone, its registration would be replaced by our
+      // new worker of that name, and when it died nobody would know its BullMQ ids: its jobs
+      // would wait for BullMQ's stall check. It is ours and dying anyway: end it now, clean up.
+      if (host === options.hostname && isOrphanedWorker(Number(pid), Number(supervisor)) && (await killAndWait(Number(pid)))) {
+        result.orphansKilled.push(name);
+        removable.push(name);
+        continue;
+      }
       // A same-named process still alive here means a second supervisor shares this hostname:
       // taking its jobs would run them twice, so leave it to heartbeat expiry.
       if (!expired.has(name) && fresh && isAlive(Number(pid))) {

@@ -83,6 +83,9 @@ export const workerService: Service = {
     });
     if (cleanup.removed > 0) await recordEvent(redis, config.keyPrefix, { host: config.hostname, kind: 'stale-removed', message: `removed ${cleanup.removed} stale registration(s); ${cleanup.requeued.length} job(s) returned` });
     log.info({ removed: cleanup.removed, requeued: cleanup.requeued.length }, `removed ${cleanup.removed} stale worker registration(s); ${cleanup.requeued.length} job(s) returned to their queues`);
+    if (cleanup.orphansKilled.length > 0) {
+      log.warn({ workers: cleanup.orphansKilled }, `killed ${cleanup.orphansKilled.length} worker(s) of this host's previous supervisor that outlived it, and took back their jobs`);
+    }
     if (cleanup.skippedAlive.length > 0) {
       log.warn({ workers: cleanup.skippedAlive }, 'registrations with this hostname belong to processes still running here; another supervisor shares this hostname (set BOUY_HOSTNAME)');
     }

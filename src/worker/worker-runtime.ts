@@ -73,7 +73,7 @@ export class WorkerProcess {
     this.redis = connect(config.redis);
     this.redis.on('error', (error) => this.log.warn({ err: error }, 'registry connection error'));
     this.registration = new WorkerRegistration(this.redis, config.keyPrefix, {
-      name, pid: process.pid, host: config.hostname, queues: config.queues, startedAt: Date.now(),
+      name, pid: process.pid, host: config.hostname, queues: config.queues, startedAt: Date.now(), supervisor: process.ppid,
     });
     this.registry = new Registry(this.redis, config.keyPrefix, config.bullPrefix);
   }
