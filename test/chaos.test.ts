@@ -37,15 +37,18 @@ it('loses and strands no job while workers, supervisors and Redis are killed, an
   expect(out).toContain(`chaos run: seed ${SEED},`);
   const number = (label: string) => Number(new RegExp(`^${label}: (\\d+)$`, 'm').exec(out)?.[1]);
   expect(lines.at(-1), out).toBe('lost: 0');
-  // The script exits 1 on a loss or on a job stranded past the 3 × heartbeat + 2 s goal. The
-  // goal is asserted where its timing is controlled (stranded.test.ts "the fleet returns the
-  // jobs of a dead container…"). Under random faults some seeds still leave a job to BullMQ's
-  // stall detection (CHAOS_SEED=25951: 2 jobs, one orphaned 33-39 s; open in issue 8), so this
-  // run asserts what must always hold — nothing lost, poison failed, every other job completed —
-  // and prints the stall and orphan figures for BENCHMARKS.md.
+  // The script exits 1 on a loss or on a job stranded past the 3 × heartbeat + 2 s goal; the
+  // goal itself is asserted where the timing is controlled (stranded.test.ts "the fleet returns
+  // the jobs of a dead container…") and reported here, not bet on under random faults on a busy
+  // machine (5.1-5.9 s seen at a load of 12). What this run must show is that bouy hands every
+  // job back itself, promptly: none left to BullMQ's stall detection, none orphaned twice the goal.
+  // (CHAOS_SEED=25951 once left 2 to stall detection: a supervisor SIGKILLed mid-drain and
+  // started at once lost its orphan's registration to its new worker; stranded.test.ts covers it.)
   expect([0, 1], out).toContain(code);
-  expect(out).toMatch(/^returned by BullMQ stall detection \(not handed back by bouy\): \d+/m);
-  expect(out).toMatch(/^longest a job stayed active with no live worker: /m);
+  expect(number('returned by BullMQ stall detection \\(not handed back by bouy\\)'), out).toBe(0);
+  const orphaned = /^longest a job stayed active with no live worker: (?:([\d.]+) s|none seen)/m.exec(out);
+  expect(orphaned, out).not.toBeNull();
+  expect(Number(orphaned![1] ?? 0), out).toBeLessThanOrEqual(10);
   expect(number('enqueued'), out).toBe(150);
   expect(number('completed'), out).toBe(148);
   expect(out).toMatch(/^poison jobs failed as designed: 2\/2$/m);

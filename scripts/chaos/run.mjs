@@ -8,7 +8,7 @@
 // stop, the fleet finishes the queue, and every job is accounted for: poison jobs failed, all
 // others completed, none stranded.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,11 +106,12 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
     // the run measures back-off instead of recovery. A short drain keeps restarts moving; a
     // short hang timeout finds poison jobs quickly.
     RESTART_DELAY_SECONDS: '0', MIN_UPTIME_SECONDS: '0', SHUTDOWN_TIMEOUT_SECONDS: '3', HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
-    WORKER_HANG_TIMEOUT_SECONDS: '2', MAX_JOB_KILLS: '2', LOG_LEVEL: 'warn',
+    WORKER_HANG_TIMEOUT_SECONDS: '2', MAX_JOB_KILLS: '2', LOG_LEVEL: process.env.CHAOS_LOG ? 'debug' : 'warn',
   };
   // When each worker process died (pid → ms): our kills, and the supervisors' exit lines.
   const deaths = new Map();
   const onLine = (line) => {
+    if (process.env.CHAOS_LOG) appendFileSync(process.env.CHAOS_LOG, `${JSON.stringify(line)}\n`);
     if (typeof line.msg === 'string' && /^worker (exited unexpectedly|is crash-looping)/.test(line.msg) && line.pid) {
       if (!deaths.has(line.pid)) deaths.set(line.pid, time(line));
     }
