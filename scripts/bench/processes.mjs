@@ -91,6 +91,21 @@ export function rssMb(pid) {
   }
 }
 
+/**
+ * User + system CPU seconds a process has used so far, from /proc/<pid>/stat (utime, stime in
+ * clock ticks, 100 a second on Linux): what the process itself cost, whatever else the
+ * machine was doing meanwhile. Undefined once it is gone.
+ */
+export function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Pids of the direct children of `pid`, from /proc. */
 export function childPids(pid) {
   try {
