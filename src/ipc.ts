@@ -12,10 +12,25 @@ export interface CheckReport { queue: string; ok: boolean; detail?: string; hint
  * One union per direction, so both sides are checked by the compiler.
  */
 
-export type JobEvent =
-  /** `timeoutMs`: the job's deadline, so the supervisor can act when the worker cannot (a blocked event loop). */
-  | { kind: 'started'; queue: string; jobId: string; jobName: string; timeoutMs?: number }
-  | { kind: 'finished'; queue: string; jobId: string; jobName: string; outcome: 'completed' | 'failed'; durationMs: number };
+/**
+ * One kind of job (queue and name) in one worker over one report interval: what started, how
+ * what finished ended, and how long it took, as counts to add (see worker/job-report.ts).
+ */
+export interface JobTally {
+  queue: string;
+  /** The job's name, or `other` past the worker's JOB_NAME_LIMIT distinct names. */
+  name: string;
+  started: number;
+  completed: number;
+  failed: number;
+  totalMs: number;
+  maxMs: number;
+  /** Finished jobs per duration bucket: DURATION_BUCKETS_S, then one for anything longer. */
+  buckets: number[];
+}
+
+/** A job running in a worker at the time of its report; `startedAt` is epoch ms. */
+export interface RunningJob { queue: string; jobId: string; name: string; startedAt: number }
 
 /** Worker → supervisor. */
 export type WorkerMessage =
@@ -31,8 +46,16 @@ export type WorkerMessage =
   | ({ type: 'check' } & CheckReport)
   /** The job passed its timeout: its signal fired and it failed; the supervisor stops watching its deadline. */
   | { type: 'timed-out'; queue: string; jobId: string }
-  /** Job starts and finishes, batched (see JobEventBatch): one message per batch, not per job. */
-  | { type: 'jobs'; events: JobEvent[] }
+  /**
+   * Every REPORT_MS while jobs come and go (see JobReport): the tallies since the last report
+   * and the jobs running now. The supervisor's work per second does not depend on the job rate.
+   */
+  | { type: 'report'; tallies: JobTally[]; running: RunningJob[] }
+  /**
+   * Sent before a job with a timeout runs, so the supervisor can act when the worker cannot
+   * (a processor blocking the event loop would keep any later message from leaving).
+   */
+  | { type: 'job-deadline'; queue: string; jobId: string; timeoutMs: number }
   /** Past MAX_JOBS_PER_WORKER or MAX_MEMORY_MB: the supervisor answers with drain, or not at all. */
   | { type: 'recycle-request'; reason: RecycleReason; jobsDone: number; rssMb: number }
   /** The worker has stopped taking jobs and waits for its active ones. */

@@ -48,7 +48,7 @@ describe('a slot\'s lifecycle', () => {
   it('a crash schedules a restart, a crash loop backs off, and stopped is final', () => {
     const slot = newSlot(2, 'w-2');
     forked(slot, child(20));
-    slot.running.set('q:1', 'job');
+    slot.running.set('q:1', { name: 'job', startedAt: 0 });
     slot.errors.set('q', { error: 'WRONGTYPE', count: 3, since: 0 });
     exited(slot, 'signal SIGKILL');
     expect(slot.running.size).toBe(0);

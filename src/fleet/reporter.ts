@@ -38,8 +38,6 @@ export function startFleetReporting(options: ReporterOptions): FleetReporting {
   const host = config.hostname;
   const startedAt = Date.now() - Math.round(process.uptime() * 1000);
   const ttlMs = Math.max(3000, config.heartbeatSeconds * 1000 * MISSED_HEARTBEATS);
-  /** When each running job was first reported, by `<worker>\0<queue>:<id>`. */
-  const jobStarts = new Map<string, number>();
   let wasLeader = false;
 
   const event = (kind: FleetEvent['kind'], message: string, worker?: string) =>
@@ -48,14 +46,11 @@ export function startFleetReporting(options: ReporterOptions): FleetReporting {
   const snapshot = async (): Promise<SupervisorSnapshot> => {
     const now = Date.now();
     const views = supervisor.view();
-    const live = new Set<string>();
     const workers = await Promise.all(supervisor.slots.map(async (slot, i) => {
       const view = views[i]!;
-      const jobs = [...slot.running].map(([key, name]) => {
-        const id = `${slot.name}\0${key}`;
-        live.add(id);
+      const jobs = [...slot.running].map(([key, { name, startedAt }]) => {
         const at = key.indexOf(':');
-        return { queue: clip(key.slice(0, at)), name: clip(name), id: clip(key.slice(at + 1)), started_at: jobStarts.get(id) ?? now };
+        return { queue: clip(key.slice(0, at)), name: clip(name), id: clip(key.slice(at + 1)), started_at: startedAt };
       }).sort((a, b) => a.started_at - b.started_at).slice(0, MAX_JOBS_LISTED);
       return {
         name: view.name, index: view.index, pid: view.pid, state: workerState(view),
@@ -65,7 +60,6 @@ export function startFleetReporting(options: ReporterOptions): FleetReporting {
         recycles: view.recycles, recycle_refused: view.recycle_refused, last_exit: view.last_exit,
       };
     }));
-    for (const id of jobStarts.keys()) if (!live.has(id)) jobStarts.delete(id);
     return {
       host, pid: process.pid, version: config.imageVersion, fingerprint: options.fingerprint, queues: config.queues,
       concurrency: config.concurrency, started_at: startedAt, uptime_s: Math.round((now - startedAt) / 1000),
@@ -94,7 +88,6 @@ export function startFleetReporting(options: ReporterOptions): FleetReporting {
   // Changes reach the page at the next poll, not the next tick.
   const soon = () => setImmediate(() => void publish());
 
-  supervisor.on('job-started', (worker, queue, _name, jobId) => jobStarts.set(`${worker}\0${queue}:${jobId}`, Date.now()));
   supervisor.on('worker-exited', (worker, kind, detail) => {
     // The restart decision is taken right after this event, in the same turn: read it then.
     setImmediate(() => {

@@ -1,9 +1,10 @@
 import type { RedisClient as Redis } from '../redis.js';
-import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/config.js';
 import { within } from '../timeout.js';
 import type { Registry } from '../registry/registry.js';
 import type { WorkerPool } from '../supervisor/pool.js';
+import { MergedHistogram } from './merged-histogram.js';
 import { residentBytes } from './process-memory.js';
 import { readQueueBacklog } from './queue-backlog.js';
 import { processorChecks } from './health-status.js';
@@ -35,14 +36,15 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
   const { supervisor } = sources;
 
   const jobs = new Counter({ name: 'bouy_jobs_total', help: 'Jobs finished, by queue, job name and outcome', labelNames: ['queue', 'name', 'outcome'], registers: [registry] });
-  const duration = new Histogram({
-    name: 'bouy_job_duration_seconds', help: 'Job run time', labelNames: ['queue', 'name'], registers: [registry],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+  const duration = new MergedHistogram('bouy_job_duration_seconds', 'Job run time', ['queue', 'name'], registry);
+  new Gauge({
+    name: 'bouy_jobs_active', help: 'Jobs running now, by queue', labelNames: ['queue'], registers: [registry],
+    collect() {
+      for (const queue of config.queues) this.set({ queue }, supervisor.activeJobs(queue));
+    },
   });
-  const active = new Gauge({ name: 'bouy_jobs_active', help: 'Jobs running now, by queue', labelNames: ['queue'], registers: [registry] });
   const restarts = new Counter({ name: 'bouy_worker_restarts_total', help: 'Worker processes restarted after dying', labelNames: ['worker'], registers: [registry] });
   const recycles = new Counter({ name: 'bouy_worker_recycles_total', help: 'Workers recycled, by reason', labelNames: ['reason'], registers: [registry] });
-  for (const queue of config.queues) active.set({ queue }, 0);
   new Counter({
     name: 'bouy_jobs_poisoned_total', help: 'Jobs failed because their workers died running them more than MAX_JOB_KILLS times', labelNames: ['queue'], registers: [registry],
     collect() {
@@ -51,21 +53,18 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
     },
   });
 
-  supervisor.on('job-started', (_slot, queue) => active.inc({ queue }));
-  supervisor.on('job-finished', (_slot, queue, jobName, outcome, ms) => {
-    // Job names come from clients: past JOB_NAME_LIMIT distinct ones they are labelled `other`,
-    // the same bucket /health's jobs_by_name uses (the supervisor has counted this job already).
-    const name = supervisor.jobLabel(jobName);
-    active.dec({ queue });
-    jobs.inc({ queue, name, outcome });
-    duration.observe({ queue, name }, ms / 1000);
+  // Workers report tallies (per queue and name, with their duration buckets) on an interval:
+  // the metrics move once per report, not once per job. Names past JOB_NAME_LIMIT arrive as
+  // `other`, the same bucket /health's jobs_by_name uses.
+  supervisor.on('jobs-reported', (_worker, tallies) => {
+    for (const { queue, name, completed, failed, buckets, totalMs } of tallies) {
+      if (completed > 0) jobs.inc({ queue, name, outcome: 'completed' }, completed);
+      if (failed > 0) jobs.inc({ queue, name, outcome: 'failed' }, failed);
+      if (completed + failed > 0) duration.add({ queue, name }, buckets, totalMs / 1000);
+    }
   });
   supervisor.on('worker-exited', (worker, kind, detail) => {
-    if (kind === 'crash') {
-      restarts.inc({ worker });
-      // Jobs of a dead worker went back to the queue: they are not active here any more.
-      for (const queue of config.queues) active.set({ queue }, supervisor.activeJobs(queue));
-    }
+    if (kind === 'crash') restarts.inc({ worker });
     if (kind === 'recycle') recycles.inc({ reason: detail });
   });
 

@@ -12,16 +12,16 @@ export function emptyCounters(): JobCounters {
   return { started: 0, completed: 0, failed: 0, active: 0, total_ms: 0, max_ms: 0 };
 }
 
-export function countStart(counters: JobCounters): void {
-  counters.started += 1;
-  counters.active += 1;
-}
+/** What a worker's report adds to a set of counters (see JobTally). */
+export interface TallyCounts { started: number; completed: number; failed: number; totalMs: number; maxMs: number }
 
-export function countFinish(counters: JobCounters, outcome: 'completed' | 'failed', durationMs: number): void {
-  counters[outcome] += 1;
-  counters.active = Math.max(0, counters.active - 1);
-  counters.total_ms += durationMs;
-  counters.max_ms = Math.max(counters.max_ms, durationMs);
+export function addTally(counters: JobCounters, tally: TallyCounts): void {
+  counters.started += tally.started;
+  counters.completed += tally.completed;
+  counters.failed += tally.failed;
+  counters.active = Math.max(0, counters.active + tally.started - tally.completed - tally.failed);
+  counters.total_ms += tally.totalMs;
+  counters.max_ms = Math.max(counters.max_ms, tally.maxMs);
 }
 
 /** The view /health gives: counters plus the mean duration, rounded for reading. */
@@ -66,12 +66,9 @@ export class JobStatsByName {
     return counters;
   }
 
-  started(name: string): void {
-    countStart(this.of(name));
-  }
-
-  finished(name: string, outcome: 'completed' | 'failed', durationMs: number): void {
-    countFinish(this.of(name), outcome, durationMs);
+  /** A worker's tally of jobs of this name since its last report. */
+  add(tally: TallyCounts & { name: string }): void {
+    addTally(this.of(tally.name), tally);
   }
 
   /** A worker died with jobs running: they are no longer active here (they went back to the queue). */

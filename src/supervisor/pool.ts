@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { JobTally } from '../ipc.js';
 import type { SlotView } from './slot.js';
 import type { Verification } from './verification.js';
 
@@ -14,10 +15,10 @@ export interface SupervisorEvents {
   stopped: [];
   /** A worker could not start in a way no restart mends (its processor cannot load): the start fails. */
   fatal: [error: Error];
-  'job-started': [worker: string, queue: string, jobName: string, jobId: string];
   /** The supervisor went quiet: no worker takes new jobs until shutdown. */
   quiet: [];
-  'job-finished': [worker: string, queue: string, jobName: string, outcome: 'completed' | 'failed', durationMs: number];
+  /** A worker's report: what its jobs did since the last one, under the names they are counted by. */
+  'jobs-reported': [worker: string, tallies: readonly JobTally[]];
   'worker-exited': [worker: string, kind: ExitKind, detail: string];
   verified: [verification: Verification];
 }
@@ -31,8 +32,6 @@ export interface WorkerPool extends Pick<EventEmitter<SupervisorEvents>, 'on' | 
   view(): SlotView[];
   /** Jobs of `queue` running in this pool's workers now. */
   activeJobs(queue: string): number;
-  /** The name a job is counted (and labelled) under: its own, or `other` past JOB_NAME_LIMIT. */
-  jobLabel(name: string): string;
   /** Per job name statistics (seed 004). */
   jobsByName(): Record<string, unknown>;
   /** Recycles one worker (by index) or all, rolling; the names recycled. */

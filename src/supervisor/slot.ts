@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { countFinish, countStart, emptyCounters, viewCounters, type JobCounters, type JobStatsByName } from './job-stats.js';
-import type { CheckReport, JobEvent } from '../ipc.js';
+import { addTally, emptyCounters, viewCounters, type JobCounters, type JobStatsByName } from './job-stats.js';
+import type { CheckReport, JobTally, WorkerMessage } from '../ipc.js';
 import type { RecycleReason } from './recycle-policy.js';
 
 /** `quiet`: started and alive but taking no new jobs (Sidekiq's TSTP), until shutdown. */
@@ -26,8 +26,8 @@ export interface Slot {
   quickDeaths: number;
   /** This slot's jobs over every worker it has had. */
   jobs: JobCounters;
-  /** Jobs the current worker runs now: `queue:id` → job name. */
-  running: Map<string, string>;
+  /** Jobs the current worker ran at its last report: `queue:id` → name and start (epoch ms). */
+  running: Map<string, { name: string; startedAt: number }>;
   recycles: Record<string, number>;
   /** Set when a recycle was refused because it would loop. */
   recycleRefused: string | undefined;
@@ -102,20 +102,24 @@ export function viewSlot(slot: Slot, now = Date.now()): SlotView {
   };
 }
 
-/** A job started or finished in the slot's worker: its counters, its running list, the per-name stats. */
-export function recordJobEvent(slot: Slot, stats: JobStatsByName, event: JobEvent, now = Date.now()): void {
-  const key = `${event.queue}:${event.jobId}`;
-  if (event.kind === 'started') {
-    slot.running.set(key, event.jobName);
-    if (event.timeoutMs) slot.deadlines.set(key, { at: now + event.timeoutMs, timeoutMs: event.timeoutMs });
-    countStart(slot.jobs);
-    stats.started(event.jobName);
-    return;
-  }
-  slot.running.delete(key);
-  slot.deadlines.delete(key);
-  countFinish(slot.jobs, event.outcome, event.durationMs);
-  stats.finished(event.jobName, event.outcome, event.durationMs);
+/**
+ * A worker's report (see worker/job-report.ts): its tallies are added to the slot's counters and
+ * the per-name stats, and its running list replaces the slot's. A deadline whose job is no
+ * longer running is dropped (the job ended in time). Returns the tallies under the names the
+ * supervisor counts them by (`other` past JOB_NAME_LIMIT), for the metrics.
+ */
+export function applyReport(slot: Slot, stats: JobStatsByName, report: Extract<WorkerMessage, { type: 'report' }>): JobTally[] {
+  slot.running = new Map(report.running.map((job) => [`${job.queue}:${job.jobId}`, { name: job.name, startedAt: job.startedAt }]));
+  for (const key of slot.deadlines.keys()) if (!slot.running.has(key)) slot.deadlines.delete(key);
+  // One at a time: a name takes its place among the first JOB_NAME_LIMIT as it is added.
+  const labelled = report.tallies.map((reported) => {
+    const tally = { ...reported, name: stats.label(reported.name) };
+    addTally(slot.jobs, tally);
+    stats.add(tally);
+    return tally;
+  });
+  slot.jobs.active = slot.running.size;
+  return labelled;
 }
 
 /** Jobs of `queue` running in these slots' workers now. */

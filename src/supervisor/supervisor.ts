@@ -9,12 +9,12 @@ import type { Logger } from '../log.js';
 import { logReclaimed, type Registry } from '../registry/registry.js';
 import { workerName } from '../registry/keys.js';
 import { JobStatsByName } from './job-stats.js';
-import { isWorkerMessage, type JobEvent, type SupervisorMessage, type WorkerMessage } from '../ipc.js';
+import { isWorkerMessage, type SupervisorMessage, type WorkerMessage } from '../ipc.js';
 import type { SupervisorEvents, WorkerPool } from './pool.js';
 import { decideRestart, describeExit, restartPolicyOf, type RestartPolicy } from './restart-policy.js';
 import { PoolOperations } from './operations.js';
 import { Shutdown } from './shutdown.js';
-import { activeJobsOf, newSlot, recordJobEvent, viewSlot, type Slot, type SlotView } from './slot.js';
+import { activeJobsOf, applyReport, newSlot, viewSlot, type Slot, type SlotView } from './slot.js';
 import { becameReady, deadlineMet, draining, exited, forked, queueFailing, recycled, restartScheduled } from './slot-lifecycle.js';
 import { startWatchdogs } from './watchdog.js';
 import { logBanner, verifyWorkers, type Verification } from './verification.js';
@@ -114,10 +114,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     return activeJobsOf(this.slots, queue);
   }
 
-  jobLabel(name: string): string {
-    return this.jobStats.label(name);
-  }
-
   jobsByName(): Record<string, unknown> {
     return this.jobStats.view();
   }
@@ -179,8 +175,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
       case 'timed-out':
         deadlineMet(slot, `${message.queue}:${message.jobId}`);
         break;
-      case 'jobs':
-        for (const event of message.events) this.onJobEvent(slot, event);
+      case 'report':
+        this.emit('jobs-reported', slot.name, applyReport(slot, this.jobStats, message));
+        break;
+      case 'job-deadline':
+        slot.deadlines.set(`${message.queue}:${message.jobId}`, { at: Date.now() + message.timeoutMs, timeoutMs: message.timeoutMs });
         break;
       case 'recycle-request':
         this.operations.recycleRequested(slot, message.reason, message.jobsDone, message.rssMb);
@@ -201,12 +200,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     }
   }
 
-  private onJobEvent(slot: Slot, event: JobEvent): void {
-    recordJobEvent(slot, this.jobStats, event);
-    if (event.kind === 'started') this.emit('job-started', slot.name, event.queue, event.jobName, event.jobId);
-    else this.emit('job-finished', slot.name, event.queue, event.jobName, event.outcome, event.durationMs);
-  }
-
   recycle(target: number | 'all'): Promise<string[]> {
     return this.operations.recycle(target);
   }
@@ -225,7 +218,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     // Clean only if we asked it to go (drain, recycle, removal, shutdown): a worker that exits on
     // its own — even with code 0, a processor calling process.exit — died mid-job like a crash.
     const clean = code === 0 && signal === null && (this.stopping || slot.departure !== undefined);
-    this.jobStats.abandoned([...slot.running.values()]);
+    this.jobStats.abandoned([...slot.running.values()].map((job) => job.name));
     exited(slot, describeExit(code, signal));
     const exit = slot.lastExit!;
     const departure = slot.departure;

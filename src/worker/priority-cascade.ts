@@ -14,6 +14,9 @@ export class PriorityCascade {
   /** Quiet: every worker stays paused whatever the queues do. */
   private halted = false;
 
+  /** `ranked`: more than one queue. With one, nothing outranks anything: no listener per job. */
+  constructor(private readonly ranked = true) {}
+
   add(worker: Worker): void {
     const k = this.workers.length;
     this.workers.push(worker);
@@ -21,6 +24,7 @@ export class PriorityCascade {
     // Unknown until the first fetch says otherwise: assume idle, so a lower queue is never
     // starved by a higher one that is simply empty.
     this.drained.push(true);
+    if (!this.ranked) return;
     worker.on('active', () => { this.active[k]! += 1; this.drained[k] = false; this.apply(); });
     const done = () => { this.active[k] = Math.max(0, this.active[k]! - 1); this.apply(); };
     worker.on('completed', done);

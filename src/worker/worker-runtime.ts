@@ -14,7 +14,7 @@ import { loadProcessors, type JobProcessor, type LoadedProcessor } from './load-
 import type { RecycleReason } from '../ipc.js';
 import { jobLimit } from './job-limit.js';
 import { PriorityCascade } from './priority-cascade.js';
-import { JobEventBatch } from './job-event-batch.js';
+import { JobReport } from './job-report.js';
 import { ErrorWatch } from './error-watch.js';
 import { ProcessorLifecycle } from './processor-lifecycle.js';
 import { guardJob, jobTimeoutMs } from './job-deadline.js';
@@ -41,8 +41,8 @@ export const ABORT_EXIT_MS = 2800;
 
 export class WorkerProcess {
   private readonly workers: Worker[] = [];
-  private readonly cascade = new PriorityCascade();
-  private readonly jobEvents = new JobEventBatch((events) => send({ type: 'jobs', events }));
+  private readonly cascade: PriorityCascade;
+  private readonly report: JobReport;
   /** Jobs running now, by `queue:id`. */
   private readonly held = new Set<string>();
   private readonly counters: Counters = { completed: 0, failed: 0 };
@@ -69,6 +69,8 @@ export class WorkerProcess {
     private readonly linesLogged: () => number,
   ) {
     this.jobLimit = jobLimit(config.maxJobsPerWorker, config.maxJobsJitter);
+    this.cascade = new PriorityCascade(config.queues.length > 1);
+    this.report = new JobReport((report) => send({ type: 'report', ...report }), config.jobNameLimit);
     this.errors = new ErrorWatch(log, (message) => void send(message));
     this.redis = connect(config.redis);
     this.redis.on('error', (error) => this.log.warn({ err: error }, 'registry connection error'));
@@ -125,7 +127,7 @@ export class WorkerProcess {
     const rssMb = Math.round(process.memoryUsage.rss() / 1048576);
     const jobsDone = this.counters.completed + this.counters.failed;
     this.log.info({ reason, jobs_done: jobsDone, rss_mb: rssMb }, 'recycle limit reached');
-    void this.jobEvents.flush();
+    void this.report.flush();
     void send({ type: 'recycle-request', reason, jobsDone, rssMb });
   }
 
@@ -139,10 +141,14 @@ export class WorkerProcess {
   }
 
   private createWorker(queue: string, rank: number, processor: LoadedProcessor): Worker {
-    const worker: Worker = new Worker(queue, async (job, token, signal) => {
+    const call = async (job: Job, token?: string, signal?: AbortSignal) => {
       await this.cascade.deferIfOutranked(rank, job, token);
       return this.run(worker, processor.process, job, token, signal);
-    }, {
+    };
+    // BullMQ makes an AbortController for every job when the processor declares a third
+    // parameter (3 % of a no-op job's CPU). Only a processor that takes the signal can honour
+    // it; a timed-out job of one that does not still fails at its deadline (runWithDeadline).
+    const worker: Worker = new Worker(queue, processor.process.length >= 3 ? call : (job, token) => call(job, token), {
       connection: connect(this.config.redis),
       prefix: this.config.bullPrefix,
       concurrency: this.config.concurrency,
@@ -165,11 +171,11 @@ export class WorkerProcess {
     const timeoutMs = jobTimeoutMs(job, this.config.jobTimeoutSeconds);
     this.held.add(key);
     this.running.set(key, { startedAt: performance.now(), returned: false });
-    this.jobEvents.add({ kind: 'started', queue, jobId: job.id ?? '', jobName: job.name, ...(timeoutMs > 0 ? { timeoutMs } : {}) });
+    this.report.started(queue, job.id ?? '', job.name);
     try {
       // The supervisor must know the deadline before the processor runs: one that blocks the
-      // event loop at once would keep a batched start from ever leaving.
-      if (timeoutMs > 0) await this.jobEvents.flush();
+      // event loop at once would keep any later message from ever leaving.
+      if (timeoutMs > 0) await send({ type: 'job-deadline', queue, jobId: job.id ?? '', timeoutMs });
       const result = await guardJob(worker, job, () => Promise.resolve(processor(job, token, signal)), {
         timeoutMs,
         graceMs: this.config.jobTimeoutGraceSeconds * 1000,
@@ -206,7 +212,7 @@ export class WorkerProcess {
       this.log.warn({ queue, jobId: job.id, jobName: job.name, err: error }, 'job failed after its processor returned: BullMQ could not store the result');
     }
     this.counters[outcome] += 1;
-    this.jobEvents.add({ kind: 'finished', queue, jobId: job.id ?? '', jobName: job.name, outcome, durationMs: performance.now() - running.startedAt });
+    this.report.finished(queue, job.id ?? '', job.name, outcome, performance.now() - running.startedAt);
     this.checkLimits();
   }
 
@@ -268,7 +274,7 @@ export class WorkerProcess {
   }
 
   private async finish(): Promise<void> {
-    await this.jobEvents.flush();
+    await this.report.flush();
     clearInterval(this.heartbeatTimer);
     clearInterval(this.errorTimer);
     await this.registration.unregister().catch(() => {});

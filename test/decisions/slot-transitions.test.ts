@@ -38,7 +38,7 @@ describe('what each step resets', () => {
   it('a fork forgets everything about the previous worker', () => {
     const slot = newSlot(1, 'w-1');
     forked(slot, child(10), 1000);
-    slot.running.set('q:1', 'n');
+    slot.running.set('q:1', { name: 'n', startedAt: 0 });
     slot.errors.set('q', { error: 'x', count: 1, since: 0 });
     slot.recycleRefused = 'too big';
     exited(slot, 'signal SIGKILL');
@@ -46,7 +46,7 @@ describe('what each step resets', () => {
     restartScheduled(slot, { delayMs: 200, quickDeaths: 0, crashLoop: false }, timer, 5000);
     expect(slot).toMatchObject({ state: 'restarting', nextStartAt: 5200, restartTimer: timer, quickDeaths: 0 });
     slot.departure = { kind: 'remove' };
-    slot.running.set('q:2', 'n');
+    slot.running.set('q:2', { name: 'n', startedAt: 0 });
     slot.errors.set('q', { error: 'x', count: 1, since: 0 });
     forked(slot, child(11), 6000);
     expect(slot).toMatchObject({

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decideRecycle } from '../../src/supervisor/recycle-policy.js';
 import { restartPolicyOf, decideRestart } from '../../src/supervisor/restart-policy.js';
 import { bannerLines, logBanner, verifyWorkers } from '../../src/supervisor/verification.js';
-import { countFinish, countStart, emptyCounters, JobStatsByName, OTHER_JOB_NAMES, viewCounters } from '../../src/supervisor/job-stats.js';
+import { addTally, emptyCounters, JobStatsByName, OTHER_JOB_NAMES, viewCounters, type TallyCounts } from '../../src/supervisor/job-stats.js';
 import type { Logger } from '../../src/log.js';
 
 describe('recycle policy', () => {
@@ -91,41 +91,41 @@ describe('start-up verification', () => {
 });
 
 describe('job statistics', () => {
-  it('counts starts, outcomes, active jobs and durations', () => {
+  const counts = (t: Partial<TallyCounts>): TallyCounts => ({ started: 0, completed: 0, failed: 0, totalMs: 0, maxMs: 0, ...t });
+  const started = (name: string, n = 1) => ({ name, ...counts({ started: n }) });
+  const finished = (name: string, outcome: 'completed' | 'failed', ms: number) => ({ name, ...counts({ [outcome]: 1, totalMs: ms, maxMs: ms }) });
+
+  it('adds reported tallies: starts, outcomes, active jobs and durations', () => {
     const c = emptyCounters();
     expect(c).toEqual({ started: 0, completed: 0, failed: 0, active: 0, total_ms: 0, max_ms: 0 });
-    countStart(c);
-    countStart(c);
-    countStart(c);
-    countFinish(c, 'completed', 10.26);
-    countFinish(c, 'failed', 30.4);
+    addTally(c, counts({ started: 3 }));
+    addTally(c, counts({ completed: 1, failed: 1, totalMs: 40.66, maxMs: 30.4 }));
     expect(c).toEqual({ started: 3, completed: 1, failed: 1, active: 1, total_ms: 40.66, max_ms: 30.4 });
     expect(viewCounters(c)).toEqual({ started: 3, completed: 1, failed: 1, active: 1, total_ms: 41, max_ms: 30, mean_ms: 20.3 });
-    countFinish(c, 'completed', 1);
-    countFinish(c, 'completed', 1);
+    addTally(c, counts({ completed: 2, totalMs: 2, maxMs: 1 }));
     expect(c.active).toBe(0);
     expect(c.max_ms).toBe(30.4);
+    // A report that started and finished jobs within one interval leaves active as it was.
+    addTally(c, counts({ started: 5, completed: 5, totalMs: 5, maxMs: 1 }));
+    expect(c).toMatchObject({ started: 8, completed: 8, active: 0 });
     expect(viewCounters(emptyCounters()).mean_ms).toBe(0);
   });
 
   it('per job name, bounded: names past the limit are counted as other', () => {
     const stats = new JobStatsByName(2);
-    stats.started('a');
-    stats.started('b');
-    stats.started('c');
-    stats.started('d');
+    for (const name of ['a', 'b', 'c', 'd']) stats.add(started(name));
     expect(stats.label('a')).toBe('a');
     expect(stats.label('c')).toBe(OTHER_JOB_NAMES);
-    stats.finished('a', 'completed', 4);
-    stats.finished('d', 'failed', 8);
+    stats.add(finished('a', 'completed', 4));
+    stats.add(finished('d', 'failed', 8));
     const view = stats.view();
     expect(Object.keys(view)).toEqual(['a', 'b', OTHER_JOB_NAMES]);
     expect(view.a).toMatchObject({ started: 1, completed: 1, active: 0, mean_ms: 4 });
     expect(view[OTHER_JOB_NAMES]).toMatchObject({ started: 2, failed: 1, active: 1, max_ms: 8 });
     // `other` is no name of its own: with it present, two named ones still fit.
     const fresh = new JobStatsByName(1);
-    fresh.started('x');
-    fresh.started('y');
+    fresh.add(started('x'));
+    fresh.add(started('y'));
     expect(fresh.label('x')).toBe('x');
     expect(fresh.label('z')).toBe(OTHER_JOB_NAMES);
     expect(new JobStatsByName().label('n')).toBe('n');
@@ -133,8 +133,7 @@ describe('job statistics', () => {
 
   it('jobs of a dead worker are no longer active, never below zero', () => {
     const stats = new JobStatsByName(5);
-    stats.started('a');
-    stats.started('a');
+    stats.add(started('a', 2));
     stats.abandoned(['a']);
     expect(stats.view().a!.active).toBe(1);
     stats.abandoned(['a', 'a', 'b']);
@@ -144,7 +143,7 @@ describe('job statistics', () => {
 
   it('a default limit of 50 names', () => {
     const stats = new JobStatsByName();
-    for (let i = 0; i < 51; i += 1) stats.started(`n${i}`);
+    for (let i = 0; i < 51; i += 1) stats.add(started(`n${i}`));
     expect(stats.label('n49')).toBe('n49');
     expect(stats.label('n50')).toBe(OTHER_JOB_NAMES);
   });

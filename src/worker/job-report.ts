@@ -1,0 +1,82 @@
+import type { JobTally, RunningJob } from '../ipc.js';
+import { DURATION_BUCKETS_S, bucketOf } from '../jobs/durations.js';
+
+/** How often a busy worker reports: /health, /metrics and the fleet page lag by at most this. */
+export const REPORT_MS = 100;
+
+/** Where a worker counts the job names past its limit (the supervisor's label for them too). */
+const OTHER = 'other';
+
+export interface Report { tallies: JobTally[]; running: RunningJob[] }
+
+/**
+ * The worker's side of job statistics. One message per job start and finish made the
+ * supervisor parse, count, label and observe every job: at thousands of no-op jobs a second it
+ * spent as much CPU as a tenth of the worker. Instead the worker counts (per queue and job
+ * name: starts, outcomes, durations and histogram buckets) and reports what changed every
+ * REPORT_MS, with the list of jobs running then; an idle worker sends nothing. `flush()` sends
+ * at once, before anything that depends on the figures (a recycle request, the exit).
+ */
+export class JobReport {
+  private tallies = new Map<string, JobTally>();
+  private readonly running = new Map<string, RunningJob>();
+  /** Names with their own tally; later ones are counted as `other` (names come from clients). */
+  private readonly names = new Set<string>();
+  private changed = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly send: (report: Report) => Promise<void>,
+    private readonly nameLimit = 50,
+    private readonly everyMs = REPORT_MS,
+  ) {}
+
+  started(queue: string, jobId: string, name: string): void {
+    this.running.set(`${queue}:${jobId}`, { queue, jobId, name, startedAt: Date.now() });
+    this.tally(queue, name).started += 1;
+    this.schedule();
+  }
+
+  finished(queue: string, jobId: string, name: string, outcome: 'completed' | 'failed', durationMs: number): void {
+    this.running.delete(`${queue}:${jobId}`);
+    const tally = this.tally(queue, name);
+    tally[outcome] += 1;
+    tally.totalMs += durationMs;
+    tally.maxMs = Math.max(tally.maxMs, durationMs);
+    tally.buckets[bucketOf(durationMs)]! += 1;
+    this.schedule();
+  }
+
+  /** Jobs running now. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** Sends what changed since the last report; resolves once the message left. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.changed) return Promise.resolve();
+    this.changed = false;
+    const tallies = [...this.tallies.values()];
+    this.tallies = new Map();
+    return this.send({ tallies, running: [...this.running.values()] });
+  }
+
+  private tally(queue: string, jobName: string): JobTally {
+    const name = this.names.has(jobName) || this.names.size < this.nameLimit ? jobName : OTHER;
+    if (name !== OTHER) this.names.add(name);
+    const key = `${queue}\0${name}`;
+    let tally = this.tallies.get(key);
+    if (!tally) {
+      tally = { queue, name, started: 0, completed: 0, failed: 0, totalMs: 0, maxMs: 0, buckets: new Array<number>(DURATION_BUCKETS_S.length + 1).fill(0) };
+      this.tallies.set(key, tally);
+    }
+    return tally;
+  }
+
+  private schedule(): void {
+    this.changed = true;
+    this.timer ??= setTimeout(() => void this.flush(), this.everyMs);
+  }
+}
