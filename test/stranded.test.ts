@@ -88,6 +88,33 @@ describe('no job stranded', () => {
     }
   });
 
+  it('a worker whose supervisor dies while it starts never registers nor takes a job, so it cannot take one the new supervisor will not know of', async () => {
+    // The other half of the seed-25951 gap: orphaned before it registered, the worker would
+    // register after the new supervisor's clean-up (or replace its new worker's entry), fetch,
+    // hang in the poison job, and die by its parent watch with its BullMQ ids on record nowhere.
+    const env = { WORKER_COUNT: '1', PROCESSOR: `${FIXTURES}/slow-import-poison.mjs`, WORKER_HANG_TIMEOUT_SECONDS: '0', SHUTDOWN_TIMEOUT_SECONDS: '2', TEST_IMPORT_DELAY_MS: '1500' };
+    const first = await startFleet(redis, env);
+    try {
+      await first.run.waitForLog((l) => l.msg === 'worker process forked', 'the worker forked');
+      const [orphan] = await workerPidsOf(first.hostname);
+      await first.queue.add('poison', { poison: true });
+      first.run.kill('SIGKILL');
+      await first.run.exited;
+      const { BOUY_HOSTNAME, BOUY_PREFIX, QUEUE_NAME, TEST_RECORD_PREFIX } = first.env;
+      await withFleet(redis, { ...env, BOUY_HOSTNAME, BOUY_PREFIX, QUEUE_NAME, TEST_RECORD_PREFIX }, async () => {
+        const poisoned = async () => (await redis.client.lrange(`${first.recordPrefix}:poisoned`, 0, -1)).map((s) => JSON.parse(s) as { pid: number });
+        await waitFor(async () => (await poisoned()).length >= 1, 'the poison job to be taken', 15_000);
+        const [taker] = await poisoned();
+        expect(orphan).toBeGreaterThan(0);
+        expect(taker!.pid, `the orphan ${orphan} took the job`).not.toBe(orphan);
+        await waitFor(async () => !(await workerPidsOf(first.hostname)).includes(orphan!), 'the orphan to exit', 6_000).catch(() => {});
+        expect((await workerPidsOf(first.hostname)).includes(orphan!), 'the orphan is still alive').toBe(false);
+      });
+    } finally {
+      await first.queue.close();
+    }
+  });
+
   it('at the drain deadline the straggler hands its job back and exits by itself, not by the SIGKILL fallback', async () => {
     await withFleet(redis, { WORKER_COUNT: '1', SHUTDOWN_TIMEOUT_SECONDS: '1' }, async (fleet) => {
       await allReady(fleet);

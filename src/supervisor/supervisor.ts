@@ -125,7 +125,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   private spawn(slot: Slot): void {
     if (this.stopping) return;
     const child = fork(WORKER_ENTRY, [], {
-      env: { ...process.env, WORKER_NAME: slot.name, WORKER_INDEX: String(slot.index) },
+      env: { ...process.env, WORKER_NAME: slot.name, WORKER_INDEX: String(slot.index), BOUY_SUPERVISOR_PID: String(process.pid) },
       execArgv: [],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

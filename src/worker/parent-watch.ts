@@ -1,4 +1,5 @@
 import { Worker as Thread } from 'node:worker_threads';
+import { supervisorPid } from './supervisor-pid.js';
 
 /**
  * The last line of "no worker outlives its supervisor". A worker notices its supervisor's death
@@ -21,6 +22,6 @@ setInterval(() => {
 `;
 
 export function killWhenOrphaned(graceMs: number): void {
-  const thread = new Thread(WATCH, { eval: true, workerData: { parent: process.ppid, pid: process.pid, graceMs } });
+  const thread = new Thread(WATCH, { eval: true, workerData: { parent: supervisorPid(), pid: process.pid, graceMs } });
   thread.unref(); // never what keeps the process alive
 }

@@ -18,6 +18,7 @@ import { JobReport } from './job-report.js';
 import { ErrorWatch } from './error-watch.js';
 import { ProcessorLifecycle } from './processor-lifecycle.js';
 import { guardJob, jobTimeoutMs } from './job-deadline.js';
+import { supervisorGone, supervisorPid } from './supervisor-pid.js';
 
 /** Resolves once the message is handed to the channel (or at once when there is none). */
 export function send(message: WorkerMessage): Promise<void> {
@@ -59,6 +60,8 @@ export class WorkerProcess {
   private readonly registry;
   private readonly jobLimit: number;
   private recycleRequested = false;
+  /** Set once abort() began: a start still under way must not go on to register or fetch. */
+  private aborting = false;
   private lifecycle: ProcessorLifecycle | undefined;
 
   constructor(
@@ -75,7 +78,7 @@ export class WorkerProcess {
     this.redis = connect(config.redis);
     this.redis.on('error', (error) => this.log.warn({ err: error }, 'registry connection error'));
     this.registration = new WorkerRegistration(this.redis, config.keyPrefix, {
-      name, pid: process.pid, host: config.hostname, queues: config.queues, startedAt: Date.now(), supervisor: process.ppid,
+      name, pid: process.pid, host: config.hostname, queues: config.queues, startedAt: Date.now(), supervisor: supervisorPid(),
     });
     this.registry = new Registry(this.redis, config.keyPrefix, config.bullPrefix);
   }
@@ -92,9 +95,13 @@ export class WorkerProcess {
     }
     // Registered before the first fetch: the BullMQ worker ids are how a dead worker's jobs
     // are found again, so none may be taken before they are on record.
+    this.stillWanted();
     await this.registration.register(Object.fromEntries(this.workers.map((w) => [w.name, w.id])));
     this.log.info('registered in Redis');
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    // Checked again after the awaits: a worker orphaned meanwhile would fetch jobs that no
+    // registration of a live supervisor's knows of once its entry is replaced (main() unregisters).
+    this.stillWanted();
     // Told to be quiet while starting (a replacement in a quiet supervisor): never fetch at all.
     for (const worker of this.cascade.isHalted ? [] : this.workers) {
       worker.run().catch((error: unknown) => this.log.error({ err: error, queue: worker.name }, 'worker stopped with an error'));
@@ -118,6 +125,16 @@ export class WorkerProcess {
       if (processor.describe) settings[`processor:${queue}`] = processor.describe();
     }
     return settings;
+  }
+
+  /**
+   * Throws when this worker must not go on starting: its supervisor died (a new one may be
+   * starting a worker of the same name, whose registration would replace ours), or it was told
+   * to stop while starting (a drain or abort before its first fetch).
+   */
+  private stillWanted(): void {
+    if (this.aborting || this.stopping) throw new Error('told to stop while starting: not taking jobs');
+    if (supervisorGone()) throw new Error('the supervisor died while this worker started: not taking jobs');
   }
 
   /** Past a recycle limit: ask the supervisor, once; it answers with a drain, or refuses. */
@@ -259,6 +276,7 @@ export class WorkerProcess {
    * jobs we are giving up. Every step is bounded; main() also exits at ABORT_EXIT_MS whatever.
    */
   async abort(reason: string): Promise<void> {
+    this.aborting = true;
     this.log.warn({ active: this.held.size, reason }, 'aborting: returning active jobs to their queues');
     const closing = Promise.allSettled(this.workers.map((w) => w.close(true)));
     // A forced close is quick (no job waited for); a fetch in flight lands meanwhile.
