@@ -115,4 +115,11 @@ export function childPids(pid) {
   }
 }
 
+/** Pids of every descendant of `pid` (children, theirs, …), from /proc. */
+export function descendantPids(pid) {
+  const found = [];
+  for (let next = childPids(pid); next.length > 0; next = next.flatMap(childPids)) found.push(...next);
+  return found;
+}
+
 export { waitFor };
