@@ -122,4 +122,13 @@ export function descendantPids(pid) {
   return found;
 }
 
+/**
+ * RSS of `pid` with every process it started (a bouy worker's parent watch, a processor's own
+ * children), in MiB: what one worker costs, whatever it is made of. Undefined if it is gone.
+ */
+export function treeRssMb(pid) {
+  const own = rssMb(pid);
+  return own === undefined ? undefined : descendantPids(pid).reduce((sum, child) => sum + (rssMb(child) ?? 0), own);
+}
+
 export { waitFor };

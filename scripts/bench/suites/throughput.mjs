@@ -6,7 +6,7 @@
 // process of the contestant (manager, workers and their children) per 10,000 jobs.
 import { bouyFleet, plainFleet, pm2Fleet } from '../fleets.mjs';
 import { enqueue, newQueue, untilCompleted } from '../jobs.mjs';
-import { cpuSeconds, descendantPids, rssMb } from '../processes.mjs';
+import { cpuSeconds, descendantPids, rssMb, treeRssMb } from '../processes.mjs';
 import { cell, ratio, summarize } from '../stats.mjs';
 
 const CONCURRENCY = 16;
@@ -38,13 +38,13 @@ function cpuOf(pids, into = new Map()) {
   return into;
 }
 
-/** Max RSS of the manager and the sum over workers, sampled while `work` runs. */
+/** Max RSS of the manager and the sum over workers (each with its children), sampled while `work` runs. */
 async function sampleRss(fleet, work) {
   const peak = { manager: 0, workers: 0, perWorker: 0 };
   const sample = () => {
     const { manager, workers } = fleet.pids();
     if (manager) peak.manager = Math.max(peak.manager, rssMb(manager) ?? 0);
-    const each = workers.map((pid) => rssMb(pid) ?? 0);
+    const each = workers.map((pid) => treeRssMb(pid) ?? 0);
     peak.workers = Math.max(peak.workers, each.reduce((a, b) => a + b, 0));
     peak.perWorker = Math.max(peak.perWorker, ...each);
   };
