@@ -5,11 +5,27 @@
  * command on PATH runs in its place (`docker run IMAGE bash`). This is the one place that turns
  * errors into exit codes.
  */
+import module from 'node:module';
 import { describeError, EXIT, exitCodeOf, BouyError } from './errors.js';
 import { runCommand, findOnPath } from './passthrough.js';
 import { SERVICES, serviceNames } from './services/index.js';
 
+/**
+ * Node ≥ 22.1 (the image's Node 24; not the Node 20 that engines allows, where this does
+ * nothing): V8's code cache on disk (os.tmpdir()/node-compile-cache, or NODE_COMPILE_CACHE),
+ * so a module compiled once is not compiled again by the next process that loads it. Enabled
+ * before the service is imported (its modules are the heavy part), and passed on through the
+ * environment to the processes the service starts: the supervisor's workers, their restarts and
+ * recycles. Best effort by design: it never throws, and a cache it cannot write is no cache.
+ */
+function enableCompileCache(env: NodeJS.ProcessEnv): void {
+  const enable = (module as { enableCompileCache?: () => { directory?: string } }).enableCompileCache;
+  const directory = enable?.().directory;
+  if (directory !== undefined) env.NODE_COMPILE_CACHE ??= directory;
+}
+
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  enableCompileCache(env);
   const [first, ...rest] = argv;
   const name = first ?? env.SERVICE_TYPE?.trim() ?? 'worker';
   const load = SERVICES[name];

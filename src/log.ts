@@ -1,6 +1,10 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger, type DestinationStream } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { LogFormat, LogLevel } from './config/config.js';
+
+/** pino-pretty (and its dependencies) only for pretty output: a JSON process never loads it. */
+const loadPretty = (): typeof PinoPretty => createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
 
 export type { Logger };
 
@@ -10,7 +14,7 @@ export type { Logger };
  */
 export function logDestination(format: LogFormat): DestinationStream {
   if (format === 'pretty') {
-    return pretty({
+    return loadPretty()({
       colorize: Boolean(process.stdout.isTTY),
       sync: true,
       ignore: 'pid,hostname,role,host,name,worker',

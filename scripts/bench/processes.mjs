@@ -115,4 +115,20 @@ export function childPids(pid) {
   }
 }
 
+/** Pids of every descendant of `pid` (children, theirs, …), from /proc. */
+export function descendantPids(pid) {
+  const found = [];
+  for (let next = childPids(pid); next.length > 0; next = next.flatMap(childPids)) found.push(...next);
+  return found;
+}
+
+/**
+ * RSS of `pid` with every process it started (a bouy worker's parent watch, a processor's own
+ * children), in MiB: what one worker costs, whatever it is made of. Undefined if it is gone.
+ */
+export function treeRssMb(pid) {
+  const own = rssMb(pid);
+  return own === undefined ? undefined : descendantPids(pid).reduce((sum, child) => sum + (rssMb(child) ?? 0), own);
+}
+
 export { waitFor };

@@ -2,7 +2,7 @@
 // instance has reported its BullMQ worker ready), and the idle memory of the result.
 import { bouyFleet, pm2Fleet } from '../fleets.mjs';
 import { newQueue } from '../jobs.mjs';
-import { rssMb } from '../processes.mjs';
+import { rssMb, treeRssMb } from '../processes.mjs';
 import { cell, ratio, summarize } from '../stats.mjs';
 import { sleep } from '../wait.mjs';
 
@@ -10,7 +10,8 @@ const SIZES = [1, 4, 20];
 
 function idleRss(fleet) {
   const { manager, workers } = fleet.pids();
-  return { manager: manager ? rssMb(manager) : undefined, workers: workers.map(rssMb).filter(Boolean) };
+  // A worker counts with what it started (bouy's parent watch): the cost of one worker.
+  return { manager: manager ? rssMb(manager) : undefined, workers: workers.map(treeRssMb).filter(Boolean) };
 }
 
 export async function run({ redis, reps, log }) {
