@@ -35,7 +35,6 @@ async function main(): Promise<void> {
     if (message.type === 'drain') void exitAfter(worker.drain());
     if (message.type === 'abort') abort('drain deadline passed');
     if (message.type === 'quiet') worker.quiet();
-    if (message.type === 'quiet') worker.quiet();
   });
   // The supervisor died (even by SIGKILL): never outlive it, and give the jobs back. Its end
   // of our stdout pipe died with it, so logging now would only raise EPIPE.
@@ -47,7 +46,6 @@ async function main(): Promise<void> {
   // the supervisor decides what they mean, so they mean nothing here.
   process.on('SIGINT', () => {});
   process.on('SIGHUP', () => {});
-  process.on('SIGTSTP', () => {}); // Ctrl-Z at a terminal must not stop a worker mid-job
   process.on('SIGTSTP', () => {}); // Ctrl-Z at a terminal must not stop a worker mid-job
   process.on('SIGTERM', () => void exitAfter(worker.drain()));
 
