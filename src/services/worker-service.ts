@@ -18,6 +18,7 @@ import { joinFleet } from './fleet-presence.js';
 import { applyQueueLimits } from './queue-limits.js';
 import { loadSingleton, startLeadership } from './leadership.js';
 import { withReleasers } from './releasers.js';
+import { sharedRead } from '../health/shared-read.js';
 import type { Service } from './service.js';
 import { startRole } from './service-kit.js';
 import { onQuietSignal, onRecycleSignal, onScalingSignal, onShutdownSignal } from '../signals.js';
@@ -57,18 +58,20 @@ export const workerService: Service = {
     let healthPort: number | undefined;
     if (config.healthServer) {
       const isLeader = () => leadership.election.isLeader();
+      const leaderId = sharedRead(() => leadership.leaderId());
+      const fleetView = sharedRead(() => fleet.view());
       const health = await buildHealthApp(config, {
         slots: () => supervisor.view(),
-        redisReachable: () => pingWithin(redis, 1000),
+        redisReachable: sharedRead(() => pingWithin(redis, 1000)),
         metrics: createMetrics(config, { supervisor, registry, redis, isLeader }),
         extra: async () => ({
           leader: isLeader(),
-          leader_id: await leadership.leaderId(),
+          leader_id: await leaderId(),
           jobs_by_name: supervisor.jobsByName(),
           verification: supervisor.lastVerification ?? null,
           fingerprint: fleet.fingerprint,
           version: config.imageVersion,
-          fleet: await fleet.view(),
+          fleet: await fleetView(),
         }),
       });
       if (config.adminToken) registerAdminRoutes(health, supervisor, config.adminToken);
