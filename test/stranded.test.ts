@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryKeys } from '../src/registry/keys.js';
+import { KILLS_FIELD } from '../src/registry/registry.js';
 import { FIXTURES, workerPidsOf, type LogLine } from './helpers/processes.js';
 import { parsePrometheus, sampleValue } from './helpers/prometheus.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
@@ -82,6 +83,8 @@ describe('no job stranded', () => {
         const waited = Date.now() - restartedAt;
         expect(await poisoned(), `the job was not handed back ${waited} ms after the restart (state ${await (await second.queue.getJob(job.id!))?.getState()})`).toBe(2);
         expect((await workerPidsOf(first.hostname)).includes(orphan!), 'the orphan is still alive').toBe(false);
+        // Killed because its supervisor died, not by the job: no kill counted against it.
+        expect(await redis.client.hget(first.queue.toKey(job.id!), KILLS_FIELD)).toBeNull();
       });
     } finally {
       await first.queue.close();
