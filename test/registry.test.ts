@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryKeys } from '../src/registry/keys.js';
+import { KILLS_FIELD, Registry } from '../src/registry/registry.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
@@ -105,6 +106,35 @@ describe('stale registrations', () => {
       });
     } finally {
       await release();
+      await queue.close();
+    }
+  });
+});
+
+describe('kills counted when a worker dies with several jobs', () => {
+  it('count against the jobs with the most kills so far: a poison job leads, its innocent neighbours are not failed with it', async () => {
+    const queueName = `kills-${randomUUID().slice(0, 8)}`;
+    const connection = redis.client.duplicate();
+    const worker = new Worker(queueName, null, { connection, autorun: false, lockDuration: 30_000 });
+    const queue = new Queue(queueName, { connection: redis.client });
+    try {
+      const [poison, neighbour, another] = await queue.addBulk(['poison', 'neighbour', 'another'].map((name) => ({ name, data: {} })));
+      // One worker took all three (BullMQ tokens <worker id>:<n>); the poison job has died once before.
+      for (const n of [0, 1, 2]) expect(await worker.getNextJob(`${worker.id}:${n}`)).toBeDefined();
+      await redis.client.hset(queue.toKey(poison!.id!), KILLS_FIELD, '1');
+      const registry = new Registry(redis.client, `bouy-${queueName}`, 'bull');
+      const moved = await registry.reclaimLockedBy(new Map([[queueName, new Set([worker.id])]]), { maxKills: 1 });
+      expect(moved.map((j) => j.jobId).sort()).toEqual([poison!.id, neighbour!.id, another!.id].sort());
+      expect(moved.find((j) => j.jobId === poison!.id)?.poisoned).toBe(true); // 2 kills > MAX_JOB_KILLS 1
+      expect(await (await queue.getJob(poison!.id!))!.getState()).toBe('failed');
+      for (const job of [neighbour!, another!]) {
+        expect(await redis.client.hget(queue.toKey(job.id!), KILLS_FIELD), `${job.name} counted a kill`).toBeNull();
+        expect(['waiting', 'delayed']).toContain(await (await queue.getJob(job.id!))!.getState());
+      }
+    } finally {
+      await worker.close(true);
+      connection.disconnect();
+      await queue.obliterate({ force: true }).catch(() => {});
       await queue.close();
     }
   });
