@@ -69,9 +69,9 @@ export async function removeStaleRegistrations(
     // One scan of each queue's active list per batch, whatever the number of dead workers. The
     // jobs of orphans we killed count no kill: their supervisor died, not they (counted, a job
     // drained through a few supervisor kills failed as poison: chaos seed 4238, 2 of 500).
-    const killedHere = new Set(result.orphansKilled);
-    result.requeued.push(...(await registry.reclaimAll(removable.filter((name) => !killedHere.has(name)), { maxKills: options.maxKills })));
-    result.requeued.push(...(await registry.reclaimAll(removable.filter((name) => killedHere.has(name)))));
+    const orphans = removable.filter((name) => result.orphansKilled.includes(name));
+    result.requeued.push(...(await registry.reclaimAll(removable.filter((name) => !orphans.includes(name)), { maxKills: options.maxKills })));
+    if (orphans.length > 0) result.requeued.push(...(await registry.reclaimAll(orphans)));
     await registry.remove(removable);
     result.removed += removable.length;
   }

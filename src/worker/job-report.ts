@@ -1,11 +1,10 @@
 import type { JobTally, RunningJob } from '../ipc.js';
 import { DURATION_BUCKETS_S, bucketOf } from '../jobs/durations.js';
+import { OTHER_JOB_NAMES as OTHER } from '../supervisor/job-stats.js';
 
 /** How often a busy worker reports: /health, /metrics and the fleet page lag by at most this. */
-export const REPORT_MS = 100;
+const REPORT_MS = 100;
 
-/** Where a worker counts the job names past its limit (the supervisor's label for them too). */
-const OTHER = 'other';
 
 export interface Report { tallies: JobTally[]; running: RunningJob[] }
 
@@ -45,11 +44,6 @@ export class JobReport {
     tally.maxMs = Math.max(tally.maxMs, durationMs);
     tally.buckets[bucketOf(durationMs)]! += 1;
     this.schedule();
-  }
-
-  /** Jobs running now. */
-  get active(): number {
-    return this.running.size;
   }
 
   /** Sends what changed since the last report; resolves once the message left. */

@@ -57,6 +57,29 @@ async function halt(procs: Proc[]): Promise<void> {
   })));
 }
 
+/**
+ * Starts an HA set in a directory of its own: `build` launches its processes into `procs`. If it
+ * throws, they and the directory go; otherwise the set's close() disconnects its client and
+ * removes them.
+ */
+async function ownedSet<T extends { client: RedisClient }>(prefix: string, build: (dir: string, procs: Proc[]) => Promise<T>): Promise<T & { close(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const procs: Proc[] = [];
+  try {
+    const set = await build(dir, procs);
+    return {
+      ...set,
+      async close() {
+        set.client.disconnect();
+        await remove(procs, dir);
+      },
+    };
+  } catch (error) {
+    await remove(procs, dir);
+    throw error;
+  }
+}
+
 const DURABLE = ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction'];
 
 export interface SentinelSet extends RedisHa {
@@ -74,10 +97,8 @@ export interface SentinelSet extends RedisHa {
  * One master, one replica (`--replicaof`) and three `redis-sentinel` processes (quorum 2),
  * each with a writable config file of its own in a temp dir, all on loopback ports.
  */
-export async function startSentinels(name = 'mymaster'): Promise<SentinelSet> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bouy-sentinel-'));
-  const procs: Proc[] = [];
-  try {
+export function startSentinels(name = 'mymaster'): Promise<SentinelSet> {
+  return ownedSet('bouy-sentinel-', async (dir, procs) => {
     const masterPort = await freePort();
     const replicaPort = await freePort();
     for (const [port, extra] of [[masterPort, []], [replicaPort, ['--replicaof', '127.0.0.1', String(masterPort)]]] as const) {
@@ -138,15 +159,8 @@ export async function startSentinels(name = 'mymaster'): Promise<SentinelSet> {
         await waitFor(() => answers(after, async (r) => /role:master/.test(await r.info('replication'))), 'the new master to answer as master', 15_000);
         return after;
       },
-      async close() {
-        client.disconnect();
-        await remove(procs, dir);
-      },
     };
-  } catch (error) {
-    await remove(procs, dir);
-    throw error;
-  }
+  });
 }
 
 export interface RedisCluster extends RedisHa {
@@ -166,10 +180,8 @@ async function nodePorts(): Promise<[number, number]> {
  * Three `redis-server --cluster-enabled yes` masters (no replicas) joined by
  * `redis-cli --cluster create … --cluster-yes`, ready when every node says cluster_state:ok.
  */
-export async function startCluster(size = 3): Promise<RedisCluster> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bouy-cluster-'));
-  const procs: Proc[] = [];
-  try {
+export function startCluster(size = 3): Promise<RedisCluster> {
+  return ownedSet('bouy-cluster-', async (dir, procs) => {
     for (let i = 0; i < size; i += 1) {
       const [port, bus] = await nodePorts();
       const data = path.join(dir, `node-${port}`);
@@ -192,13 +204,6 @@ export async function startCluster(size = 3): Promise<RedisCluster> {
     client.on('error', () => {});
     return {
       env, target: config.redis, bullPrefix: config.bullPrefix, client, ports,
-      async close() {
-        client.disconnect();
-        await remove(procs, dir);
-      },
     };
-  } catch (error) {
-    await remove(procs, dir);
-    throw error;
-  }
+  });
 }
