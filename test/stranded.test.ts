@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryKeys } from '../src/registry/keys.js';
-import { KILLS_FIELD } from '../src/registry/registry.js';
+import { KILLS_FIELD } from '../src/registry/kill-count.js';
 import { FIXTURES, workerPidsOf, type LogLine } from './helpers/processes.js';
 import { parsePrometheus, sampleValue } from './helpers/prometheus.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';

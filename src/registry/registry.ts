@@ -3,6 +3,7 @@ import { Job, Queue, UnrecoverableError } from 'bullmq';
 import type { Logger } from '../log.js';
 import { BULL_WORKER_FIELD, registryKeys } from './keys.js';
 import { openQueue } from '../queue.js';
+import { countKill, killSuspects } from './kill-count.js';
 import { JobTimeoutError } from '../worker/job-deadline.js';
 
 export interface Registration {
@@ -48,20 +49,6 @@ export interface ReclaimOptions {
 
 /** Between the hand-backs of jobs that died together (see reclaimLockedBy). */
 const KILLED_STAGGER_MS = 250;
-
-/** Job hash field counting the workers that died running the job (BullMQ's `stc` for kills). */
-export const KILLS_FIELD = 'bouy:kills';
-/**
- * One kill per lock token, whoever counts it and however often: every fetch of a job takes a
- * new token, so two reclaimers finding the same dead worker's job count it once.
- */
-const COUNT_KILL = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-if redis.call('HGET', KEYS[1], 'bouy:kill-token') == ARGV[1] then
-  return tonumber(redis.call('HGET', KEYS[1], '${KILLS_FIELD}') or '0')
-end
-redis.call('HSET', KEYS[1], 'bouy:kill-token', ARGV[1])
-return redis.call('HINCRBY', KEYS[1], '${KILLS_FIELD}', 1)`;
 
 const UNREGISTER = `
 if redis.call('HGET', KEYS[1], 'pid') ~= ARGV[1] then return 0 end
@@ -208,7 +195,7 @@ export class Registry {
       try {
         const returnedOf = new Map<string, number>(); // owner → jobs of its returned so far
         const heldJobs = await this.heldBy(queue, ids);
-        const suspects = options.maxKills === undefined ? new Set<string>() : await this.suspects(queue, heldJobs);
+        const suspects = options.maxKills === undefined ? new Set<string>() : await killSuspects(this.redis, queue, heldJobs);
         for (const held of heldJobs) {
           const job = await Job.fromId(queue, held.jobId);
           try {
@@ -219,7 +206,7 @@ export class Registry {
               moved.push({ ...held, timedOut: true });
               continue;
             }
-            const kills = !suspects.has(held.jobId) ? 0 : Number(await this.redis.eval(COUNT_KILL, 1, queue.toKey(held.jobId), held.token));
+            const kills = !suspects.has(held.jobId) ? 0 : await countKill(this.redis, queue.toKey(held.jobId), held.token);
             if (options.maxKills !== undefined && kills > options.maxKills) {
               await job.moveToFailed(new UnrecoverableError(`killed its worker ${kills} times (MAX_JOB_KILLS=${options.maxKills})`), held.token);
               moved.push({ ...held, poisoned: true });
@@ -244,23 +231,6 @@ export class Registry {
       }
     }
     return moved;
-  }
-
-  /**
-   * Of the jobs a dead worker held, those its death counts against: the ones with the most kills
-   * so far (all of them at a first death). A poison job dies every time, so after its first death
-   * it leads every group it dies in, while the innocent jobs fetched beside it (a worker runs up
-   * to WORKER_CONCURRENCY at once) are counted only while they tie with it. Counting every one
-   * failed innocent neighbours as poison: chaos seed 40148 lost 2 of 150 that way.
-   */
-  private async suspects(queue: Queue, held: readonly HeldJob[]): Promise<Set<string>> {
-    const read = this.redis.pipeline();
-    for (const job of held) read.hget(queue.toKey(job.jobId), KILLS_FIELD);
-    const counts = ((await read.exec()) ?? []).map(([, kills]) => Number(kills ?? 0));
-    const ownerOf = (job: HeldJob) => job.token.slice(0, job.token.lastIndexOf(':'));
-    const most = new Map<string, number>();
-    held.forEach((job, i) => most.set(ownerOf(job), Math.max(most.get(ownerOf(job)) ?? 0, counts[i]!)));
-    return new Set(held.filter((job, i) => counts[i] === most.get(ownerOf(job))).map((job) => job.jobId));
   }
 
   /** Active jobs of `queue` whose lock belongs to one of the BullMQ worker `ids`. */
