@@ -1,4 +1,4 @@
-// Launches bouy's supervisor (`node dist/entrypoint.js worker`) the way the image does, on a
+// Launches bouy's supervisor (`node dist/bundle/entrypoint.js worker`) the way the image does, on a
 // free health port, and reads its state through /readyz and /health as an orchestrator would.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,23 +8,22 @@ import { start } from './processes.mjs';
 import { waitFor } from './wait.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const ENTRYPOINT = path.join(ROOT, 'dist', 'entrypoint.js');
 export const PROCESSORS = path.join(ROOT, 'scripts', 'bench', 'processors');
 
 /**
- * The node options of the image's entrypoint, read from its ENTRYPOINT line (docker/Dockerfile,
- * the last stage: runtime) so the bench runs the supervisor exactly as the image does: the
- * Dockerfile is the one place they are written.
+ * The node options and the script of the image's entrypoint, read from its ENTRYPOINT line
+ * (docker/Dockerfile, the last stage: runtime) so the bench runs the supervisor exactly as the
+ * image does (the bundle, with its V8 options): the Dockerfile is the one place they are written.
  */
-export function imageNodeFlags(dockerfile = path.join(ROOT, 'docker', 'Dockerfile')) {
+export function imageEntrypoint(dockerfile = path.join(ROOT, 'docker', 'Dockerfile')) {
   const line = readFileSync(dockerfile, 'utf8').split('\n').filter((l) => l.startsWith('ENTRYPOINT ')).at(-1);
   const argv = JSON.parse(line.slice('ENTRYPOINT '.length));
   const node = argv.indexOf('node');
   const script = argv.findIndex((a) => a.endsWith('/entrypoint.js'));
   if (node < 0 || script < node) throw new Error(`bench: cannot read the node options of ${dockerfile}'s ENTRYPOINT: ${line}`);
-  return argv.slice(node + 1, script);
+  return { flags: argv.slice(node + 1, script), script: path.join(ROOT, path.relative('/app', argv[script])) };
 }
-export const NODE_FLAGS = imageNodeFlags();
+export const { flags: NODE_FLAGS, script: ENTRYPOINT } = imageEntrypoint();
 
 export async function startBouy(env, options = {}) {
   const port = await freePort();

@@ -1,7 +1,5 @@
 import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import type { Config } from '../config/config.js';
 import { startFailure } from '../errors.js';
@@ -19,8 +17,7 @@ import { becameReady, deadlineMet, draining, exited, forked, queueFailing, recyc
 import { startWatchdogs } from './watchdog.js';
 import { logBanner, verifyWorkers, type Verification } from './verification.js';
 import { WorkerOutput } from './worker-output.js';
-
-const WORKER_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'worker', 'worker-process.js');
+import { WORKER_ENTRY } from '../worker/worker-entry.js';
 
 /**
  * Keeps `workerCount` worker processes alive: forks them, restarts a dead one after the restart

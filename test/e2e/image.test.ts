@@ -9,7 +9,7 @@ describe('the image', () => {
       const r = await stack.run(['build', '--json'], {}, 600_000);
       expect(r.code, r.stderr).toBe(0);
       const inspect = await docker(['image', 'inspect', IMAGE, '--format', '{{.Config.User}} {{json .Config.Healthcheck.Test}} {{json .Config.Entrypoint}} {{json .Config.Cmd}}']);
-      expect(inspect.stdout.trim()).toBe('node ["CMD","node","/app/dist/healthcheck.js"] ["/usr/bin/tini","--","node","--max-semi-space-size=1","/app/dist/entrypoint.js"] []');
+      expect(inspect.stdout.trim()).toBe('node ["CMD","node","/app/dist/healthcheck.js"] ["/usr/bin/tini","--","node","--max-semi-space-size=1","/app/dist/bundle/entrypoint.js"] []');
     } finally {
       await stack.clean();
     }

@@ -20,7 +20,7 @@ export interface ApiAnswer {
   ms: number;
 }
 
-/** The real `api` service (`node dist/entrypoint.js api`) on a free loopback port. */
+/** The real `api` service (`node dist/bundle/entrypoint.js api`) on a free loopback port. */
 export async function startApi(redisUrl: string, env: Record<string, string> = {}): Promise<ApiProcess> {
   for (let attempt = 1; ; attempt += 1) {
     const port = env.API_PORT ? Number(env.API_PORT) : await freePort();

@@ -9,7 +9,7 @@ export interface TestDashboard {
   close(): Promise<void>;
 }
 
-/** `node dist/entrypoint.js dashboard` on a free loopback port; resolves once /livez answers. */
+/** `node dist/bundle/entrypoint.js dashboard` on a free loopback port; resolves once /livez answers. */
 export async function startDashboard(redis: RedisServer, env: Record<string, string>): Promise<TestDashboard> {
   const port = await freePort();
   const run = runEntrypoint(['dashboard'], { REDIS_URL: redis.url, DASHBOARD_HOST: '127.0.0.1', DASHBOARD_PORT: String(port), ...env });

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const ENTRYPOINT = path.join(ROOT, 'dist', 'entrypoint.js');
+/** What the image runs (its ENTRYPOINT): the bundle of scripts/bundle.mjs, not tsc's dist/entrypoint.js. */
+export const ENTRYPOINT = path.join(ROOT, 'dist', 'bundle', 'entrypoint.js');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
 /** Every process a test started, so the leak guard can fail a test that leaves one behind. */
@@ -29,7 +30,7 @@ export interface Running {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Runs `node dist/entrypoint.js …args` with `env` on top of a minimal environment. */
+/** Runs `node dist/bundle/entrypoint.js …args` with `env` on top of a minimal environment. */
 export function runEntrypoint(args: string[], env: Record<string, string | undefined>, options: { detached?: boolean } = {}): Running {
   const proc = spawn(process.execPath, [ENTRYPOINT, ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: 'json', ...env },

@@ -30,7 +30,7 @@ export interface TestFleet {
 }
 
 /**
- * Starts `node dist/entrypoint.js worker` against `redis` with names unique to this test
+ * Starts `node dist/bundle/entrypoint.js worker` against `redis` with names unique to this test
  * (queue, host, key prefixes, health ports) and the recording fixture as processor. The
  * recordings go to `redis`, or to `options.records` (a plain Redis that no failover touches)
  * when `redis` is a Sentinel set or a cluster.
