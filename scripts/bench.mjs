@@ -48,10 +48,10 @@ try {
     const result = await suite.run({ redis, ...options });
     results.suites[name] = { ...result.data, seconds: (performance.now() - t0) / 1000 };
     result.tables.forEach(show);
-    if (name === 'startup') results.idle = result.idle;
+    if (name === 'startup') Object.assign(results, { idle: result.idle, settled: result.settled });
     if (name === 'throughput') results.peaks = result.data.noop.peaks;
   }
-  if (results.idle && results.peaks) show(memory.table({ idle: results.idle, peaks: results.peaks }));
+  if (results.idle && results.peaks) show(memory.table({ idle: results.idle, settled: results.settled, peaks: results.peaks }));
 } finally {
   await redis.close();
 }

@@ -7,6 +7,13 @@ import { cell, ratio, summarize } from '../stats.mjs';
 import { sleep } from '../wait.mjs';
 
 const SIZES = [1, 4, 20];
+/**
+ * A quiet fleet's footprint twice: soon after ready (start-up's garbage still held), and once
+ * V8's memory reducer has run its idle collections (it starts some seconds after allocation
+ * stops: ~10 s for a supervisor, ~20 s for a worker here), which is what a fleet sits at.
+ */
+const IDLE_SOON_MS = 1500;
+const IDLE_SETTLED_MS = 25_000;
 
 function idleRss(fleet) {
   const { manager, workers } = fleet.pids();
@@ -17,6 +24,7 @@ function idleRss(fleet) {
 export async function run({ redis, reps, log }) {
   const samples = {};
   const idle = { bouy: [], pm2: [] };
+  const settled = { bouy: [], pm2: [] };
   for (let rep = 0; rep < reps; rep += 1) {
     for (const n of SIZES) {
       for (const [kind, start] of [['bouy', bouyFleet], ['pm2', pm2Fleet]]) {
@@ -27,9 +35,10 @@ export async function run({ redis, reps, log }) {
           (samples[`${kind}${n}`] ??= []).push(ms);
           log(`start-up ${kind} ${n}: ${ms.toFixed(0)} ms`);
           if (n === 4) {
-            // Settle first: the figure is a quiet fleet's footprint, not the start-up peak.
-            await sleep(1500);
+            await sleep(IDLE_SOON_MS);
             idle[kind].push(idleRss(fleet));
+            await sleep(IDLE_SETTLED_MS - IDLE_SOON_MS);
+            settled[kind].push(idleRss(fleet));
           }
         } finally {
           await fleet.stop();
@@ -40,8 +49,9 @@ export async function run({ redis, reps, log }) {
   }
   const s = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]));
   return {
-    data: { summaries: s, idle },
+    data: { summaries: s, idle, settled },
     idle,
+    settled,
     tables: [{
       title: 'Start-up: process start to every worker ready (ms)',
       columns: ['workers', 'bouy (to /readyz 200)', 'PM2 (pm2-runtime, every instance ready)', 'bouy / PM2'],
