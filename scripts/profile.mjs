@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { argv } from 'zx';
+import { UNBUNDLED_ENTRYPOINT } from './bench/bouy.mjs';
 import { bouyFleet, plainFleet } from './bench/fleets.mjs';
 import { enqueue, newQueue, untilCompleted } from './bench/jobs.mjs';
 import { cpuSeconds } from './bench/processes.mjs';
@@ -30,7 +31,7 @@ try {
   await enqueue(queue, jobs);
   const env = { NODE_OPTIONS: `--import=${path.join(import.meta.dirname, 'bench', 'cpu-profile.mjs')}`, BENCH_CPU_PROFILE_DIR: dir, LOG_LEVEL: 'warn' };
   const fleet = runner === 'bouy'
-    ? await bouyFleet({ redis, queue: queue.name, processor: 'noop', count: workers, concurrency, env })
+    ? await bouyFleet({ redis, queue: queue.name, processor: 'noop', count: workers, concurrency, env, entrypoint: UNBUNDLED_ENTRYPOINT })
     : plainFleet({ redis, queue: queue.name, processor: 'noop', concurrency, env });
   await fleet.ready();
   const { manager, workers: pids } = fleet.pids();

@@ -25,9 +25,15 @@ export function imageEntrypoint(dockerfile = path.join(ROOT, 'docker', 'Dockerfi
 }
 export const { flags: NODE_FLAGS, script: ENTRYPOINT } = imageEntrypoint();
 
-export async function startBouy(env, options = {}) {
+/**
+ * tsc's unbundled entrypoint (same code, one file per module): for `npm run profile`, whose
+ * self time by package needs each frame's node_modules/<package> path, which a bundle erases.
+ */
+export const UNBUNDLED_ENTRYPOINT = path.join(ROOT, 'dist', 'entrypoint.js');
+
+export async function startBouy(env, { entrypoint = ENTRYPOINT, ...options } = {}) {
   const port = await freePort();
-  const proc = start(process.execPath, [...NODE_FLAGS, ENTRYPOINT, 'worker'], {
+  const proc = start(process.execPath, [...NODE_FLAGS, entrypoint, 'worker'], {
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'info',
     HEALTH_HOST: '127.0.0.1',

@@ -10,13 +10,13 @@ import { waitFor } from './wait.mjs';
 export const processorPath = (kind) => path.join(PROCESSORS, `${kind}.mjs`);
 
 /** bouy: one supervisor, `count` worker processes of `concurrency` each. */
-export async function bouyFleet({ redis, queue, processor, count, concurrency, env = {} }) {
+export async function bouyFleet({ redis, queue, processor, count, concurrency, env = {}, entrypoint }) {
   const proc = await startBouy({
     REDIS_URL: redis.url, QUEUE_NAME: queue, PROCESSOR: processorPath(processor),
     WORKER_COUNT: String(count), WORKER_CONCURRENCY: String(concurrency),
     BOUY_HOSTNAME: `bench-${randomUUID().slice(0, 8)}`, BOUY_PREFIX: `bouy-${randomUUID().slice(0, 8)}`,
     ...env,
-  });
+  }, { entrypoint });
   return {
     name: `bouy ${count}×${concurrency}`,
     proc,
