@@ -29,6 +29,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const [first, ...rest] = argv;
   const name = first ?? env.SERVICE_TYPE?.trim() ?? 'worker';
   const load = SERVICES[name];
+  // The worker service's first workers load their modules while the supervisor loads its own.
+  if (load && name === 'worker') (await import('./supervisor/prefork.js')).preforkWorkers();
   if (load) return (await load()).run(rest);
   if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`usage: entrypoint <service> | <command> [args…]\nservices: ${serviceNames().join(', ')}\n`);

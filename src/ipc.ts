@@ -70,6 +70,9 @@ export type WorkerMessage =
   /** The BullMQ Worker of `queue` has gone ERROR_QUIET_MS without an error. */
   | { type: 'recovered'; queue: string };
 
+/** In a pre-forked worker's environment (supervisor/prefork.ts): wait for `go` before starting. */
+export const WAIT_FOR_GO = 'BOUY_WAIT_FOR_GO';
+
 /** Supervisor → worker. */
 export type SupervisorMessage =
   /** Stop taking jobs, finish active ones, exit 0. */
@@ -77,7 +80,9 @@ export type SupervisorMessage =
   /** Stop now: give active jobs back to their queues, exit. */
   | { type: 'abort' }
   /** Take no new jobs (pause fetching), finish the running ones, stay up until drain or abort. */
-  | { type: 'quiet' };
+  | { type: 'quiet' }
+  /** To a pre-forked worker (supervisor/prefork.ts), waiting with its modules loaded: start now. */
+  | { type: 'go' };
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';

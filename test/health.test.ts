@@ -4,7 +4,7 @@ import { freePortRun } from './helpers/free-port.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, startFleet, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
-import { runEntrypoint } from './helpers/processes.js';
+import { runEntrypoint, workerPidsOf } from './helpers/processes.js';
 import { RETRY_AFTER_SECONDS } from '../src/health/health-plugin.js';
 
 let redis: RedisServer;
@@ -96,11 +96,15 @@ describe('the health server', () => {
     try {
       const run = runEntrypoint(['worker'], {
         REDIS_URL: redis.url, HEALTH_HOST: '127.0.0.1', HEALTH_PORT: String(port), HEALTH_PORT_RANGE: `${port}-${port + 1}`,
-        PROCESSOR: 'test/fixtures/record-processor.mjs', QUEUE_NAME: 'noport', BOUY_HOSTNAME: 'noport',
+        PROCESSOR: 'test/fixtures/record-processor.mjs', QUEUE_NAME: 'noport', BOUY_HOSTNAME: 'noport', WORKER_COUNT: '2',
       });
       expect((await run.exited).code).toBe(64);
       expect(run.stderr.join('\n')).toContain(`no free health port from ${port} to ${port + 1}`);
       expect(run.stdout.join('\n')).not.toContain('worker process started');
+      // The two workers the entrypoint pre-forked (waiting for go) are gone with it, unregistered.
+      await waitFor(async () => (await workerPidsOf('noport')).length === 0, 'the pre-forked workers to be gone', 3000).catch(() => {});
+      expect(await workerPidsOf('noport')).toEqual([]);
+      expect(await redis.client.zrange('bouy:workers', '0', '-1')).not.toContain('worker-noport-1');
     } finally {
       blockers.forEach((b) => b.close());
     }

@@ -11,6 +11,7 @@ import { Registry } from '../registry/registry.js';
 import { removeStaleRegistrations } from '../registry/stale-cleanup.js';
 import type { SingletonStart } from '../leader/index.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { discardPreforked } from '../supervisor/prefork.js';
 import { locateProcessors } from '../worker/load-processor.js';
 import { recordEvent } from '../fleet/events.js';
 import { startFleetReporting } from '../fleet/reporter.js';
@@ -31,6 +32,9 @@ import { onQuietSignal, onRecycleSignal, onScalingSignal, onShutdownSignal } fro
 export const workerService: Service = {
   description: 'supervise WORKER_COUNT BullMQ worker processes (health on HEALTH_PORT)',
   run: () => withReleasers(async (releasers) => {
+    // Workers the entrypoint forked in waiting and the supervisor did not take: a start that
+    // fails before the supervisor starts its workers leaves none behind.
+    releasers.add('pre-forked workers', discardPreforked);
     const config = loadConfig();
     const output = logDestination(config.logFormat);
     let singleton: SingletonStart | undefined;

@@ -1,4 +1,3 @@
-import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { DestinationStream } from 'pino';
 import type { Config } from '../config/config.js';
@@ -17,7 +16,8 @@ import { becameReady, deadlineMet, draining, exited, forked, queueFailing, recyc
 import { startWatchdogs } from './watchdog.js';
 import { logBanner, verifyWorkers, type Verification } from './verification.js';
 import { WorkerOutput } from './worker-output.js';
-import { WORKER_ENTRY } from '../worker/worker-entry.js';
+import { forkWorker } from './fork-worker.js';
+import { takePreforked } from './prefork.js';
 
 /**
  * Keeps `workerCount` worker processes alive: forks them, restarts a dead one after the restart
@@ -121,11 +121,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
 
   private spawn(slot: Slot): void {
     if (this.stopping) return;
-    const child = fork(WORKER_ENTRY, [], {
-      env: { ...process.env, WORKER_NAME: slot.name, WORKER_INDEX: String(slot.index), BOUY_SUPERVISOR_PID: String(process.pid) },
-      execArgv: [],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
+    const preforked = takePreforked(slot.index, slot.name);
+    const child = preforked ?? forkWorker(slot.name, slot.index);
     forked(slot, child);
     this.log.debug({ worker: slot.name, pid: child.pid }, 'worker process forked');
     if (this.isQuiet) this.send(slot, { type: 'quiet' }); // a replacement never takes a job either
@@ -135,6 +132,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     });
     child.on('exit', (code, signal) => void this.onExit(slot, child.pid, code, signal));
     child.on('error', (error) => this.log.error({ worker: slot.name, err: error }, 'worker process error'));
+    if (preforked) this.send(slot, { type: 'go' }); // it has loaded its modules meanwhile
   }
 
   /** A worker's start-up block is out: count it, and when all are ready, verify them (seed 000). */

@@ -6,13 +6,36 @@
 import { loadConfig } from '../config/config.js';
 import { BouyError, describeError } from '../errors.js';
 import { createLogger, logDestination } from '../log.js';
-import type { SupervisorMessage } from '../ipc.js';
+import { WAIT_FOR_GO, type SupervisorMessage } from '../ipc.js';
 import { ABORT_EXIT_MS, send, WorkerProcess } from './worker-runtime.js';
 import { killWhenOrphaned } from './parent-watch.js';
+
+/** A pre-forked worker's wait: true on `go`; false when told to stop or when the supervisor is gone. */
+function untilGo(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (go: boolean) => {
+      process.off('message', onMessage);
+      process.off('disconnect', onGone);
+      resolve(go);
+    };
+    const onMessage = (message: SupervisorMessage) => {
+      if (message.type === 'go') done(true);
+      if (message.type === 'drain' || message.type === 'abort') done(false);
+    };
+    const onGone = () => done(false);
+    process.on('message', onMessage);
+    process.on('disconnect', onGone);
+  });
+}
 
 async function main(): Promise<void> {
   // A stuck event loop cannot see the supervisor go: a thread of its own can (parent-watch.ts).
   killWhenOrphaned(ABORT_EXIT_MS + 1000);
+  // Messages that arrive before the worker exists are kept and handled in order once it does:
+  // Node emits a read's messages one tick after another, ahead of any awaited continuation.
+  const early: SupervisorMessage[] = [];
+  const keep = (message: SupervisorMessage) => early.push(message);
+  process.on('message', keep);
   const config = loadConfig();
   const name = process.env.WORKER_NAME ?? `worker-${config.hostname}-${process.env.WORKER_INDEX ?? '1'}`;
   // Workers always log JSON: the supervisor relays and, on a terminal, prettifies the lines.
@@ -20,6 +43,13 @@ async function main(): Promise<void> {
   let lines = 0;
   const counting = { write: (line: string) => { lines += 1; destination.write(line); } };
   const log = createLogger({ level: config.logLevel, format: 'json', name: 'bouy', base: { worker: name } }, counting);
+  if (process.env[WAIT_FOR_GO] === '1') {
+    delete process.env[WAIT_FOR_GO]; // not for the processor, nor for anything it starts
+    // Pre-forked: nothing touches Redis before the supervisor says go (the WorkerProcess below
+    // opens the connections). Told to stop instead, or orphaned, there is nothing to release.
+    log.debug('pre-forked: modules loaded, waiting for the supervisor');
+    if (!(await untilGo())) process.exit(0);
+  }
   const worker = new WorkerProcess(config, name, log, () => lines);
   const exitAfter = (work: Promise<void>) =>
     work.then(() => process.exit(0), (error) => {
@@ -31,11 +61,14 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(1), ABORT_EXIT_MS);
     void exitAfter(worker.abort(reason));
   };
-  process.on('message', (message: SupervisorMessage) => {
+  const onMessage = (message: SupervisorMessage) => {
     if (message.type === 'drain') void exitAfter(worker.drain());
     if (message.type === 'abort') abort('drain deadline passed');
     if (message.type === 'quiet') worker.quiet();
-  });
+  };
+  process.off('message', keep);
+  process.on('message', onMessage);
+  for (const message of early) onMessage(message);
   // The supervisor died (even by SIGKILL): never outlive it, and give the jobs back. Its end
   // of our stdout pipe died with it, so logging now would only raise EPIPE.
   process.on('disconnect', () => {
