@@ -16,7 +16,6 @@ import { forkWorker } from './fork-worker.js';
  */
 const waiting = new Map<number, { child: ChildProcess; name: string }>();
 
-
 /**
  * Forks WORKER_COUNT workers in waiting. A configuration that does not load forks nothing:
  * the worker service reports it as before.
