@@ -70,7 +70,9 @@ export const workerService: Service = {
         metrics: createMetrics(config, { supervisor, registry, redis, isLeader }),
         extra: async () => ({
           leader: isLeader(),
-          leader_id: await leaderId(),
+          // Its own id when it leads: the shared read may be up to 250 ms older than the
+          // election, and `leader: true` beside `leader_id: null` would contradict itself.
+          leader_id: isLeader() ? leadership.election.id : await leaderId(),
           jobs_by_name: supervisor.jobsByName(),
           verification: supervisor.lastVerification ?? null,
           fingerprint: fleet.fingerprint,
