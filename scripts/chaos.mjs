@@ -43,6 +43,7 @@ completed: ${r.completed}
 processor runs in all: ${r.runs}
 returned by BullMQ stall detection (not handed back by bouy): ${r.stalled.length}${r.stalled.map((j) => `\n  - ${j.id}, started at ${j.startedAtSeconds.join(', ') || '(never before)'} s`).join('')}
 poison jobs failed as designed: ${r.poisonFailed}/${r.poisonJobs}
+innocent jobs failed by MAX_JOB_KILLS, each kill a death of their worker on record: ${r.failedByKillLimit.length}${r.failedByKillLimit.length ? ` (${r.failedByKillLimit.join(', ')})` : ''}
 stranded (active, no live worker, over ${r.strandedGoalMs / 1000} s): ${r.strandedIds.length}${r.strandedIds.length ? ` (${r.strandedIds.slice(0, 10).join(', ')})` : ''}
 longest a job stayed active with no live worker: ${r.longestOrphaned ? `${(r.longestOrphaned.ms / 1000).toFixed(1)} s (${r.longestOrphaned.id})` : 'none seen'}
 longest a killed worker's job waited to run again: ${r.longestWait ? `${(r.longestWait.ms / 1000).toFixed(1)} s (${r.longestWait.id})` : 'none'}

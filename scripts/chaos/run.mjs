@@ -71,12 +71,15 @@ async function finalStates(queue, ids) {
     for (const id of await queue.getRanges([type], 0, -1)) states.set(id, type);
   }
   const failedReasons = {};
+  const killsOf = new Map(); // id → N of a "killed its worker N times" failure
   for (const id of ids) {
     if (states.get(id) !== 'failed') continue;
     const job = await queue.getJob(id);
     failedReasons[job?.failedReason ?? 'unknown'] = (failedReasons[job?.failedReason ?? 'unknown'] ?? 0) + 1;
+    const kills = /^killed its worker (\d+) times/.exec(job?.failedReason ?? '');
+    if (kills) killsOf.set(id, Number(kills[1]));
   }
-  return { states, failedReasons };
+  return { states, failedReasons, killsOf };
 }
 
 /** Ids BullMQ's stall detection moved back (its `stc` counter): those bouy did not hand back. */
@@ -125,9 +128,14 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
   let peer;
   let peers = 0;
   let peerComing;
+  let peerPending = false; // a start of the next peer is scheduled or under way
   const startPeer = async () => {
     peers += 1;
-    peer = await startBouy({ ...env, WORKER_COUNT: '1', BOUY_HOSTNAME: `chaos-peer-${peers}` }, { keepLines: false, detached: true, onLine });
+    try {
+      peer = await startBouy({ ...env, WORKER_COUNT: '1', BOUY_HOSTNAME: `chaos-peer-${peers}` }, { keepLines: false, detached: true, onLine });
+    } finally {
+      peerPending = false;
+    }
   };
   const watch = watchStranded(redis.client, { queueName, prefix, heartbeatMs: HEARTBEAT_SECONDS * 1000 });
   const faults = { workerKills: 0, supervisorRestarts: 0, supervisorKillsMidDrain: 0, peerKills: 0, redisRestarts: 0 };
@@ -167,6 +175,13 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
         faults.supervisorKillsMidDrain += 1;
       } else if (fault === 'kill-peer') {
         if (!peer?.running) {
+          // A peer that exited on its own (its start refused while Redis was away: exit 69) is
+          // started again, as an orchestrator would; without it, this fault waited for ever and
+          // the rest of the run had no faults at all.
+          if (!peerPending) {
+            peerPending = true;
+            peerComing = startPeer();
+          }
           opening.unshift(fault); // the next peer is not up yet
           continue;
         }
@@ -174,6 +189,7 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
         process.kill(-peer.pid, 'SIGKILL');
         faults.peerKills += 1;
         log(`SIGKILL peer container ${peer.pid} (process group); not restarted`);
+        peerPending = true;
         peerComing = sleep(8000).then(startPeer);
       } else {
         // SIGKILL, not a polite shutdown: with appendfsync always every acknowledged write is
@@ -210,14 +226,14 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
   const strandedView = watch.stop(STRANDED_GOAL_MS);
   try {
     const ids = Array.from({ length: jobs }, (_, i) => `job-${i}`);
-    const { states, failedReasons } = await finalStates(queue, ids);
+    const { states, failedReasons, killsOf } = await finalStates(queue, ids);
     const started = parseRecords(await redis.client.lrange(`${recordPrefix}:started`, 0, -1));
     const finished = parseRecords(await redis.client.lrange(`${recordPrefix}:finished`, 0, -1));
-    const verdict = account({ ids, states, started, finished, poison });
     for (const entry of await redis.client.lrange(`${recordPrefix}:deaths`, 0, -1)) {
       const [, pid, at] = entry.split('|');
       if (!deaths.has(Number(pid))) deaths.set(Number(pid), Number(at));
     }
+    const verdict = account({ ids, states, started, finished, poison, killsOf, deaths });
     const stalled = await stalledJobs(redis.client, queueName, ids);
     const startsOf = (id) => started.filter((r) => r.id === id).map((r) => ((r.at - began) / 1000).toFixed(1));
     return {
