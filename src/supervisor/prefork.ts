@@ -14,7 +14,7 @@ import { forkWorker } from './fork-worker.js';
  *
  * Module state on purpose: the entrypoint forks, the worker service (loaded afterwards) takes.
  */
-const waiting = new Map<number, { child: ChildProcess; name: string }>();
+const waiting = new Map<number, ChildProcess>();
 
 /**
  * Forks WORKER_COUNT workers in waiting. A configuration that does not load forks nothing:
@@ -28,27 +28,28 @@ export function preforkWorkers(): void {
     return;
   }
   for (let index = 1; index <= config.workerCount; index += 1) {
-    const name = workerName(config.hostname, index);
-    const child = forkWorker(name, index, { [WAIT_FOR_GO]: '1' });
+    const child = forkWorker(workerName(config.hostname, index), index, { [WAIT_FOR_GO]: '1' });
     child.on('error', () => {}); // a fork that failed is simply not taken
-    waiting.set(index, { child, name });
+    waiting.set(index, child);
   }
   process.once('exit', discardPreforked);
 }
 
-/** The waiting worker for slot `index` named `name`, if one was forked and is still alive. */
-export function takePreforked(index: number, name: string): ChildProcess | undefined {
-  const entry = waiting.get(index);
+/**
+ * The waiting worker for slot `index`, if one was forked and is still alive. Its name is the
+ * slot's: both come from the same environment (WORKER_COUNT, BOUY_HOSTNAME) by workerName().
+ */
+export function takePreforked(index: number): ChildProcess | undefined {
+  const child = waiting.get(index);
   waiting.delete(index);
-  if (!entry) return undefined;
-  const { child } = entry;
-  if (entry.name === name && child.exitCode === null && child.signalCode === null && child.connected) return child;
-  child.kill('SIGKILL'); // died while waiting, or forked for another name: the supervisor forks anew
+  if (!child) return undefined;
+  if (child.exitCode === null && child.signalCode === null && child.connected) return child;
+  child.kill('SIGKILL'); // died while waiting: the supervisor forks anew
   return undefined;
 }
 
 /** Kills every worker still waiting (nothing to release: none has registered or connected). */
 export function discardPreforked(): void {
-  for (const { child } of waiting.values()) child.kill('SIGKILL');
+  for (const child of waiting.values()) child.kill('SIGKILL');
   waiting.clear();
 }

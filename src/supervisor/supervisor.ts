@@ -121,7 +121,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
 
   private spawn(slot: Slot): void {
     if (this.stopping) return;
-    const preforked = takePreforked(slot.index, slot.name);
+    const preforked = takePreforked(slot.index);
     const child = preforked ?? forkWorker(slot.name, slot.index);
     forked(slot, child);
     this.log.debug({ worker: slot.name, pid: child.pid }, 'worker process forked');

@@ -10,32 +10,41 @@ import { WAIT_FOR_GO, type SupervisorMessage } from '../ipc.js';
 import { ABORT_EXIT_MS, send, WorkerProcess } from './worker-runtime.js';
 import { killWhenOrphaned } from './parent-watch.js';
 
-/** A pre-forked worker's wait: true on `go`; false when told to stop or when the supervisor is gone. */
-function untilGo(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (go: boolean) => {
-      process.off('message', onMessage);
-      process.off('disconnect', onGone);
-      resolve(go);
-    };
-    const onMessage = (message: SupervisorMessage) => {
-      if (message.type === 'go') done(true);
-      if (message.type === 'drain' || message.type === 'abort') done(false);
-    };
-    const onGone = () => done(false);
-    process.on('message', onMessage);
-    process.on('disconnect', onGone);
-  });
+/**
+ * The supervisor's messages from the start, before the worker exists: kept, then handed over
+ * in order (Node emits a read's messages one tick after another, ahead of any awaited
+ * continuation, so a `drain` right behind `go` would otherwise be lost). A pre-forked worker
+ * waits among them for `go`: false when told to stop instead, or when the supervisor is gone.
+ */
+function earlyMessages() {
+  const kept: SupervisorMessage[] = [];
+  let settle: ((go: boolean) => void) | undefined;
+  const gone = () => settle?.(false);
+  const keep = (message: SupervisorMessage) => {
+    kept.push(message);
+    if (message.type === 'go') settle?.(true);
+    if (message.type === 'drain' || message.type === 'abort') settle?.(false);
+  };
+  process.on('message', keep);
+  process.on('disconnect', gone);
+  return {
+    untilGo: () => new Promise<boolean>((resolve) => {
+      settle = resolve;
+      if (!process.connected) resolve(false); // gone before anyone listened
+    }),
+    handOver(handle: (message: SupervisorMessage) => void): void {
+      process.off('message', keep);
+      process.off('disconnect', gone);
+      process.on('message', handle);
+      for (const message of kept) handle(message);
+    },
+  };
 }
 
 async function main(): Promise<void> {
   // A stuck event loop cannot see the supervisor go: a thread of its own can (parent-watch.ts).
   killWhenOrphaned(ABORT_EXIT_MS + 1000);
-  // Messages that arrive before the worker exists are kept and handled in order once it does:
-  // Node emits a read's messages one tick after another, ahead of any awaited continuation.
-  const early: SupervisorMessage[] = [];
-  const keep = (message: SupervisorMessage) => early.push(message);
-  process.on('message', keep);
+  const early = earlyMessages();
   const config = loadConfig();
   const name = process.env.WORKER_NAME ?? `worker-${config.hostname}-${process.env.WORKER_INDEX ?? '1'}`;
   // Workers always log JSON: the supervisor relays and, on a terminal, prettifies the lines.
@@ -48,7 +57,7 @@ async function main(): Promise<void> {
     // Pre-forked: nothing touches Redis before the supervisor says go (the WorkerProcess below
     // opens the connections). Told to stop instead, or orphaned, there is nothing to release.
     log.debug('pre-forked: modules loaded, waiting for the supervisor');
-    if (!(await untilGo())) process.exit(0);
+    if (!(await early.untilGo())) process.exit(0);
   }
   const worker = new WorkerProcess(config, name, log, () => lines);
   const exitAfter = (work: Promise<void>) =>
@@ -66,9 +75,7 @@ async function main(): Promise<void> {
     if (message.type === 'abort') abort('drain deadline passed');
     if (message.type === 'quiet') worker.quiet();
   };
-  process.off('message', keep);
-  process.on('message', onMessage);
-  for (const message of early) onMessage(message);
+  early.handOver(onMessage);
   // The supervisor died (even by SIGKILL): never outlive it, and give the jobs back. Its end
   // of our stdout pipe died with it, so logging now would only raise EPIPE.
   process.on('disconnect', () => {
