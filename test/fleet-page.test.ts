@@ -181,13 +181,13 @@ describe('the fleet page', () => {
     const setup = await openFleetPage(2);
     const { page, fleet } = setup;
     try {
-      const running = await fleet.queue.add('slow', { ms: 3000 });
+      const running = await fleet.queue.add('slow', { gate: 'slow' });
       await waitFor(async () => (await fleet.started()).length === 1, 'the slow job to start');
       await page.waitForSelector(`section[data-host="${fleet.hostname}"] tr[data-state="busy"] .job`);
       await clickAndConfirm(page, `section[data-host="${fleet.hostname}"] button[data-action="quiet"]`);
       await page.waitForSelector(`section[data-host="${fleet.hostname}"][data-quiet="true"]`, { timeout: 30_000 });
       await expectQuietProbes(fleet);
-      await expectNothingNewTaken(fleet, running.id!);
+      await expectNothingNewTaken(fleet, running.id!, 'slow');
       await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].every((r) => r.getAttribute('data-state') === 'quiet'), `section[data-host="${fleet.hostname}"] tr[data-worker]`);
       await page.waitForSelector(`#events tr[data-kind="quiet"]`);
     } finally {

@@ -26,11 +26,11 @@ describe('quiet', () => {
     const fleet = await startFleet(redis, { WORKER_COUNT: '2' });
     try {
       await allReady(fleet);
-      const running = await fleet.queue.add('slow', { ms: 2500 });
+      const running = await fleet.queue.add('slow', { gate: 'slow' });
       await waitFor(async () => (await fleet.started()).length === 1, 'the slow job to start');
       fleet.run.kill('SIGTSTP');
       await expectQuietProbes(fleet);
-      await expectNothingNewTaken(fleet, running.id!);
+      await expectNothingNewTaken(fleet, running.id!, 'slow');
       // Still up and still quiet after the last job finished (not drained away).
       expect((await fleet.health()).body.status).toBe('quiet');
       expect(fleet.run.proc.exitCode).toBeNull();
@@ -52,7 +52,7 @@ describe('quiet', () => {
       expect((await quiet('wrong-token-wrong-token')).status).toBe(401);
       expect((await fleet.health()).body.status).toBe('healthy');
 
-      const running = await fleet.queue.add('slow', { ms: 4000 });
+      const running = await fleet.queue.add('slow', { gate: 'slow' });
       await waitFor(async () => (await fleet.started()).length === 1, 'the slow job to start');
       const first = await quiet(ADMIN_TOKEN);
       expect(first.status).toBe(202);
@@ -70,7 +70,7 @@ describe('quiet', () => {
         const now = (await workers(fleet)).find((w) => w.name === idle.name)!;
         return now.pid !== null && now.pid !== idle.pid && now.state === 'quiet';
       }, 'the killed worker replaced, quiet', 30_000);
-      await expectNothingNewTaken(fleet, running.id!);
+      await expectNothingNewTaken(fleet, running.id!, 'slow');
     } finally {
       await fleet.close();
     }

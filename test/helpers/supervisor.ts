@@ -24,6 +24,8 @@ export interface TestFleet {
   env: { [key: string]: string | undefined };
   started(): Promise<Record[]>;
   finished(): Promise<Record[]>;
+  /** Lets a job waiting on `data.gate` (the recording processor) go on. */
+  open(gate: string): Promise<void>;
   health(path?: string): Promise<{ status: number; body: any; headers: Headers }>;
   /** SIGTERM, wait for exit, close the queue. */
   close(): Promise<void>;
@@ -74,6 +76,7 @@ export async function startFleet(
     get healthPort() { return boundPort(); },
     started: () => list('started'),
     finished: () => list('finished'),
+    open: async (gate) => { await records.client.set(`${recordPrefix}:gate:${gate}`, '1'); },
     async health(path = '/health') {
       const response = await fetch(`http://127.0.0.1:${boundPort()}${path}`);
       return { status: response.status, body: await response.json(), headers: response.headers };
