@@ -12,11 +12,11 @@ describe('a worker\'s job report', () => {
   it('tallies starts, outcomes, durations and buckets per queue and name, and lists the running jobs', async () => {
     const sent: Report[] = [];
     const report = new JobReport(async (r) => { sent.push(r); }, 50, 60_000);
-    report.started('q', '1', 'a');
-    report.started('q', '2', 'a');
-    report.started('q', '3', 'b');
-    report.finished('q', '1', 'a', 'completed', 3);
-    report.finished('q', '3', 'b', 'failed', 700);
+    const one = report.started('q', '1', 'a');
+    const two = report.started('q', '2', 'a');
+    const three = report.started('q', '3', 'b');
+    report.finished(one, 'completed', 3);
+    report.finished(three, 'failed', 700);
     expect(sent).toEqual([]); // nothing leaves before the interval or a flush
     await report.flush();
     expect(sent).toHaveLength(1);
@@ -28,7 +28,7 @@ describe('a worker\'s job report', () => {
     expect(a.buckets.reduce((x, y) => x + y, 0)).toBe(1);
     expect(tallies.find((t) => t.name === 'b')).toMatchObject({ started: 1, failed: 1, maxMs: 700 });
     // Deltas: the next report carries only what changed since, and an idle worker sends nothing.
-    report.finished('q', '2', 'a', 'completed', 1);
+    report.finished(two, 'completed', 1);
     await report.flush();
     expect(sent[1]!.tallies).toEqual([expect.objectContaining({ name: 'a', started: 0, completed: 1 })]);
     expect(sent[1]!.running).toEqual([]);
@@ -47,11 +47,11 @@ describe('a worker\'s job report', () => {
   it('bounds the names it tallies: past the limit they are counted as other', async () => {
     const sent: Report[] = [];
     const report = new JobReport(async (r) => { sent.push(r); }, 2, 60_000);
-    for (const name of ['a', 'b', 'c', 'd', 'a']) report.started('q', name, name);
+    ['a', 'b', 'c', 'd', 'a'].forEach((name, i) => report.started('q', String(i), name));
     await report.flush();
     expect(Object.fromEntries(sent[0]!.tallies.map((t) => [t.name, t.started]))).toEqual({ a: 2, b: 1, other: 2 });
     // The running list keeps each job's own name (the fleet page shows it).
-    expect(sent[0]!.running.map((j) => j.name)).toEqual(['a', 'b', 'c', 'd']);
+    expect(sent[0]!.running.map((j) => j.name)).toEqual(['a', 'b', 'c', 'd', 'a']);
   });
 });
 

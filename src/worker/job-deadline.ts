@@ -68,34 +68,15 @@ export function retryAfterOf(error: unknown): number | undefined {
   return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? Math.min(ms, 3_600_000) : undefined;
 }
 
-export interface GuardOptions {
-  timeoutMs: number;
-  graceMs: number;
-  /** The job failed by its deadline. */
-  expired(): void;
-  /** Its processor ignored the abort past the grace period. */
-  ignored(): void;
-  /** A processor's 429 put the job back and the queue waits `retryAfterMs`. */
-  rateLimited(retryAfterMs: number): void;
-}
-
 /**
- * What bouy adds around a processor call: the deadline (when the job has a timeout) and the
- * translation of a processor's 429 (retryAfterOf) into BullMQ's queue-wide rate limit.
+ * A processor's failure, as bouy hands it to BullMQ: a 429 (retryAfterOf) becomes BullMQ's
+ * queue-wide rate limit for that long and puts the job back (`limited` is told first); any
+ * other error stays as it is.
  */
-export async function guardJob<T>(worker: Worker, job: Job, work: () => Promise<T>, options: GuardOptions): Promise<T> {
-  try {
-    if (options.timeoutMs <= 0) return await work();
-    return await runWithDeadline(work, options.timeoutMs, options.graceMs, {
-      abort: (reason) => worker.cancelJob(job.id ?? '', reason),
-      expired: options.expired,
-      ignored: options.ignored,
-    });
-  } catch (error) {
-    const retryAfterMs = retryAfterOf(error);
-    if (retryAfterMs === undefined) throw error;
-    options.rateLimited(retryAfterMs);
-    await worker.rateLimit(retryAfterMs);
-    throw Worker.RateLimitError();
-  }
+export async function rateLimitOn429(worker: Worker, error: unknown, limited: (retryAfterMs: number) => void): Promise<never> {
+  const retryAfterMs = retryAfterOf(error);
+  if (retryAfterMs === undefined) throw error;
+  limited(retryAfterMs);
+  await worker.rateLimit(retryAfterMs);
+  throw Worker.RateLimitError();
 }

@@ -8,6 +8,9 @@ const REPORT_MS = 100;
 
 export interface Report { tallies: JobTally[]; running: RunningJob[] }
 
+/** A job from its start to its outcome: listed as running until `finished` is called with it. */
+export type ReportedJob = Readonly<RunningJob>;
+
 /**
  * The worker's side of job statistics. One message per job start and finish made the
  * supervisor parse, count, label and observe every job: at thousands of no-op jobs a second it
@@ -15,10 +18,13 @@ export interface Report { tallies: JobTally[]; running: RunningJob[] }
  * name: starts, outcomes, durations and histogram buckets) and reports what changed every
  * REPORT_MS, with the list of jobs running then; an idle worker sends nothing. `flush()` sends
  * at once, before anything that depends on the figures (a recycle request, the exit).
+ * On every job's path: no key is built per call (tallies by queue, then name; running jobs are
+ * their own entries).
  */
 export class JobReport {
-  private tallies = new Map<string, JobTally>();
-  private readonly running = new Map<string, RunningJob>();
+  /** Queue → job name → what changed since the last report. */
+  private tallies = new Map<string, Map<string, JobTally>>();
+  private readonly running = new Set<ReportedJob>();
   /** Names with their own tally; later ones are counted as `other` (names come from clients). */
   private readonly names = new Set<string>();
   private changed = false;
@@ -30,18 +36,20 @@ export class JobReport {
     private readonly everyMs = REPORT_MS,
   ) {}
 
-  started(queue: string, jobId: string, name: string): void {
-    this.running.set(`${queue}:${jobId}`, { queue, jobId, name, startedAt: Date.now() });
+  started(queue: string, jobId: string, name: string): ReportedJob {
+    const job: ReportedJob = { queue, jobId, name, startedAt: Date.now() };
+    this.running.add(job);
     this.tally(queue, name).started += 1;
     this.schedule();
+    return job;
   }
 
-  finished(queue: string, jobId: string, name: string, outcome: 'completed' | 'failed', durationMs: number): void {
-    this.running.delete(`${queue}:${jobId}`);
-    const tally = this.tally(queue, name);
+  finished(job: ReportedJob, outcome: 'completed' | 'failed', durationMs: number): void {
+    this.running.delete(job);
+    const tally = this.tally(job.queue, job.name);
     tally[outcome] += 1;
     tally.totalMs += durationMs;
-    tally.maxMs = Math.max(tally.maxMs, durationMs);
+    if (durationMs > tally.maxMs) tally.maxMs = durationMs;
     tally.buckets[bucketOf(durationMs)]! += 1;
     this.schedule();
   }
@@ -52,19 +60,20 @@ export class JobReport {
     this.timer = undefined;
     if (!this.changed) return Promise.resolve();
     this.changed = false;
-    const tallies = [...this.tallies.values()];
+    const tallies = [...this.tallies.values()].flatMap((byName) => [...byName.values()]);
     this.tallies = new Map();
-    return this.send({ tallies, running: [...this.running.values()] });
+    return this.send({ tallies, running: [...this.running] });
   }
 
   private tally(queue: string, jobName: string): JobTally {
     const name = this.names.has(jobName) || this.names.size < this.nameLimit ? jobName : OTHER;
     if (name !== OTHER) this.names.add(name);
-    const key = `${queue}\0${name}`;
-    let tally = this.tallies.get(key);
+    let byName = this.tallies.get(queue);
+    if (!byName) this.tallies.set(queue, (byName = new Map()));
+    let tally = byName.get(name);
     if (!tally) {
       tally = { queue, name, started: 0, completed: 0, failed: 0, totalMs: 0, maxMs: 0, buckets: new Array<number>(DURATION_BUCKETS_S.length + 1).fill(0) };
-      this.tallies.set(key, tally);
+      byName.set(name, tally);
     }
     return tally;
   }

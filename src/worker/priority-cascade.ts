@@ -5,7 +5,7 @@ import { WaitingError, type Job, type Worker } from 'bullmq';
  * before it is idle (nothing running, nothing waiting). BullMQ has no cross-queue priority, so
  * lower workers are paused while a higher queue is busy and resumed when it drains. A pause
  * cannot recall a fetch already in flight, so a job that still arrives on a paused lower
- * worker is handed straight back (see `deferIfOutranked`).
+ * worker is handed straight back (see `mustDefer`).
  */
 export class PriorityCascade {
   private readonly workers: Worker[] = [];
@@ -39,11 +39,15 @@ export class PriorityCascade {
   }
 
   /**
-   * Called before a job runs: when quiet, or when a higher queue is busy, the job goes back to
-   * the head of its queue (BullMQ's WaitingError tells the worker it was moved on purpose).
+   * Checked before a job runs (synchronously: it is on every job's path): true when quiet, or
+   * when a higher queue is busy, so the job must go back (`defer`).
    */
-  async deferIfOutranked(k: number, job: Job, token: string | undefined): Promise<void> {
-    if (!token || !(this.halted || (k > 0 && this.outranked(k)))) return;
+  mustDefer(k: number, token: string | undefined): boolean {
+    return token !== undefined && token !== '' && (this.halted || (k > 0 && this.outranked(k)));
+  }
+
+  /** Puts the job back at the head of its queue; BullMQ's WaitingError says it was on purpose. */
+  async defer(job: Job, token: string): Promise<never> {
     await job.moveToWait(token);
     throw new WaitingError();
   }
