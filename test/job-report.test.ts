@@ -36,6 +36,18 @@ describe('a worker\'s job report', () => {
     expect(sent).toHaveLength(2);
   });
 
+  it('stops listing a job once its processor ended, whether or not an outcome follows', async () => {
+    const sent: Report[] = [];
+    const report = new JobReport(async (r) => { sent.push(r); }, 50, 60_000);
+    const lost = report.started('q', '1', 'a');
+    await report.flush();
+    report.ended(lost); // BullMQ could not record it (its lock was lost): no finished() comes
+    await report.flush();
+    expect(sent).toHaveLength(2); // the end alone is a change worth a report
+    expect(sent[1]!.running).toEqual([]);
+    expect(sent[1]!.tallies).toEqual([]);
+  });
+
   it('reports on its interval while jobs come and go', async () => {
     const sent: Report[] = [];
     const report = new JobReport(async (r) => { sent.push(r); }, 50, 30);

@@ -44,6 +44,15 @@ export class JobReport {
     return job;
   }
 
+  /**
+   * Its processor returned or threw: no longer running, whether or not BullMQ manages to
+   * record an outcome (it cannot for a job whose lock was lost, and then `finished` never
+   * comes; left listed, the job would count as running, and keep its deadline, for ever).
+   */
+  ended(job: ReportedJob): void {
+    if (this.running.delete(job)) this.schedule();
+  }
+
   finished(job: ReportedJob, outcome: 'completed' | 'failed', durationMs: number): void {
     this.running.delete(job);
     const tally = this.tally(job.queue, job.name);

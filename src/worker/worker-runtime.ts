@@ -222,10 +222,12 @@ export class WorkerProcess {
       : invoke(processor, job, token, signal);
     return work.then((result) => {
       this.processing -= 1;
+      this.report.ended(active.reported);
       active.returned = true;
       return result;
     }, (error: unknown) => {
       this.processing -= 1;
+      this.report.ended(active.reported);
       // A 429 (ours, or BullMQ's own RateLimitError) puts the job back: it did not fail.
       if ((error as Error | null)?.name !== 'RateLimitError' && retryAfterOf(error) === undefined) {
         this.log.warn({ queue, jobId: job.id, jobName: job.name, err: error }, 'job failed');
