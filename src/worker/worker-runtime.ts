@@ -66,8 +66,11 @@ export class WorkerProcess {
   /** Processors running now (the `active` of heartbeats and logs). */
   private processing = 0;
   private readonly counters: Counters = { completed: 0, failed: 0 };
-  /** Jobs this process runs, until BullMQ records their outcome (see settle). */
-  private readonly jobs = new Map<Job, ActiveJob>();
+  /**
+   * Jobs this process runs, until BullMQ records their outcome (see settle). Weak: a job whose
+   * outcome BullMQ cannot record (its lock was lost) never settles, and goes with its Job.
+   */
+  private readonly jobs = new WeakMap<Job, ActiveJob>();
   private state = 'starting';
   private heartbeatTimer: NodeJS.Timeout | undefined;
   /** BullMQ Worker errors: rate-limited lines, failing/recovered reports to the supervisor. */
