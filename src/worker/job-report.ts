@@ -8,7 +8,7 @@ const REPORT_MS = 100;
 
 export interface Report { tallies: JobTally[]; running: RunningJob[] }
 
-/** A job from its start to its outcome: listed as running until `finished` is called with it. */
+/** A job from its start to its outcome: listed as running until `ended` (or `finished`) is called with it. */
 export type ReportedJob = Readonly<RunningJob>;
 
 /**

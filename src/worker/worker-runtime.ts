@@ -212,7 +212,8 @@ export class WorkerProcess {
    * One job: on the record (settle, the report) from its start, its processor against the
    * deadline when it has one, and a 429 turned into BullMQ's rate limit. Not an async function:
    * at thousands of no-op jobs a second each extra promise hop is CPU that plain BullMQ never
-   * spends (bouy 1 x 16 used ~13 % more CPU per job than the same process without this wrapper).
+   * spends (bouy's own code: 3.9-5 % of a worker's profile when this was three async functions,
+   * 1.5 % now; see BENCHMARKS.md, "Per-job CPU: the job wrapper").
    */
   private run(worker: Worker, processor: JobProcessor, job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
     const queue = worker.name;
