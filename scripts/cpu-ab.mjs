@@ -11,9 +11,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { argv } from 'zx';
 import { bouyFleet, plainFleet } from './bench/fleets.mjs';
-import { enqueue, newQueue, untilCompleted } from './bench/jobs.mjs';
-import { cpuSeconds, descendantPids } from './bench/processes.mjs';
 import { startRedis } from './bench/redis-server.mjs';
+import { drainOnce } from './bench/suites/throughput.mjs';
 import { cell, ratio, summarize } from './bench/stats.mjs';
 import { markdownTable } from './bench/table.mjs';
 
@@ -33,48 +32,14 @@ const contestants = [
   { key: 'plain', name: `plain BullMQ 1 × ${concurrency}`, start: (o) => plainFleet({ ...o, concurrency }) },
 ];
 
-/** Redis's own count of microseconds spent in commands, all commands together. */
-async function commandMicros(redis) {
-  const info = await redis.client.info('commandstats');
-  return [...info.matchAll(/usec=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-}
-
-async function drain(redis, contestant) {
-  const queue = newQueue(redis, `ab-${contestant.key}`);
-  await queue.pause();
-  await enqueue(queue, jobs);
-  const fleet = await contestant.start({ redis, queue: queue.name, processor: 'noop' });
-  try {
-    await fleet.ready();
-    const { manager, workers } = fleet.pids();
-    const groups = { supervisor: manager ? [manager] : [], workers: [...workers, ...workers.flatMap(descendantPids)], redis: [redis.pid] };
-    const read = () => Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, pids.reduce((s, p) => s + (cpuSeconds(p) ?? 0), 0)]));
-    const before = read();
-    const microsBefore = await commandMicros(redis);
-    await queue.resume();
-    const ms = await untilCompleted(queue, jobs);
-    const after = read();
-    const per10k = (seconds) => (seconds / jobs) * 10_000;
-    return {
-      jobsPerSecond: (jobs / ms) * 1000,
-      ...Object.fromEntries(Object.keys(groups).map((k) => [k, per10k(after[k] - before[k])])),
-      redisCommands: per10k(((await commandMicros(redis)) - microsBefore) / 1e6),
-    };
-  } finally {
-    await fleet.stop();
-    await queue.obliterate({ force: true }).catch(() => {});
-    await queue.close();
-  }
-}
-
 const redis = await startRedis();
 const samples = Object.fromEntries(contestants.map((c) => [c.key, []]));
 try {
   for (let rep = 0; rep < reps; rep += 1) {
     for (const contestant of contestants) {
-      const run = await drain(redis, contestant);
+      const run = await drainOnce(redis, contestant, 'noop', jobs);
       samples[contestant.key].push(run);
-      console.error(`rep ${rep + 1} ${contestant.key}: ${run.jobsPerSecond.toFixed(0)} jobs/s, workers ${run.workers.toFixed(3)} s, redis ${run.redis.toFixed(3)} s per 10,000`);
+      console.error(`rep ${rep + 1} ${contestant.key}: ${run.jobsPerSecond.toFixed(0)} jobs/s, workers ${run.workersPer10k.toFixed(3)} s, redis ${run.redisPer10k.toFixed(3)} s per 10,000`);
     }
   }
 } finally {
@@ -83,13 +48,13 @@ try {
 
 const of = (key, field) => summarize(samples[key].map((s) => s[field]));
 /** The ratio to plain BullMQ within each repetition (drains minutes apart drift together). */
-const paired = (key) => summarize(samples[key].map((s, i) => s.workers / samples.plain[i].workers));
+const paired = (key) => summarize(samples[key].map((s, i) => s.workersPer10k / samples.plain[i].workersPer10k));
 console.log(`\nPer-job CPU: ${jobs} no-op jobs a drain, ${reps} drain${reps === 1 ? "" : "s"} each, interleaved; CPU s per 10,000 jobs, median (min–max)\n`);
 console.log(markdownTable(
   ['runner', 'jobs/s', 'worker processes', 'vs plain BullMQ (ratio of medians; paired by repetition)', 'supervisor', 'Redis process', 'Redis command time'],
   contestants.map((c) => [
-    c.name, cell(of(c.key, 'jobsPerSecond')), cell(of(c.key, 'workers'), 's'),
-    c.key === 'plain' ? '1' : `${ratio(of(c.key, 'workers'), of('plain', 'workers'))}; ${cell(paired(c.key))}×`,
-    c.key === 'plain' ? '—' : cell(of(c.key, 'supervisor'), 's'), cell(of(c.key, 'redis'), 's'), cell(of(c.key, 'redisCommands'), 's'),
+    c.name, cell(of(c.key, 'jobsPerSecond')), cell(of(c.key, 'workersPer10k'), 's'),
+    c.key === 'plain' ? '1' : `${ratio(of(c.key, 'workersPer10k'), of('plain', 'workersPer10k'))}; ${cell(paired(c.key))}×`,
+    c.key === 'plain' ? '—' : cell(of(c.key, 'managerPer10k'), 's'), cell(of(c.key, 'redisPer10k'), 's'), cell(of(c.key, 'redisCommandsPer10k'), 's'),
   ]),
 ));

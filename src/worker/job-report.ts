@@ -63,6 +63,11 @@ export class JobReport {
     this.schedule();
   }
 
+  /** Jobs started whose processor has not ended yet (the `active` of heartbeats and logs). */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
   /** Sends what changed since the last report; resolves once the message left. */
   flush(): Promise<void> {
     clearTimeout(this.timer);

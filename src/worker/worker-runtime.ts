@@ -63,8 +63,6 @@ export class WorkerProcess {
   private readonly workers: Worker[] = [];
   private readonly cascade: PriorityCascade;
   private readonly report: JobReport;
-  /** Processors running now (the `active` of heartbeats and logs). */
-  private processing = 0;
   private readonly counters: Counters = { completed: 0, failed: 0 };
   /**
    * Jobs this process runs, until BullMQ records their outcome (see settle). Weak: a job whose
@@ -219,18 +217,15 @@ export class WorkerProcess {
     const queue = worker.name;
     const active: ActiveJob = { reported: this.report.started(queue, job.id ?? '', job.name), startedAt: performance.now(), returned: false };
     this.jobs.set(job, active);
-    this.processing += 1;
     const timeoutMs = jobTimeoutMs(job, this.config.jobTimeoutSeconds);
     const work = timeoutMs > 0
       ? this.runWithDeadline(worker, job, timeoutMs, () => invoke(processor, job, token, signal))
       : invoke(processor, job, token, signal);
     return work.then((result) => {
-      this.processing -= 1;
       this.report.ended(active.reported);
       active.returned = true;
       return result;
     }, (error: unknown) => {
-      this.processing -= 1;
       this.report.ended(active.reported);
       // A 429 (ours, or BullMQ's own RateLimitError) puts the job back: it did not fail.
       if ((error as Error | null)?.name !== 'RateLimitError' && retryAfterOf(error) === undefined) {
@@ -277,7 +272,7 @@ export class WorkerProcess {
     void send({ type: 'alive' });
     if (this.state === 'ready') this.checkMemory();
     try {
-      await this.registration.heartbeat({ state: this.state, ...this.counters, active: this.processing });
+      await this.registration.heartbeat({ state: this.state, ...this.counters, active: this.report.runningCount });
     } catch (error) {
       this.log.warn({ err: error }, 'heartbeat failed');
     }
@@ -288,7 +283,7 @@ export class WorkerProcess {
     if (this.stopping || this.cascade.isHalted) return;
     this.cascade.halt();
     if (this.state === 'ready') this.state = 'quiet';
-    this.log.info({ active: this.processing }, 'quiet: taking no new jobs');
+    this.log.info({ active: this.report.runningCount }, 'quiet: taking no new jobs');
     void this.beat();
   }
 
@@ -297,7 +292,7 @@ export class WorkerProcess {
     this.stopping ??= (async () => {
       this.state = 'draining';
       void send({ type: 'draining' });
-      this.log.info({ active: this.processing }, 'draining: finishing active jobs');
+      this.log.info({ active: this.report.runningCount }, 'draining: finishing active jobs');
       await this.beat();
       await Promise.allSettled(this.workers.map((w) => w.close()));
       await this.lifecycle?.stop();
@@ -317,7 +312,7 @@ export class WorkerProcess {
    */
   async abort(reason: string): Promise<void> {
     this.aborting = true;
-    this.log.warn({ active: this.processing, reason }, 'aborting: returning active jobs to their queues');
+    this.log.warn({ active: this.report.runningCount, reason }, 'aborting: returning active jobs to their queues');
     const closing = Promise.allSettled(this.workers.map((w) => w.close(true)));
     // A forced close is quick (no job waited for); a fetch in flight lands meanwhile.
     await within(closing, ABORT_CLOSE_MS, undefined);
@@ -327,7 +322,6 @@ export class WorkerProcess {
       return [];
     });
     await within(returned, ABORT_RECLAIM_MS, []);
-    this.processing = 0;
     await within(this.finish(), ABORT_FINISH_MS, undefined);
   }
 

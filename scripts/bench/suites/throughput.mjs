@@ -38,6 +38,12 @@ function cpuOf(pids, into = new Map()) {
   return into;
 }
 
+/** Seconds Redis itself has counted in commands so far (INFO commandstats, all commands). */
+async function commandSeconds(redis) {
+  const info = await redis.client.info('commandstats');
+  return [...info.matchAll(/usec=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0) / 1e6;
+}
+
 /** Max RSS of the manager and the sum over workers (each with its children), sampled while `work` runs. */
 async function sampleRss(fleet, work) {
   const peak = { manager: 0, workers: 0, perWorker: 0 };
@@ -67,13 +73,23 @@ export async function drainOnce(redis, contestant, processor, jobs) {
     // Sampled right before the resume and right after the last completion: the drain's cost,
     // start-up excluded. A process that appears meanwhile counts from zero.
     const before = cpuOf(allPids(fleet));
+    const redisBefore = { cpu: cpuSeconds(redis.pid) ?? 0, commands: await commandSeconds(redis) };
     const { result: ms, peak } = await sampleRss(fleet, async () => {
       await queue.resume();
       return untilCompleted(queue, jobs);
     });
     const after = cpuOf(allPids(fleet));
-    const cpu = [...after].reduce((sum, [pid, seconds]) => sum + seconds - (before.get(pid) ?? 0), 0);
-    return { jobsPerSecond: (jobs / ms) * 1000, peak, cpuPer10k: (cpu / jobs) * 10_000 };
+    const used = (pid) => (after.get(pid) ?? 0) - (before.get(pid) ?? 0);
+    const cpu = [...after.keys()].reduce((sum, pid) => sum + used(pid), 0);
+    const { manager } = fleet.pids();
+    const per10k = (seconds) => (seconds / jobs) * 10_000;
+    return {
+      jobsPerSecond: (jobs / ms) * 1000, peak, cpuPer10k: per10k(cpu),
+      // Split for `npm run cpu-ab`: the manager alone, and every other process (workers, their children).
+      managerPer10k: per10k(manager ? used(manager) : 0), workersPer10k: per10k(cpu - (manager ? used(manager) : 0)),
+      redisPer10k: per10k((cpuSeconds(redis.pid) ?? 0) - redisBefore.cpu),
+      redisCommandsPer10k: per10k((await commandSeconds(redis)) - redisBefore.commands),
+    };
   } finally {
     await fleet.stop();
     await queue.obliterate({ force: true }).catch(() => {});
