@@ -187,6 +187,29 @@ describe('the worker supervisor', () => {
     await fleet.close();
   });
 
+  // Siblings abort together, and what one returns wakes another's blocking fetch. BullMQ sends
+  // that fetch's moveToActive even after close(true) resolved; before the fence in
+  // WorkerProcess.abort it could land after the sibling's own hand-back, and the job stayed
+  // active under a lock nobody renews until stall detection. 10-67 % of such 3 x 4 fleets failed
+  // here without the fence, depending on the load; six rounds.
+  it('siblings SIGKILLed together return every job: none is fetched again by a sibling after its own hand-back', async () => {
+    for (let round = 0; round < 6; round += 1) {
+      const fleet = await startFleet(redis, { WORKER_COUNT: '3', WORKER_CONCURRENCY: '4' });
+      try {
+        await allReady(fleet);
+        const jobs = await fleet.queue.addBulk(Array.from({ length: 6 }, (_, i) => ({ name: 'long', data: { ms: 60_000, i } })));
+        await waitFor(async () => (await fleet.started()).length === 6, 'all six jobs started');
+        fleet.run.kill('SIGKILL');
+        await fleet.run.exited;
+        await waitFor(async () => (await workerPidsOf(fleet.hostname)).length === 0, 'workers to exit', 10_000);
+        const states = await Promise.all(jobs.map(async (job) => `${job.id}:${await (await fleet.queue.getJob(job.id!))!.getState()}`));
+        expect({ round, notBack: states.filter((state) => !state.endsWith(':waiting')) }).toEqual({ round, notBack: [] });
+      } finally {
+        await fleet.close();
+      }
+    }
+  });
+
   it('kills a worker whose event loop is stuck and runs its job again elsewhere', async () => {
     await withFleet(redis, {
       WORKER_COUNT: '2', PROCESSOR: `${process.cwd()}/test/fixtures/hang-once-processor.mjs`,

@@ -6,7 +6,7 @@
 import { Worker, type Job } from 'bullmq';
 import { sharedSettings, type Config } from '../config/config.js';
 import type { Logger } from '../log.js';
-import { connect } from '../redis.js';
+import { connect, type RedisClient } from '../redis.js';
 import { within } from '../timeout.js';
 import { Registry, WorkerRegistration } from '../registry/registry.js';
 import type { WorkerMessage } from '../ipc.js';
@@ -52,15 +52,18 @@ function invoke(processor: JobProcessor, job: Job, token: string | undefined, si
   }
 }
 
-/** Abort budget (well inside the supervisor's 3 s kill and the 5 s promise): close, reclaim, unregister. */
-const ABORT_CLOSE_MS = 500;
+/** Abort budget (well inside the supervisor's 3 s kill and the 5 s promise): close, fence, reclaim, unregister. */
+const ABORT_CLOSE_MS = 400;
+const ABORT_FENCE_MS = 300;
 const ABORT_RECLAIM_MS = 1500;
-const ABORT_FINISH_MS = 500;
+const ABORT_FINISH_MS = 400;
 /** An aborting worker exits by then even if Redis never answers. */
 export const ABORT_EXIT_MS = 2800;
 
 export class WorkerProcess {
   private readonly workers: Worker[] = [];
+  /** Each BullMQ worker's own command connection (the one its fetches go through), for abort's fence. */
+  private readonly fetchConnections: RedisClient[] = [];
   private readonly cascade: PriorityCascade;
   private readonly report: JobReport;
   private readonly counters: Counters = { completed: 0, failed: 0 };
@@ -189,8 +192,10 @@ export class WorkerProcess {
     // BullMQ makes an AbortController for every job when the processor declares a third
     // parameter (3 % of a no-op job's CPU). Only a processor that takes the signal can honour
     // it; a timed-out job of one that does not still fails at its deadline (runWithDeadline).
+    const connection = connect(this.config.redis);
+    this.fetchConnections.push(connection);
     const worker: Worker = new Worker(queue, processor.process.length >= 3 ? call : (job, token) => call(job, token), {
-      connection: connect(this.config.redis),
+      connection,
       prefix: this.config.bullPrefix,
       concurrency: this.config.concurrency,
       // BullMQ honours a manual rate limit (a processor's 429, see rateLimitOn429) only on a
@@ -309,6 +314,16 @@ export class WorkerProcess {
    * waiting for stall detection. Never waits on a graceful close: after an earlier `close()`
    * (a drain), BullMQ's `close(true)` returns that stored promise, which waits for the very
    * jobs we are giving up. Every step is bounded; main() also exits at ABORT_EXIT_MS whatever.
+   *
+   * Between the two, a fence. Siblings abort at the same moment (their supervisor died, or its
+   * drain deadline passed), and what one returns wakes another's blocking fetch. BullMQ (6.7)
+   * still sends that fetch's moveToActive after `close(true)` resolved, on a worker whose jobs
+   * are still running (its main loop goes on for them), and on the worker's own connection,
+   * which BullMQ leaves open because it is ours. Landing after our scan below, the job stayed
+   * active under a lock nobody renews, until stall detection (10-67 % of SIGKILLed 3 x 4 fleets
+   * here). QUIT on that connection is the fence: Redis answers it after every command sent
+   * before it and runs none sent after, so once it answers, every job this worker will ever
+   * lock is locked, and the scan sees it.
    */
   async abort(reason: string): Promise<void> {
     this.aborting = true;
@@ -316,6 +331,7 @@ export class WorkerProcess {
     const closing = Promise.allSettled(this.workers.map((w) => w.close(true)));
     // A forced close is quick (no job waited for); a fetch in flight lands meanwhile.
     await within(closing, ABORT_CLOSE_MS, undefined);
+    await within(Promise.allSettled(this.fetchConnections.map((c) => c.quit())), ABORT_FENCE_MS, undefined);
     const ours = new Map(this.workers.map((w) => [w.name, new Set([w.id])]));
     const returned = this.registry.reclaimLockedBy(ours).catch((error: unknown) => {
       this.log.error({ err: error }, 'could not return active jobs; BullMQ stall detection will');
