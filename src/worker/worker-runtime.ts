@@ -321,9 +321,9 @@ export class WorkerProcess {
    * are still running (its main loop goes on for them; BullMQ #2212, "works as designed"), on
    * the worker's own connection, which BullMQ leaves open because it is ours. Landing after our
    * scan below, the job stayed active under a lock nobody renews, until stall detection (10-67 %
-   * of SIGKILLed 3 x 4 fleets here). QUIT on that connection is the fence: Redis answers it after every command sent
-   * before it and runs none sent after, so once it answers, every job this worker will ever
-   * lock is locked, and the scan sees it.
+   * of SIGKILLed 3 x 4 fleets here). QUIT on that connection is the fence: Redis answers it
+   * after every command sent before it and runs none sent after, so once it answers, every job
+   * this worker will ever lock is locked, and the scan sees it.
    */
   async abort(reason: string): Promise<void> {
     this.aborting = true;
