@@ -2,6 +2,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { BouyError } from './errors.js';
 import { describeRedis, type RedisTarget } from './config/config.js';
 import { within } from './timeout.js';
+import { SentinelConnectorEndingOnce } from './sentinel-connector.js';
 
 /** A connection to whichever Redis the configuration names: one server (or a Sentinel master) or a cluster. */
 export type RedisClient = Redis | Cluster;
@@ -57,6 +58,8 @@ export function connect(target: RedisTarget, options: RedisOptions = {}): RedisC
         // waiting for the old master's socket to break.
         failoverDetector: true,
         reconnectOnError: reconnectOnFailover,
+        // Kept by duplicate(), so BullMQ's blocking connections get it too.
+        Connector: SentinelConnectorEndingOnce,
         ...merged,
       });
     case 'cluster':
