@@ -12,6 +12,9 @@ import { SentinelConnector } from 'ioredis';
  * "MaxListenersExceededWarning: Possible EventEmitter memory leak detected" lines to stderr,
  * among their JSON logs, at the moment an operator reads them. One end of a socket is enough:
  * its close event comes once, and the first call's timer destroys a socket that never closes.
+ *
+ * ioredis does not hand a custom connector its client, so such a client no longer emits the
+ * informational `failoverSubscribed` and `sentinelReconnecting` events; bouy listens to neither.
  */
 export class SentinelConnectorEndingOnce extends SentinelConnector {
   private ending: unknown;
