@@ -44,7 +44,8 @@ function candidate(key: string, id: string): Candidate {
   const stderr: string[] = [];
   readline.createInterface({ input: proc.stdout! }).on('line', (line) => events.push(JSON.parse(line) as Event));
   readline.createInterface({ input: proc.stderr! }).on('line', (line) => stderr.push(line));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  // 'close', not 'exit': the events printed last (singleton-stopped, demoted) are read by then.
+  const exited = new Promise<void>((resolve) => proc.once('close', () => resolve()));
   const c: Candidate = {
     id,
     events,

@@ -162,6 +162,7 @@ describe('the worker supervisor', () => {
       // Bounded here, so a missing SIGKILL fails this assertion instead of the test's timeout.
       const exited = await pollUntil(async () => fleet.run.proc.exitCode, (code) => code !== null, 15_000);
       expect(exited).toBe(0);
+      await fleet.run.exited; // its last lines read
       const forced = fleet.run.lines.find((l) => l.msg === 'forcing shutdown: active jobs go back to their queues')!;
       const stopped = fleet.run.lines.find((l) => l.msg === 'worker stopped')!;
       expect(stopped.exit).toBe('signal SIGKILL');

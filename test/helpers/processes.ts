@@ -52,7 +52,9 @@ export function runEntrypoint(args: string[], env: Record<string, string | undef
   });
   readline.createInterface({ input: proc.stderr! }).on('line', (line) => stderr.push(line));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.on('exit', (code, signal) => resolve({ code, signal }));
+    // 'close', not 'exit': 'exit' can come before the last lines on stdout were read, and
+    // tests read the log once the process is gone.
+    proc.on('close', (code, signal) => resolve({ code, signal }));
   });
   return {
     proc,
