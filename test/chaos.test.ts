@@ -30,7 +30,8 @@ it('loses and strands no job while workers, supervisors and Redis are killed, an
   let out = '';
   proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   proc.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => proc.on('exit', (c) => resolve(c)));
+  // 'close', not 'exit': the script's last line (lost: N) may still be on its way at 'exit'.
+  const code = await new Promise<number | null>((resolve) => proc.on('close', (c) => resolve(c)));
 
   const lines = out.trim().split('\n');
   out = `seed ${SEED} (CHAOS_SEED=${SEED} replays it)\n${out}`;

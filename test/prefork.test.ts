@@ -39,7 +39,7 @@ describe('a pre-forked worker', () => {
       REDIS_URL: redis.url, QUEUE_NAME: queue.name, PROCESSOR: path.join(FIXTURES, 'noop-processor.mjs'),
       BOUY_HOSTNAME: hostname, BOUY_PREFIX: prefix, WORKER_NAME: `worker-${hostname}-1`, WORKER_INDEX: '1',
     });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code))); // its lines all read
     try {
       const job = await queue.add('x', {});
       await waitFor(async () => lines.some((l) => l.msg === 'pre-forked: modules loaded, waiting for the supervisor'), 'the worker waiting');
@@ -67,7 +67,7 @@ describe('a pre-forked worker', () => {
       REDIS_URL: redis.url, QUEUE_NAME: `prefork-${id}`, PROCESSOR: path.join(FIXTURES, 'noop-processor.mjs'),
       BOUY_HOSTNAME: `prefork-${id}`, BOUY_PREFIX: `bouy-${id}`, WORKER_NAME: `worker-prefork-${id}-1`,
     });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code))); // its lines all read
     await waitFor(async () => lines.some((l) => l.msg === 'pre-forked: modules loaded, waiting for the supervisor'), 'the worker waiting');
     child.send({ type: 'drain' });
     expect(await exited).toBe(0);
