@@ -320,10 +320,10 @@ export class WorkerProcess {
    * still sends that fetch's moveToActive after `close(true)` resolved, on a worker whose jobs
    * are still running (its main loop goes on for them; BullMQ #2212, "works as designed"), on
    * the worker's own connection, which BullMQ leaves open because it is ours. Landing after our
-   * scan below, the job stayed active under a lock nobody renews, until stall detection (10-67 %
-   * of SIGKILLed 3 x 4 fleets here). QUIT on that connection is the fence: Redis answers it
-   * after every command sent before it and runs none sent after, so once it answers, every job
-   * this worker will ever lock is locked, and the scan sees it.
+   * scan below, the job stayed active under a lock nobody renews, until stall detection (8-67 %
+   * of SIGKILLed 3 x 4 fleets here, five runs). QUIT on that connection is the fence: Redis
+   * answers it after every command sent before it and runs none sent after, so once it answers,
+   * every job this worker will ever lock is locked, and the scan sees it.
    */
   async abort(reason: string): Promise<void> {
     this.aborting = true;

@@ -82,11 +82,12 @@ export async function drainOnce(redis, contestant, processor, jobs) {
     const used = (pid) => (after.get(pid) ?? 0) - (before.get(pid) ?? 0);
     const cpu = [...after.keys()].reduce((sum, pid) => sum + used(pid), 0);
     const { manager } = fleet.pids();
+    const managerCpu = manager ? used(manager) : 0;
     const per10k = (seconds) => (seconds / jobs) * 10_000;
     return {
       jobsPerSecond: (jobs / ms) * 1000, peak, cpuPer10k: per10k(cpu),
       // Split for `npm run cpu-ab`: the manager alone, and every other process (workers, their children).
-      managerPer10k: per10k(manager ? used(manager) : 0), workersPer10k: per10k(cpu - (manager ? used(manager) : 0)),
+      managerPer10k: per10k(managerCpu), workersPer10k: per10k(cpu - managerCpu),
       redisPer10k: per10k((cpuSeconds(redis.pid) ?? 0) - redisBefore.cpu),
       redisCommandsPer10k: per10k((await commandSeconds(redis)) - redisBefore.commands),
     };
