@@ -9,6 +9,12 @@ export const EXIT = Object.freeze({
   usage: 64,
   unavailable: 69,
   software: 70,
+  /**
+   * sysexits' EX_TEMPFAIL: the shutdown was forced (the drain deadline passed, or a second
+   * signal came): running jobs were handed back or, where Redis could not be reached, left to
+   * their locks' expiry — they run again.
+   */
+  forced: 75,
 });
 
 export type ErrorCode =

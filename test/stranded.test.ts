@@ -1,3 +1,4 @@
+import { EXIT } from '../src/errors.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryKeys } from '../src/registry/keys.js';
 import { KILLS_FIELD } from '../src/registry/kill-count.js';
@@ -124,7 +125,7 @@ describe('no job stranded', () => {
       const job = await fleet.queue.add('endless', { ms: 60_000 });
       await waitFor(async () => (await fleet.started()).length === 1, 'job started');
       fleet.run.kill('SIGTERM');
-      expect((await fleet.run.exited).code).toBe(0);
+      expect((await fleet.run.exited).code).toBe(EXIT.forced);
       const forced = fleet.run.lines.find((l) => l.msg === 'forcing shutdown: active jobs go back to their queues')!;
       const stopped = fleet.run.lines.find((l) => l.msg === 'worker stopped')!;
       expect(stopped.exit).toBe('exit code 0');

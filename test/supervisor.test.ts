@@ -1,3 +1,4 @@
+import { EXIT } from '../src/errors.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, completedJobs, startFleet, withFleet } from './helpers/supervisor.js';
@@ -129,7 +130,7 @@ describe('the worker supervisor', () => {
     const sent = Date.now();
     fleet.run.kill('SIGTERM');
     const { code } = await fleet.run.exited;
-    expect(code).toBe(0);
+    expect(code, 'a forced shutdown says so in its exit status').toBe(EXIT.forced);
     expect(Date.now() - sent).toBeLessThan(10_000);
     await expectHandedBack(fleet, job.id!);
     expect(await fleet.finished()).toEqual([]);
@@ -145,7 +146,7 @@ describe('the worker supervisor', () => {
     await fleet.run.waitForLog((l) => l.msg === 'shutting down: draining workers', 'drain started');
     fleet.run.kill('SIGINT');
     const { code } = await fleet.run.exited;
-    expect(code).toBe(0);
+    expect(code).toBe(EXIT.forced);
     await expectHandedBack(fleet, job.id!);
     await fleet.close();
   });
@@ -161,7 +162,7 @@ describe('the worker supervisor', () => {
       fleet.run.kill('SIGTERM');
       // Bounded here, so a missing SIGKILL fails this assertion instead of the test's timeout.
       const exited = await pollUntil(async () => fleet.run.proc.exitCode, (code) => code !== null, 15_000);
-      expect(exited).toBe(0);
+      expect(exited).toBe(EXIT.forced);
       await fleet.run.exited; // its last lines read
       const forced = fleet.run.lines.find((l) => l.msg === 'forcing shutdown: active jobs go back to their queues')!;
       const stopped = fleet.run.lines.find((l) => l.msg === 'worker stopped')!;

@@ -6,6 +6,7 @@ import { invalidConfiguration } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { assertRedisReachable, connect, type RedisClient as Redis } from '../redis.js';
 import type { Releasers } from './releasers.js';
+import { within } from '../timeout.js';
 import { onShutdownSignal } from '../signals.js';
 
 /** A port from the environment, validated like every other setting (exit 64 naming it). */
@@ -40,6 +41,9 @@ export async function startRole(
   await assertRedisReachable(config.redis);
   const redis = connect(config.redis, options.redisOptions);
   redis.on('error', (error) => log.warn({ err: error }, `${role} Redis connection error`));
-  releasers.add('redis connection', () => redis.quit().catch(() => redis.disconnect()));
+  // QUIT waits for Redis's reply, which a dead connection never sends: bounded, then cut.
+  releasers.add('redis connection', async () => {
+    if (!(await within(redis.quit().then(() => true), 1000, false))) redis.disconnect();
+  });
   return { log, redis };
 }

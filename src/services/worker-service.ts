@@ -1,5 +1,6 @@
 import { loadConfig, sharedSettings } from '../config/config.js';
-import { BouyError } from '../errors.js';
+import { BouyError, EXIT } from '../errors.js';
+import { within } from '../timeout.js';
 import { registerAdminRoutes } from '../health/admin-routes.js';
 import { registerBacklogRoute } from '../health/backlog-route.js';
 import { buildHealthApp, listenInRange } from '../health/health-server.js';
@@ -23,6 +24,9 @@ import { sharedRead } from '../health/shared-read.js';
 import type { Service } from './service.js';
 import { startRole } from './service-kit.js';
 import { onQuietSignal, onRecycleSignal, onScalingSignal, onShutdownSignal } from '../signals.js';
+
+/** How long a release that talks to Redis may take on the way out (see SHUTDOWN_WRITE_GRACE_MS). */
+const RELEASE_MS = 1000;
 
 /**
  * The `worker` service: validate, pre-flight, clean the registry, open the health server,
@@ -53,7 +57,8 @@ export const workerService: Service = {
     const registry = new Registry(redis, config.keyPrefix, config.bullPrefix);
     const supervisor = new Supervisor(config, log, output, registry);
     const leadership = startLeadership(config, singleton, log);
-    releasers.add('leadership', () => leadership.stop());
+    // Each release that talks to Redis gets a bound: Redis may never answer (issue 23).
+    releasers.add('leadership', () => within(leadership.stop(), RELEASE_MS, undefined));
     const fleet = joinFleet(config, redis, log);
     releasers.add('fleet presence', () => fleet.stop());
     // Singleton work stops (and the lease is handed over) while the workers drain.
@@ -113,7 +118,7 @@ export const workerService: Service = {
     supervisor.start();
     // The fleet page's snapshot, events and commands; withdrawn after the drain (released first).
     const fleetPage = startFleetReporting({ config, redis, supervisor, log, fingerprint: fleet.fingerprint, isLeader: () => leadership.election.isLeader(), healthPort: () => healthPort });
-    releasers.add('fleet page', () => fleetPage.stop());
+    releasers.add('fleet page', () => within(fleetPage.stop(), RELEASE_MS, undefined));
     // Jobs of peers that died whole (nothing restarts them) go back once their heartbeat expired.
     const deadPeers = reclaimDeadPeers(redis, registry, {
       prefix: config.keyPrefix, hostname: config.hostname, maxKills: config.maxJobKills,
@@ -124,7 +129,8 @@ export const workerService: Service = {
 
     await stopped;
     if (fatal) throw fatal instanceof BouyError ? fatal : new BouyError('BOUY_ERR_INTERNAL', fatal.message, { cause: fatal });
-    log.info('supervisor exiting');
-    return 0;
+    log.info({ forced: supervisor.forced }, 'supervisor exiting');
+    // A drain that ended in time is 0; a forced one (deadline, second signal) says so.
+    return supervisor.forced ? EXIT.forced : EXIT.ok;
   }),
 };

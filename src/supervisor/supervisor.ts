@@ -17,6 +17,7 @@ import { startWatchdogs } from './watchdog.js';
 import { logBanner, verifyWorkers, type Verification } from './verification.js';
 import { WorkerOutput } from './worker-output.js';
 import { forkWorker } from './fork-worker.js';
+import { within } from '../timeout.js';
 import { takePreforked } from './prefork.js';
 
 /**
@@ -73,6 +74,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
 
   get stopping(): boolean {
     return this.shutdown.started;
+  }
+
+  /** The shutdown was forced (drain deadline, second signal): the exit status says so. */
+  get forced(): boolean {
+    return this.shutdown.forced;
   }
 
   /** The latest start-up verification (undefined until every worker was first ready). */
@@ -260,8 +266,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   /** Returns the jobs a dead worker held to their queues at once (poison jobs fail instead). */
   private async reclaim(slot: Slot, killed: boolean): Promise<void> {
     try {
-      const moved = await this.registry.reclaim(slot.name, { ...(killed ? { maxKills: this.config.maxJobKills } : {}), timedOut: slot.timedOut });
-      logReclaimed(this.log, { worker: slot.name }, moved, 'of the dead worker');
+      const reclaiming = this.registry.reclaim(slot.name, { ...(killed ? { maxKills: this.config.maxJobKills } : {}), timedOut: slot.timedOut });
+      // While stopping, Redis gets what is left of the shutdown's time and no more: a Redis that
+      // never answers (a black-holed connection) must not hold the exit (issue 23).
+      const moved = this.stopping ? await within(reclaiming.then((jobs) => ({ jobs }), (error: unknown) => ({ error })), this.shutdown.timeLeftMs(), undefined) : { jobs: await reclaiming };
+      if (moved && 'error' in moved) throw moved.error;
+      if (moved === undefined) {
+        this.log.error({ worker: slot.name }, 'could not return the dead worker\'s jobs before the shutdown deadline (Redis did not answer); their locks expire and BullMQ\'s stall check returns them');
+        return;
+      }
+      logReclaimed(this.log, { worker: slot.name }, moved.jobs, 'of the dead worker');
     } catch (error) {
       this.log.error({ worker: slot.name, err: error }, 'could not return the dead worker\'s jobs; BullMQ stall detection will');
     }
