@@ -132,7 +132,7 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
     name: 'bouy_worker_heartbeat_age_seconds', help: 'Seconds since each of this host\'s workers last beat in the registry', labelNames: ['worker'], registers: [registry],
     async collect() {
       this.reset();
-      const now = Date.now();
+      const now = await within(sources.registry.clock.now(), SCRAPE_REDIS_MS, Date.now()); // heartbeats are on Redis's clock
       for (const worker of await within(sources.registry.list(), SCRAPE_REDIS_MS, [])) {
         if (worker.host === config.hostname) this.set({ worker: worker.name }, (now - worker.heartbeatAt) / 1000);
       }

@@ -77,7 +77,7 @@ export function reclaimDeadPeers(redis: Redis, registry: Registry, options: Dead
       const pipeline = redis.pipeline();
       for (const name of expired) pipeline.hget(registryKeys(options.prefix).worker(name), 'host');
       const hosts = ((await pipeline.exec()) ?? []).map(([, host]) => host as string | null);
-      const live = await liveHosts(redis, options.prefix, options.staleAfterMs);
+      const live = await liveHosts(redis, options.prefix, options.staleAfterMs, await registry.clock.now());
       const dead = expired.filter((_, i) => !live.has(hosts[i] ?? ''));
       if (dead.length === 0) return;
       if (heldUp(probedAt)) {

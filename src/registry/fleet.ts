@@ -7,6 +7,7 @@ export interface FleetMember {
   fingerprint: string;
   version: string;
   settings: Record<string, unknown>;
+  /** When it was published, on Redis's clock (RedisClock). */
   at: number;
 }
 
@@ -34,9 +35,11 @@ export async function withdrawMember(redis: Redis, prefix: string, host: string)
   await redis.hdel(fleetKey(prefix), host);
 }
 
-/** Hosts whose supervisor published its presence within `staleAfterMs`: alive, by their own account. */
-export async function liveHosts(redis: Redis, prefix: string, staleAfterMs: number): Promise<Set<string>> {
-  const now = Date.now();
+/**
+ * Hosts whose supervisor published its presence within `staleAfterMs` before `now`: alive, by
+ * their own account. `now` and every `at` are on Redis's clock (RedisClock), never a host's own.
+ */
+export async function liveHosts(redis: Redis, prefix: string, staleAfterMs: number, now: number): Promise<Set<string>> {
   const live = new Set<string>();
   for (const [host, json] of Object.entries(await redis.hgetall(fleetKey(prefix)))) {
     try {
@@ -49,12 +52,11 @@ export async function liveHosts(redis: Redis, prefix: string, staleAfterMs: numb
 }
 
 /**
- * The fleet as Redis knows it, members silent for longer than `staleAfterMs` left out (and
- * removed). Differences name the setting and which hosts hold which value — e.g. one
+ * The fleet as Redis knows it, members silent for longer than `staleAfterMs` before `now`
+ * (Redis's clock) left out (and removed). Differences name the setting and which hosts hold which value — e.g. one
  * container still on the old image.
  */
-export async function readFleet(redis: Redis, prefix: string, staleAfterMs: number): Promise<FleetView> {
-  const now = Date.now();
+export async function readFleet(redis: Redis, prefix: string, staleAfterMs: number, now: number): Promise<FleetView> {
   const raw = await redis.hgetall(fleetKey(prefix));
   const members: FleetMember[] = [];
   const gone: string[] = [];

@@ -5,6 +5,7 @@ import { BULL_WORKER_FIELD, registryKeys } from './keys.js';
 import { openQueue } from '../queue.js';
 import { countKill, killSuspects } from './kill-count.js';
 import { JobTimeoutError } from '../worker/job-deadline.js';
+import { RedisClock } from './redis-clock.js';
 
 export interface Registration {
   name: string;
@@ -56,6 +57,21 @@ redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
 return 1`;
 
+/**
+ * A heartbeat stamped with Redis's TIME, not the worker's clock: every reader judges its age
+ * on Redis's clock too (RedisClock), so no host's clock can make a live worker look dead.
+ * KEYS: the registration hash, the index; ARGV: name, replace (1: delete the hash first), then
+ * field/value pairs. Returns the number of fields HSET created.
+ */
+const HEARTBEAT = `
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if ARGV[2] == '1' then redis.call('DEL', KEYS[1]) end
+local created = redis.call('HSET', KEYS[1], 'heartbeat', now, unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], now, ARGV[1])
+return created`;
+
 /** The worker side of the registry: register, heartbeat, unregister. */
 export class WorkerRegistration {
   private readonly keys;
@@ -74,15 +90,9 @@ export class WorkerRegistration {
    * before any code of ours ran.
    */
   async register(bullWorkers: Readonly<Record<string, string>>): Promise<void> {
-    const now = Date.now();
     this.ids = Object.fromEntries(Object.entries(bullWorkers).map(([queue, id]) => [`${BULL_WORKER_FIELD}${queue}`, id]));
     // A slot reuses its name: replace whatever an earlier worker of that name left.
-    await this.redis
-      .multi()
-      .del(this.key)
-      .hset(this.key, { ...this.identity(), heartbeat: now, state: 'starting', completed: 0, failed: 0, active: 0 })
-      .zadd(this.keys.index, now, this.info.name)
-      .exec();
+    await this.beat(true, { ...this.identity(), state: 'starting', completed: 0, failed: 0, active: 0 });
   }
 
   /** What a registration must hold to find this worker's jobs again: who it is, its BullMQ ids. */
@@ -92,13 +102,17 @@ export class WorkerRegistration {
   }
 
   async heartbeat(fields: { state: string; completed: number; failed: number; active: number }): Promise<void> {
-    const now = Date.now();
-    const replies = await this.redis.multi().hset(this.key, { ...fields, heartbeat: now }).zadd(this.keys.index, now, this.info.name).exec();
     // HSET answers how many fields it created: any means the hash was gone (Redis lost its
     // data, FLUSHALL, a prune) and now holds counters only. Without the BullMQ ids a later
     // death would return nothing, so register again in full.
-    const created = Number(replies?.[0]?.[1] ?? 0);
+    const created = await this.beat(false, fields);
     if (created > 0) await this.redis.hset(this.key, this.identity());
+  }
+
+  /** Writes `fields` and the heartbeat, stamped with Redis's clock (see HEARTBEAT); fields created. */
+  private async beat(replace: boolean, fields: Record<string, string | number>): Promise<number> {
+    const args = Object.entries(fields).flatMap(([field, value]) => [field, String(value)]);
+    return Number(await this.redis.eval(HEARTBEAT, 2, this.key, this.keys.index, this.info.name, replace ? '1' : '0', ...args));
   }
 
   /** Removes the registration if it is still this process's (a replacement may have taken the name). */
@@ -140,9 +154,12 @@ export class Registry {
   private readonly keys;
   /** Jobs this process failed as poison (their workers died on them past MAX_JOB_KILLS), by queue. */
   readonly poisoned = new Map<string, number>();
+  /** The one clock every age is judged on: Redis's. */
+  readonly clock: RedisClock;
 
-  constructor(private readonly redis: Redis, prefix: string, private readonly bullPrefix: string) {
+  constructor(private readonly redis: Redis, prefix: string, private readonly bullPrefix: string, clock?: RedisClock) {
     this.keys = registryKeys(prefix);
+    this.clock = clock ?? new RedisClock(redis);
   }
 
   async list(): Promise<RegisteredWorker[]> {
@@ -257,9 +274,9 @@ export class Registry {
     await pipeline.exec();
   }
 
-  /** Names whose last heartbeat is older than `staleAfterMs`. */
+  /** Names whose last heartbeat is older than `staleAfterMs`, on Redis's clock. */
   async expired(staleAfterMs: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.index, '-inf', `(${Date.now() - staleAfterMs}`);
+    return this.redis.zrangebyscore(this.keys.index, '-inf', `(${(await this.clock.now()) - staleAfterMs}`);
   }
 
   /** Names registered under `worker-<hostname>-…`, found with ZSCAN (never KEYS). */

@@ -45,10 +45,11 @@ export async function removeStaleRegistrations(
     const pipeline = redis.pipeline();
     for (const name of batch) pipeline.hmget(keys.worker(name), 'pid', 'heartbeat', 'host', 'supervisor');
     const replies = (await pipeline.exec()) ?? [];
+    const now = await registry.clock.now(); // heartbeats are stamped with Redis's TIME
     const removable: string[] = [];
     for (const [i, name] of batch.entries()) {
       const [pid, heartbeat, host, supervisor] = (replies[i]?.[1] ?? []) as Array<string | null>;
-      const fresh = Date.now() - Number(heartbeat ?? 0) < options.staleAfterMs;
+      const fresh = now - Number(heartbeat ?? 0) < options.staleAfterMs;
       // Our own earlier run's worker, still alive because its supervisor was SIGKILLed (mid-drain,
       // OOM) and it has not noticed yet. Left alone, its registration would be replaced by our
       // new worker of that name, and when it died nobody would know its BullMQ ids: its jobs

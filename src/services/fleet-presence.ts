@@ -2,6 +2,7 @@ import type { RedisClient as Redis } from '../redis.js';
 import { sharedSettings, type Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { within } from '../timeout.js';
+import type { RedisClock } from '../registry/redis-clock.js';
 import { fingerprint, publishMember, readFleet, withdrawMember, type FleetView } from '../registry/fleet.js';
 
 
@@ -16,15 +17,15 @@ export interface FleetPresence {
  * any supervisor (and `bouy workers`) can tell when the fleet disagrees — one container on an
  * old image, one with a different QUEUE_NAME — and says so once when it notices.
  */
-export function joinFleet(config: Config, redis: Redis, log: Logger): FleetPresence {
+export function joinFleet(config: Config, redis: Redis, log: Logger, clock: RedisClock): FleetPresence {
   const settings = sharedSettings(config);
   const print = fingerprint(settings);
   const staleAfterMs = config.staleAfterMs; // a host that stopped re-publishing has left the fleet
   let warned = '';
   const publish = async () => {
     try {
-      await publishMember(redis, config.keyPrefix, { host: config.hostname, fingerprint: print, version: config.imageVersion, settings, at: Date.now() });
-      const fleet = await readFleet(redis, config.keyPrefix, staleAfterMs);
+      await publishMember(redis, config.keyPrefix, { host: config.hostname, fingerprint: print, version: config.imageVersion, settings, at: await clock.now() });
+      const fleet = await readFleet(redis, config.keyPrefix, staleAfterMs, await clock.now());
       const signature = JSON.stringify(fleet.differences);
       if (!fleet.consistent && signature !== warned) {
         log.warn({ differences: fleet.differences, members: fleet.members }, 'the fleet disagrees: supervisors sharing this Redis run different configurations or versions');
@@ -39,7 +40,7 @@ export function joinFleet(config: Config, redis: Redis, log: Logger): FleetPrese
   timer.unref();
   return {
     fingerprint: print,
-    view: () => within(readFleet(redis, config.keyPrefix, staleAfterMs), 1000, null),
+    view: () => within(clock.now().then((now) => readFleet(redis, config.keyPrefix, staleAfterMs, now)), 1000, null),
     async stop() {
       clearInterval(timer);
       await within(withdrawMember(redis, config.keyPrefix, config.hostname), 1000, undefined);

@@ -9,6 +9,7 @@ import { logDestination } from '../log.js';
 import { pingWithin } from '../redis.js';
 import { reclaimDeadPeers } from '../registry/dead-peers.js';
 import { Registry } from '../registry/registry.js';
+import { RedisClock, skewWarning } from '../registry/redis-clock.js';
 import { removeStaleRegistrations } from '../registry/stale-cleanup.js';
 import type { SingletonStart } from '../leader/index.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -54,12 +55,19 @@ export const workerService: Service = {
     log.info({ ...sharedSettings(config), workers: config.workerCount }, 'pre-flight passed');
     await applyQueueLimits(config, redis, log);
 
-    const registry = new Registry(redis, config.keyPrefix, config.bullPrefix);
+    // Every age (heartbeats, presence, the clean-up below) is judged on Redis's clock; a host
+    // clock off it by more than a second is said once in the log and for as long in /health.
+    const clock = new RedisClock(redis, (offsetMs, skewed) => {
+      if (skewed) log.warn({ clock_offset_ms: Math.round(offsetMs) }, skewWarning(offsetMs)!);
+      else log.info({ clock_offset_ms: Math.round(offsetMs) }, 'this host\'s clock agrees with Redis\'s again (within a second)');
+    });
+    await clock.sync();
+    const registry = new Registry(redis, config.keyPrefix, config.bullPrefix, clock);
     const supervisor = new Supervisor(config, log, output, registry);
     const leadership = startLeadership(config, singleton, log);
     // Each release that talks to Redis gets a bound: Redis may never answer (issue 23).
     releasers.add('leadership', () => within(leadership.stop(), RELEASE_MS, undefined));
-    const fleet = joinFleet(config, redis, log);
+    const fleet = joinFleet(config, redis, log, clock);
     releasers.add('fleet presence', () => fleet.stop());
     // Singleton work stops (and the lease is handed over) while the workers drain.
     supervisor.once('stopping', () => void Promise.all([leadership.stop(), fleet.stop()]));
@@ -83,6 +91,7 @@ export const workerService: Service = {
           fingerprint: fleet.fingerprint,
           version: config.imageVersion,
           fleet: await fleetView(),
+          clock: clock.view(),
         }),
       });
       if (config.adminToken) registerAdminRoutes(health, supervisor, config.adminToken);

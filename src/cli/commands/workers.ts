@@ -30,7 +30,7 @@ export const workers: BouyCommand = {
     const { staleAfterMs, keyPrefix: prefix } = fleetSettings;
     return withCliRedis(fleetSettings.redis, async (redis) => {
       const registry = new Registry(redis, prefix, fleetSettings.bullPrefix);
-      const now = Date.now();
+      const now = await registry.clock.now(); // heartbeats are stamped with Redis's clock
       const list = await registry.list();
       const isStale = (w: RegisteredWorker) => now - w.heartbeatAt > staleAfterMs;
       const stale = list.filter(isStale);
@@ -43,7 +43,7 @@ export const workers: BouyCommand = {
         requeued = cleanup.requeued.length;
       }
       const leader = await readLeader(redis, leaderKey(prefix));
-      const fleet = await readFleet(redis, prefix, staleAfterMs);
+      const fleet = await readFleet(redis, prefix, staleAfterMs, now);
       const rows = list.map((w) => ({
         name: w.name, host: w.host, pid: w.pid, state: w.state, queues: w.queues, completed: w.completed, failed: w.failed,
         active_jobs: w.active, heartbeat_age_s: Math.round((now - w.heartbeatAt) / 100) / 10, stale: isStale(w),

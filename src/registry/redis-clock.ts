@@ -1,0 +1,73 @@
+import type { RedisClient as Redis } from '../redis.js';
+
+/** How often the offset is measured again (a clock stepped by NTP is followed within this). */
+const RESYNC_MS = 5000;
+/** A sample whose round trip took longer is too blurred to move the offset (unless it is the first). */
+const MAX_SAMPLE_RTT_MS = 250;
+/** Off Redis's clock by more than this: said in the logs and in /health. */
+export const CLOCK_SKEW_WARN_MS = 1000;
+
+/**
+ * Redis's clock as seen from this process. Every age bouy judges — a heartbeat's, a presence's,
+ * a registration's at start-up — is measured on this one clock, never on the writer's and the
+ * reader's own: a supervisor whose clock ran 30 s ahead saw live peers as dead and ran their
+ * jobs twice at once (issue 23). The offset comes from Redis `TIME`, measured again every few
+ * seconds on the connection's idle path (one command per RESYNC_MS, whatever the reads).
+ */
+export class RedisClock {
+  private offset = 0;
+  private syncedAt = Number.NEGATIVE_INFINITY;
+  private syncing: Promise<void> | undefined;
+  private warned = false;
+
+  /** `onSkew` is told when the offset crosses CLOCK_SKEW_WARN_MS (and when it comes back). */
+  constructor(private readonly redis: Redis, private readonly onSkew?: (offsetMs: number, skewed: boolean) => void) {}
+
+  /** Redis's time now in ms, measuring the offset first when it is older than RESYNC_MS. */
+  async now(): Promise<number> {
+    if (Date.now() - this.syncedAt > RESYNC_MS || Date.now() < this.syncedAt) await this.sync();
+    return Date.now() + this.offset;
+  }
+
+  /** Redis's clock minus ours, in ms (negative: ours runs ahead). 0 until first measured. */
+  get offsetMs(): number {
+    return this.offset;
+  }
+
+  /** /health's view: how far this process's clock is off Redis's, and a warning past a second. */
+  view(): { offset_ms: number; warning: string | null } {
+    return { offset_ms: Math.round(this.offset), warning: skewWarning(this.offset) };
+  }
+
+  /** Measures the offset now (one TIME); concurrent callers share the one measurement. */
+  sync(): Promise<void> {
+    this.syncing ??= (async () => {
+      try {
+        const before = Date.now();
+        const [seconds, micros] = await this.redis.time();
+        const after = Date.now();
+        const rtt = after - before;
+        if (rtt > MAX_SAMPLE_RTT_MS && Number.isFinite(this.syncedAt)) {
+          this.syncedAt = after - RESYNC_MS + 1000; // keep the last offset; try again in a second
+          return;
+        }
+        this.offset = Number(seconds) * 1000 + Number(micros) / 1000 - (before + after) / 2;
+        this.syncedAt = after;
+        const skewed = Math.abs(this.offset) > CLOCK_SKEW_WARN_MS;
+        if (skewed !== this.warned) {
+          this.warned = skewed;
+          this.onSkew?.(this.offset, skewed);
+        }
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+}
+
+/** "this host's clock is 30.0 s ahead of Redis's" past CLOCK_SKEW_WARN_MS; null within it. */
+export function skewWarning(offsetMs: number): string | null {
+  if (Math.abs(offsetMs) <= CLOCK_SKEW_WARN_MS) return null;
+  return `this host's clock is ${(Math.abs(offsetMs) / 1000).toFixed(1)} s ${offsetMs < 0 ? 'ahead of' : 'behind'} Redis's; bouy judges every heartbeat on Redis's clock, but fix NTP on this host`;
+}
