@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'BOUY_ERR_REDIS_UNREACHABLE'
   | 'BOUY_ERR_REDIS_AUTH'
   | 'BOUY_ERR_NO_FREE_PORT'
+  | 'BOUY_ERR_HOSTNAME_TAKEN'
   | 'BOUY_ERR_USAGE'
   | 'BOUY_ERR_NO_DOCKER'
   | 'BOUY_ERR_NO_SWARM'
@@ -42,6 +43,8 @@ export const EXIT_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   /** Redis answered but refused the password or user: the configuration is wrong, not the network. */
   BOUY_ERR_REDIS_AUTH: EXIT.unavailable,
   BOUY_ERR_NO_FREE_PORT: EXIT.usage,
+  /** A live supervisor already runs under this BOUY_HOSTNAME: two would run jobs twice. */
+  BOUY_ERR_HOSTNAME_TAKEN: EXIT.unavailable,
   /** The CLI was given arguments it cannot act on. */
   BOUY_ERR_USAGE: EXIT.usage,
   /** No Docker client, engine or Compose: nothing the CLI can drive. */

@@ -46,6 +46,12 @@ export interface ReclaimOptions {
   maxKills?: number;
   /** `queue:id` → message: jobs that fail as timed out (attempts and backoff apply) instead of going back. */
   timedOut?: ReadonlyMap<string, string>;
+  /**
+   * Only registrations of workers this supervisor pid forked: a registration under the name
+   * that another process wrote (a second supervisor with this hostname) is never reclaimed
+   * by this one — its jobs are running elsewhere.
+   */
+  forkedBy?: number;
 }
 
 /** Between the hand-backs of jobs that died together (see reclaimLockedBy). */
@@ -197,7 +203,8 @@ export class Registry {
     const read = this.redis.pipeline();
     for (const name of names) read.hgetall(this.keys.worker(name));
     const hashes = ((await read.exec()) ?? []).map(([, hash]) => (hash ?? {}) as Record<string, string>);
-    return this.reclaimLockedBy(bullWorkerIds(hashes), options);
+    const ours = options.forkedBy === undefined ? hashes : hashes.filter((hash) => Number(hash.supervisor) === options.forkedBy);
+    return this.reclaimLockedBy(bullWorkerIds(ours), options);
   }
 
   /**

@@ -10,6 +10,7 @@ import { pingWithin } from '../redis.js';
 import { reclaimDeadPeers } from '../registry/dead-peers.js';
 import { Registry } from '../registry/registry.js';
 import { RedisClock, skewWarning } from '../registry/redis-clock.js';
+import { claimHostname } from '../registry/hostname-claim.js';
 import { removeStaleRegistrations } from '../registry/stale-cleanup.js';
 import type { SingletonStart } from '../leader/index.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -63,6 +64,15 @@ export const workerService: Service = {
     });
     await clock.sync();
     const registry = new Registry(redis, config.keyPrefix, config.bullPrefix, clock);
+    // One live supervisor per BOUY_HOSTNAME (exit 69 naming the other), before any registration.
+    const hostClaim = await claimHostname(redis, {
+      prefix: config.keyPrefix, hostname: config.hostname, staleAfterMs: config.staleAfterMs, heartbeatMs: config.heartbeatSeconds * 1000,
+    }, log);
+    const renewClaim = setInterval(() => void hostClaim.renew().catch((error: unknown) => log.debug({ err: error }, 'could not renew the hostname claim')), config.heartbeatSeconds * 1000);
+    releasers.add('hostname claim', async () => {
+      clearInterval(renewClaim);
+      await within(hostClaim.release(), RELEASE_MS, undefined);
+    });
     const supervisor = new Supervisor(config, log, output, registry);
     const leadership = startLeadership(config, singleton, log);
     // Each release that talks to Redis gets a bound: Redis may never answer (issue 23).

@@ -266,7 +266,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   /** Returns the jobs a dead worker held to their queues at once (poison jobs fail instead). */
   private async reclaim(slot: Slot, killed: boolean): Promise<void> {
     try {
-      const reclaiming = this.registry.reclaim(slot.name, { ...(killed ? { maxKills: this.config.maxJobKills } : {}), timedOut: slot.timedOut });
+      const reclaiming = this.registry.reclaim(slot.name, { ...(killed ? { maxKills: this.config.maxJobKills } : {}), timedOut: slot.timedOut, forkedBy: process.pid });
       // While stopping, Redis gets what is left of the shutdown's time and no more: a Redis that
       // never answers (a black-holed connection) must not hold the exit (issue 23).
       const moved = this.stopping ? await within(reclaiming.then((jobs) => ({ jobs }), (error: unknown) => ({ error })), this.shutdown.timeLeftMs(), undefined) : { jobs: await reclaiming };
