@@ -7,8 +7,26 @@ import { SentinelConnectorEndingOnce } from './sentinel-connector.js';
 /** A connection to whichever Redis the configuration names: one server (or a Sentinel master) or a cluster. */
 export type RedisClient = Redis | Cluster;
 
-/** A connection for bouy's own commands; see `connect`. */
-const SERVICE_OPTIONS: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true };
+/** TCP keepalive: the kernel probes an idle connection after this long and drops a dead one. */
+export const REDIS_KEEPALIVE_MS = 10_000;
+
+/**
+ * A connection with a command written that receives nothing for this long is dead: destroyed
+ * and reconnected, its unanswered commands sent again on the new one (ioredis's socketTimeout).
+ * A path that silently drops packets (a NAT or load balancer timing out, a failover leaving
+ * sockets dangling: no RST, no FIN) otherwise holds every command for ever while new
+ * connections would work (issue 23). Above BullMQ's longest blocking fetch (10 s, which its own
+ * watchdog abandons 1 s later), so a worker waiting for a job is never mistaken for a dead one.
+ */
+export const REDIS_SOCKET_TIMEOUT_MS = 15_000;
+
+/**
+ * A connection for bouy's own commands; see `connect`. Keepalive and the socket timeout on
+ * every connection, BullMQ's too (it duplicates ours for its blocking fetches).
+ */
+const SERVICE_OPTIONS: RedisOptions = {
+  maxRetriesPerRequest: null, enableReadyCheck: true, keepAlive: REDIS_KEEPALIVE_MS, socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
+};
 
 /**
  * During a failover the old master refuses writes: NOREPLICAS once its replica left to become

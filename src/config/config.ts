@@ -58,6 +58,8 @@ export interface Config extends JobSettings {
   readonly heartbeatSeconds: number;
   /** heartbeatSeconds × MISSED_HEARTBEATS in ms: a registration this old belongs to a dead process. */
   readonly staleAfterMs: number;
+  /** /livez fails once this process has not reached Redis for this long (a half-open connection, issue 23). */
+  readonly livezRedisSeconds: number;
   /**
    * A worker whose event loop has not answered for this long is killed and replaced (Gunicorn's
    * `timeout`); its lock would have expired anyway. 0 = never. @defaultValue 60
@@ -169,6 +171,7 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
     heartbeatSeconds,
     staleAfterMs: heartbeatSeconds * 1000 * MISSED_HEARTBEATS,
     hangTimeoutSeconds: number(env, problems, 'WORKER_HANG_TIMEOUT_SECONDS', 60, 0, 86400),
+    livezRedisSeconds: number(env, problems, 'LIVEZ_REDIS_SECONDS', 60, 15, 86400),
     keyPrefix: redis.keyPrefix,
     bullPrefix: redis.bullPrefix,
     hostname: text(env, problems, 'BOUY_HOSTNAME', os.hostname(), /^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -'),

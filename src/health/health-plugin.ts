@@ -23,6 +23,11 @@ export interface HealthPluginOptions {
   ready(): Promise<Readiness>;
   /** /health: the whole picture for people and `./bouy health`; defaults to readiness. */
   status?(): Promise<StatusReport>;
+  /**
+   * /livez: is the process alive, in a way only a restart mends? Synchronous and local (no
+   * Redis call: a probe must answer when Redis does not). Default: it answers, so it lives.
+   */
+  live?(): Readiness;
 }
 
 function unavailable(reply: FastifyReply): FastifyReply {
@@ -31,8 +36,8 @@ function unavailable(reply: FastifyReply): FastifyReply {
 
 /**
  * The one health surface of every bouy service (fastify/under-pressure's shape: checks
- * injected as async functions). /livez: the process answers (an orchestrator restarts it when
- * not). /readyz: 200 or 503 with Retry-After. /health: `status` healthy or degraded is 200,
+ * injected as async functions). /livez: the process answers and is not stuck (an orchestrator
+ * restarts it when not: 503). /readyz: 200 or 503 with Retry-After. /health: `status` healthy or degraded is 200,
  * unhealthy 503 with Retry-After — the only case to act on.
  */
 export const healthPlugin = fp<HealthPluginOptions>(async (app: FastifyInstance, options) => {
@@ -43,7 +48,11 @@ export const healthPlugin = fp<HealthPluginOptions>(async (app: FastifyInstance,
     return { status: ready ? 'healthy' : 'unhealthy', body };
   });
 
-  app.get('/livez', async () => ({ status: 'alive', uptime_s: uptime() }));
+  app.get('/livez', async (_request, reply) => {
+    const { ready: live, body } = options.live?.() ?? { ready: true };
+    if (!live) return unavailable(reply).send({ status: 'dead', ...body, uptime_s: uptime() });
+    return { status: 'alive', ...body, uptime_s: uptime() };
+  });
   app.get('/readyz', async (_request, reply) => {
     const { ready, body } = await options.ready();
     return (ready ? reply.code(200) : unavailable(reply)).send({ ready, ...body });

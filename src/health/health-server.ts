@@ -16,6 +16,8 @@ export interface HealthSource {
   extra?(): Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Prometheus registry served at /metrics. */
   metrics?: PromRegistry;
+  /** How long Redis has not answered this process (ms): /livez fails past LIVEZ_REDIS_SECONDS. */
+  redisUnansweredMs?(): number;
 }
 
 /** The worker supervisor's health server: the health plugin over its slots, and /metrics. */
@@ -28,6 +30,13 @@ export async function buildHealthApp(config: Config, source: HealthSource): Prom
   };
   const workers = (slots: SlotView[]) => ({ worker_count: slots.length, workers_ready: slots.filter((s) => s.state === 'ready').length });
   await app.register(healthPlugin, {
+    // Alive unless Redis has not answered this process for LIVEZ_REDIS_SECONDS: a half-open
+    // connection its reconnects did not mend (issue 23), which only a restart may.
+    live() {
+      const silentMs = source.redisUnansweredMs?.() ?? 0;
+      if (silentMs <= config.livezRedisSeconds * 1000) return { ready: true };
+      return { ready: false, body: { reason: `Redis has not answered for ${Math.round(silentMs / 1000)} s (LIVEZ_REDIS_SECONDS=${config.livezRedisSeconds})` } };
+    },
     // Not ready also while every worker of a queue fails in a loop (see assessHealth).
     async ready() {
       const { slots, redis, ready, reasons } = await assess();

@@ -19,6 +19,8 @@ export class RedisClock {
   private syncedAt = Number.NEGATIVE_INFINITY;
   private syncing: Promise<void> | undefined;
   private warned = false;
+  /** When Redis last answered a TIME (this process's clock): how long Redis has been out of reach. */
+  private answeredAt = Date.now();
 
   /** `onSkew` is told when the offset crosses CLOCK_SKEW_WARN_MS (and when it comes back). */
   constructor(private readonly redis: Redis, private readonly onSkew?: (offsetMs: number, skewed: boolean) => void) {}
@@ -34,6 +36,18 @@ export class RedisClock {
     return this.offset;
   }
 
+  /** How long Redis has not answered this clock (0 right after an answer). */
+  unansweredMs(now = Date.now()): number {
+    return Math.max(0, now - this.answeredAt);
+  }
+
+  /** Measures every RESYNC_MS, whether or not anything asks the time (liveness needs it fresh). */
+  keepSynced(): { stop(): void } {
+    const timer = setInterval(() => void this.sync().catch(() => {}), RESYNC_MS);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+  }
+
   /** /health's view: how far this process's clock is off Redis's, and a warning past a second. */
   view(): { offset_ms: number; warning: string | null } {
     return { offset_ms: Math.round(this.offset), warning: skewWarning(this.offset) };
@@ -46,6 +60,7 @@ export class RedisClock {
         const before = Date.now();
         const [seconds, micros] = await this.redis.time();
         const after = Date.now();
+        this.answeredAt = after;
         const rtt = after - before;
         if (rtt > MAX_SAMPLE_RTT_MS && Number.isFinite(this.syncedAt)) {
           this.syncedAt = after - RESYNC_MS + 1000; // keep the last offset; try again in a second

@@ -63,6 +63,8 @@ export const workerService: Service = {
       else log.info({ clock_offset_ms: Math.round(offsetMs) }, 'this host\'s clock agrees with Redis\'s again (within a second)');
     });
     await clock.sync();
+    const clockKeeper = clock.keepSynced(); // also how /livez knows Redis still answers
+    releasers.add('clock', () => clockKeeper.stop());
     const registry = new Registry(redis, config.keyPrefix, config.bullPrefix, clock);
     // One live supervisor per BOUY_HOSTNAME (exit 69 naming the other), before any registration.
     const hostClaim = await claimHostname(redis, {
@@ -90,6 +92,7 @@ export const workerService: Service = {
       const health = await buildHealthApp(config, {
         slots: () => supervisor.view(),
         redisReachable: sharedRead(() => pingWithin(redis, 1000)),
+        redisUnansweredMs: () => clock.unansweredMs(),
         metrics: createMetrics(config, { supervisor, registry, redis, isLeader }),
         extra: async () => ({
           leader: isLeader(),
