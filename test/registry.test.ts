@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryKeys } from '../src/registry/keys.js';
 import { KILLS_FIELD } from '../src/registry/kill-count.js';
 import { Registry } from '../src/registry/registry.js';
+import { publishMember } from '../src/registry/fleet.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
@@ -104,6 +105,35 @@ describe('stale registrations', () => {
         expect(await redis.client.get(`bull:${queueName}:${job.id}:lock`)).toBe(token);
         expect(await (await queue.getJob(job.id!))!.getState()).toBe('active');
         expect(await fleet.started()).toEqual([]);
+      });
+    } finally {
+      await release();
+      await queue.close();
+    }
+  });
+});
+
+describe('stale registrations of a live supervisor', () => {
+  it('are left to that supervisor at start-up: a late heartbeat is not a death, and taking its job would run it twice', async () => {
+    const id = randomUUID().slice(0, 8);
+    const prefix = `bouy-${id}`;
+    const queueName = `q-${id}`;
+    const { worker: holder, job, token, release } = await holdJob(queueName, 'running-on-a-live-peer');
+    const queue = new Queue(queueName, { connection: redis.client });
+    // The peer's worker beat last 60 s ago (hung, or its machine crawls), but its supervisor
+    // published its presence just now, on Redis's clock.
+    const name = 'worker-livepeer-1';
+    await plant(prefix, name, 'livepeer', 60_000, { [`bull:${queueName}`]: holder.id });
+    const [seconds, micros] = await redis.client.time();
+    await publishMember(redis.client, prefix, { host: 'livepeer', fingerprint: 'x', version: 'x', settings: {}, at: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) });
+    try {
+      await withFleet(redis, { BOUY_PREFIX: prefix, QUEUE_NAME: queueName, HEARTBEAT_SECONDS: '20' }, async (fleet) => {
+        const line = await fleet.run.waitForLog((l) => l.msg?.startsWith('removed ') === true, 'clean-up logged');
+        expect(line.removed).toBe(0);
+        await allReady(fleet);
+        expect(await redis.client.get(`bull:${queueName}:${job.id}:lock`)).toBe(token);
+        expect(await (await queue.getJob(job.id!))!.getState()).toBe('active');
+        expect(await redis.client.exists(registryKeys(prefix).worker(name))).toBe(1);
       });
     } finally {
       await release();

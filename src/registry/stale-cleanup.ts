@@ -1,4 +1,5 @@
 import type { RedisClient as Redis } from '../redis.js';
+import { liveHosts } from './fleet.js';
 import { registryKeys } from './keys.js';
 import { isAlive, isOrphanedWorker, killAndWait } from './local-process.js';
 import { Registry, type HeldJob } from './registry.js';
@@ -9,6 +10,8 @@ export interface CleanupResult {
   requeued: HeldJob[];
   /** Own-host entries left alone because their process is still running here. */
   skippedAlive: string[];
+  /** Expired entries of other hosts left alone: their supervisor still publishes its presence. */
+  skippedLivePeers: string[];
   /** Own-host workers that outlived their (SIGKILLed) supervisor: killed here, then cleaned up. */
   orphansKilled: string[];
 }
@@ -38,7 +41,8 @@ export async function removeStaleRegistrations(
   const expired = new Set(await registry.expired(options.staleAfterMs));
   const ownHost = options.hostname === undefined ? [] : (await registry.ofHost(options.hostname)).filter((name) => !expired.has(name));
   const candidates = [...expired, ...ownHost];
-  const result: CleanupResult = { removed: 0, requeued: [], skippedAlive: [], orphansKilled: [] };
+  const result: CleanupResult = { removed: 0, requeued: [], skippedAlive: [], skippedLivePeers: [], orphansKilled: [] };
+  let live: Set<string> | undefined;
 
   for (let start = 0; start < candidates.length; start += BATCH) {
     const batch = candidates.slice(start, start + BATCH);
@@ -46,9 +50,17 @@ export async function removeStaleRegistrations(
     for (const name of batch) pipeline.hmget(keys.worker(name), 'pid', 'heartbeat', 'host', 'supervisor');
     const replies = (await pipeline.exec()) ?? [];
     const now = await registry.clock.now(); // heartbeats are stamped with Redis's TIME
+    live ??= await liveHosts(redis, options.prefix, options.staleAfterMs, now);
     const removable: string[] = [];
     for (const [i, name] of batch.entries()) {
       const [pid, heartbeat, host, supervisor] = (replies[i]?.[1] ?? []) as Array<string | null>;
+      // Another host's worker whose supervisor still publishes its presence: late (hung, or a
+      // slow machine), not dead, and its supervisor's own business (hang watchdog, reclaim on
+      // exit) — the dead-peer sweep's rule. Taken here, its running job ran twice.
+      if (host && host !== options.hostname && live.has(host)) {
+        result.skippedLivePeers.push(name);
+        continue;
+      }
       const fresh = now - Number(heartbeat ?? 0) < options.staleAfterMs;
       // Our own earlier run's worker, still alive because its supervisor was SIGKILLed (mid-drain,
       // OOM) and it has not noticed yet. Left alone, its registration would be replaced by our

@@ -122,6 +122,9 @@ export const workerService: Service = {
     if (cleanup.orphansKilled.length > 0) {
       log.warn({ workers: cleanup.orphansKilled }, `killed ${cleanup.orphansKilled.length} worker(s) of this host's previous supervisor that outlived it, and took back their jobs`);
     }
+    if (cleanup.skippedLivePeers.length > 0) {
+      log.info({ workers: cleanup.skippedLivePeers }, 'expired registrations of hosts whose supervisor is alive left to it (a late heartbeat is not a death)');
+    }
     if (cleanup.skippedAlive.length > 0) {
       log.warn({ workers: cleanup.skippedAlive }, 'registrations with this hostname belong to processes still running here; another supervisor shares this hostname (set BOUY_HOSTNAME)');
     }
