@@ -142,6 +142,32 @@ describe('stale registrations of a live supervisor', () => {
   });
 });
 
+describe('a host whose name begins with this one\'s', () => {
+  it('keeps its registrations at this host\'s start-up: worker-<host>-* also matches <host>-peer\'s workers', async () => {
+    const id = randomUUID().slice(0, 8);
+    const prefix = `bouy-${id}`;
+    const hostname = `host${id}`;
+    const queueName = `q-${id}`;
+    const { worker: holder, job, token, release } = await holdJob(queueName, 'running-on-another-container');
+    const queue = new Queue(queueName, { connection: redis.client });
+    // Fresh, of host `<hostname>-peer`, its pid not alive here (it runs in another container).
+    const name = `worker-${hostname}-peer-1`;
+    await plant(prefix, name, `${hostname}-peer`, 500, { [`bull:${queueName}`]: holder.id });
+    try {
+      await withFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, QUEUE_NAME: queueName, HEARTBEAT_SECONDS: '20' }, async (fleet) => {
+        const line = await fleet.run.waitForLog((l) => l.msg?.startsWith('removed ') === true, 'clean-up logged');
+        expect(line.removed).toBe(0);
+        await allReady(fleet);
+        expect(await redis.client.get(`bull:${queueName}:${job.id}:lock`)).toBe(token);
+        expect(await (await queue.getJob(job.id!))!.getState()).toBe('active');
+      });
+    } finally {
+      await release();
+      await queue.close();
+    }
+  });
+});
+
 describe('kills counted when a worker dies with several jobs', () => {
   it('count against the jobs with the most kills so far: a poison job leads, its innocent neighbours are not failed with it', async () => {
     const queueName = `kills-${randomUUID().slice(0, 8)}`;

@@ -54,6 +54,10 @@ export async function removeStaleRegistrations(
     const removable: string[] = [];
     for (const [i, name] of batch.entries()) {
       const [pid, heartbeat, host, supervisor] = (replies[i]?.[1] ?? []) as Array<string | null>;
+      // `worker-chaos-*` also matches host chaos-peer-2's `worker-chaos-peer-2-1`: a name found
+      // by this host's pattern is ours only if its registration says so (else a live peer's
+      // running job was taken when its pid was not alive here: another container's).
+      if (!expired.has(name) && host !== options.hostname) continue;
       // Another host's worker whose supervisor still publishes its presence: late (hung, or a
       // slow machine), not dead, and its supervisor's own business (hang watchdog, reclaim on
       // exit) — the dead-peer sweep's rule. Taken here, its running job ran twice.
