@@ -30,7 +30,7 @@ const r = await chaos({ ...options, log });
 
 console.log(`
 chaos run: seed ${r.seed}, ${r.jobs} jobs, ${r.seconds} s of faults, ${(r.elapsedMs / 1000).toFixed(1)} s in all
-faults: ${r.faults.workerKills} worker SIGKILLs, ${r.faults.supervisorRestarts} supervisor SIGTERM+restarts, ${r.faults.supervisorKillsMidDrain} supervisor SIGKILLs mid-drain, ${r.faults.peerKills} peer containers SIGKILLed for good, ${r.faults.redisRestarts} Redis kills+restarts
+faults: ${r.faults.workerKills} worker SIGKILLs, ${r.faults.supervisorRestarts} supervisor SIGTERM+restarts, ${r.faults.supervisorKillsMidDrain} supervisor SIGKILLs mid-drain, ${r.faults.peerKills} peer containers SIGKILLed for good, ${r.faults.redisRestarts} Redis kills+restarts, ${r.faults.halfOpens} half-open connections (the peer's, black-holed), ${r.faults.skewedPeers} peers on a skewed clock
 misbehaving jobs: ${r.exitJobs} exit their worker mid-job, ${r.poisonJobs} poison (hang their worker every run)
 supervisor exits nobody asked for: ${r.supervisorUnexpectedExits.length}${r.supervisorUnexpectedExits.map((e) => `\n  - ${e.signal ?? `code ${e.code}`}: ${e.stderr.join(' | ')}`).join('')}
 finishing after the faults: ${(r.settleMs / 1000).toFixed(1)} s${r.stallWaitMs ? `, then ${(r.stallWaitMs / 1000).toFixed(1)} s waiting for stall detection` : ''}
@@ -39,14 +39,15 @@ completed: ${r.completed}
   exactly once (one start, one finish): ${r.completedExactlyOnce}
   re-run (started more than once), then completed: ${r.rerunThenCompleted}
   ran to the end more than once: ${r.ranToEndMoreThanOnce}
+  ran twice at the same time: ${r.ranTwiceAtOnce.length}${r.ranTwiceAtOnce.length ? ` (${r.ranTwiceAtOnce.slice(0, 10).join(', ')})` : ''}
   completed without a recorded run: ${r.completedWithoutRecord}
 processor runs in all: ${r.runs}
 returned by BullMQ stall detection (not handed back by bouy): ${r.stalled.length}${r.stalled.map((j) => `\n  - ${j.id}, started at ${j.startedAtSeconds.join(', ') || '(never before)'} s`).join('')}
 poison jobs failed as designed: ${r.poisonFailed}/${r.poisonJobs}
 innocent jobs failed by MAX_JOB_KILLS, each kill a death of their worker on record: ${r.failedByKillLimit.length}${r.failedByKillLimit.length ? ` (${r.failedByKillLimit.join(', ')})` : ''}
-stranded (active, no live worker, over ${r.strandedGoalMs / 1000} s): ${r.strandedIds.length}${r.strandedIds.length ? ` (${r.strandedIds.slice(0, 10).join(', ')})` : ''}
+stranded (active, no live worker, over ${r.strandedGoalMs / 1000} s): ${r.strandedIds.length}${r.strandedSpans.slice(0, 10).map((s) => `\n  - ${s.id}: ${s.seconds} s from ${s.fromSeconds} s, lock ${s.token || '(none)'}${s.open ? ' (still)' : ''}`).join('')}
 longest a job stayed active with no live worker: ${r.longestOrphaned ? `${(r.longestOrphaned.ms / 1000).toFixed(1)} s (${r.longestOrphaned.id})` : 'none seen'}
 longest a killed worker's job waited to run again: ${r.longestWait ? `${(r.longestWait.ms / 1000).toFixed(1)} s (${r.longestWait.id})` : 'none'}
 not completed: failed ${r.failed}, waiting ${r.waiting}, active ${r.active}, delayed ${r.delayed}, missing ${r.missing}${Object.keys(r.failedReasons).length ? `\nfailed reasons: ${JSON.stringify(r.failedReasons)}` : ''}${r.lost ? `\nlost ids: ${r.lostIds.slice(0, 20).join(', ')}${r.lostIds.length > 20 ? ' …' : ''}` : ''}
 lost: ${r.lost}`);
-process.exit(r.lost > 0 || r.strandedIds.length > 0 ? 1 : 0);
+process.exit(r.lost > 0 || r.strandedIds.length > 0 || r.ranTwiceAtOnce.length > 0 ? 1 : 0);

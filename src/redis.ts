@@ -21,6 +21,16 @@ export const REDIS_KEEPALIVE_MS = 10_000;
 export const REDIS_SOCKET_TIMEOUT_MS = 15_000;
 
 /**
+ * The socket timeout of a worker's registry connection (heartbeats, registration, hand-backs:
+ * idempotent commands, no blocking one): 1.5 heartbeats, at least 1 s. A heartbeat held by a
+ * dead connection must reach Redis on a new one before the registration looks stale (3
+ * heartbeats): else peers take a half-open worker's running jobs and run them twice at once.
+ */
+export function registrySocketTimeoutMs(heartbeatSeconds: number): number {
+  return Math.max(1000, heartbeatSeconds * 1500);
+}
+
+/**
  * A connection for bouy's own commands; see `connect`. Keepalive and the socket timeout on
  * every connection, BullMQ's too (it duplicates ours for its blocking fetches).
  */

@@ -4,6 +4,7 @@ import { startBlackholeProxy, type BlackholeProxy } from './helpers/blackhole-pr
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, completedJobs, startFleet, type TestFleet } from './helpers/supervisor.js';
 import { pollUntil } from './helpers/poll.js';
+import { registryKeys } from '../src/registry/keys.js';
 
 let redis: RedisServer;
 let proxy: BlackholeProxy;
@@ -57,4 +58,32 @@ describe('a half-open Redis connection', () => {
       await fleet.close();
     }
   }, 180_000);
+
+  it('a worker\'s heartbeat gets through on a new connection well inside the stale period, so no peer takes its running job', async () => {
+    const fleet: TestFleet = await startFleet(redis, { REDIS_URL: proxy.url, WORKER_COUNT: '1', HEARTBEAT_SECONDS: '1', SHUTDOWN_TIMEOUT_SECONDS: '2' });
+    try {
+      await allReady(fleet);
+      await fleet.queue.add('held', { gate: 'open' });
+      await pollUntil(() => fleet.started(), (runs) => runs.length === 1, 20_000);
+      const index = registryKeys(fleet.prefix).index;
+      const name = `worker-${fleet.hostname}-1`;
+      // Old connections silent, new ones get through (a NAT that dropped its state).
+      proxy.blackhole({ newConnections: 'forward' });
+      let oldest = 0;
+      const until = Date.now() + 8000;
+      while (Date.now() < until) {
+        const [[seconds, micros], score] = await Promise.all([redis.client.time(), redis.client.zscore(index, name)]);
+        oldest = Math.max(oldest, Number(seconds) * 1000 + Number(micros) / 1000 - Number(score));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      // Stale after 3 heartbeats (3 s): the dead-peer sweep's first condition.
+      expect(oldest, 'the oldest the heartbeat got while its connection was black-holed (ms)').toBeLessThan(3000);
+      await fleet.open('open');
+      await completedJobs(fleet, 1);
+      expect((await fleet.started()).length).toBe(1);
+    } finally {
+      proxy.restore();
+      await fleet.close();
+    }
+  }, 120_000);
 });

@@ -68,3 +68,18 @@ export function account({ ids, states, started, finished, poison = new Set(), ki
   }
   return result;
 }
+
+/**
+ * Jobs that ran twice at the same time: a run finished (on Redis's clock, like every record)
+ * after another run of the job on another process had started. A run cut short by a death has
+ * no finish and counts only through the run that overlapped it to its end.
+ */
+export function ranTwiceAtOnce(started, finished) {
+  const ids = new Set();
+  for (const end of finished) {
+    const runStart = started.filter((r) => r.id === end.id && r.pid === end.pid && r.at <= end.at).at(-1);
+    if (!runStart) continue;
+    if (started.some((r) => r.id === end.id && r.pid !== end.pid && r.at > runStart.at && r.at < end.at)) ids.add(end.id);
+  }
+  return [...ids];
+}

@@ -8,7 +8,7 @@
 // stop, the fleet finishes the queue, and every job is accounted for: poison jobs failed, all
 // others completed, none stranded.
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,16 +17,18 @@ import { childPids } from '../bench/processes.mjs';
 import { startRedis } from '../bench/redis-server.mjs';
 import { sleep } from '../bench/wait.mjs';
 import { parseRecords } from '../bench/processors/record.mjs';
-import { account } from './account.mjs';
+import { account, ranTwiceAtOnce } from './account.mjs';
+import { startBlackholeProxy } from './blackhole-proxy.mjs';
 import { keepSupervisor } from './keeper.mjs';
 import { seeded } from './random.mjs';
 import { longestWait, watchStranded } from './watch.mjs';
 
+/** Debian's libfaketime (the clock-skew fault): without it, no peer is skewed. */
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 const PROCESSOR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'processor.mjs');
 const HEARTBEAT_SECONDS = 1;
 /** A dead peer's jobs are back within 3 heartbeats + 2 s: stranded longer is a failure. */
 const STRANDED_GOAL_MS = (3 * HEARTBEAT_SECONDS + 2) * 1000;
-const time = (line) => (typeof line.time === 'number' ? line.time : Date.parse(line.time));
 
 const isWorker = (pid) => {
   try {
@@ -115,9 +117,12 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
   const deaths = new Map();
   const onLine = (line) => {
     if (process.env.CHAOS_LOG) appendFileSync(process.env.CHAOS_LOG, `${JSON.stringify(line)}\n`);
-    if (typeof line.msg === 'string' && /^worker (exited unexpectedly|is crash-looping)/.test(line.msg) && line.pid) {
-      if (!deaths.has(line.pid)) deaths.set(line.pid, time(line));
-    }
+    // Every worker that died, whatever the supervisor was doing: a crash, a hang the watchdog
+    // killed, and one that died while its supervisor stopped ('worker stopped', not exit 0).
+    // Its own clock may be skewed (the clock-skew fault): ours, on receipt, is the run's.
+    const msg = typeof line.msg === 'string' ? line.msg : '';
+    const died = /^worker (exited unexpectedly|is crash-looping)/.test(msg) || (msg === 'worker stopped' && line.exit !== 'exit code 0');
+    if (died && line.pid && !deaths.has(line.pid)) deaths.set(line.pid, Date.now());
   };
   const died = (pids) => {
     for (const pid of pids) if (!deaths.has(pid)) deaths.set(pid, Date.now());
@@ -129,16 +134,26 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
   let peers = 0;
   let peerComing;
   let peerPending = false; // a start of the next peer is scheduled or under way
+  // The peers reach Redis through a proxy that the half-open fault black-holes (their old
+  // connections go silent, new ones work), and some run on a skewed clock (libfaketime).
+  const proxy = await startBlackholeProxy(redis.port);
+  const skews = existsSync(LIBFAKETIME) ? ['+30s', '-20s', '+12s', null, null] : [null];
   const startPeer = async () => {
     peers += 1;
+    const skew = random.pick(skews);
+    if (skew) faults.skewedPeers += 1;
     try {
-      peer = await startBouy({ ...env, WORKER_COUNT: '1', BOUY_HOSTNAME: `chaos-peer-${peers}` }, { keepLines: false, detached: true, onLine });
+      peer = await startBouy({
+        ...env, REDIS_URL: proxy.url, WORKER_COUNT: '1', BOUY_HOSTNAME: `chaos-peer-${peers}`,
+        ...(skew ? { LD_PRELOAD: LIBFAKETIME, FAKETIME: skew } : {}),
+      }, { keepLines: false, detached: true, onLine });
+      if (skew) log(`peer chaos-peer-${peers} started with its clock at ${skew}`);
     } finally {
       peerPending = false;
     }
   };
   const watch = watchStranded(redis.client, { queueName, prefix, heartbeatMs: HEARTBEAT_SECONDS * 1000 });
-  const faults = { workerKills: 0, supervisorRestarts: 0, supervisorKillsMidDrain: 0, peerKills: 0, redisRestarts: 0 };
+  const faults = { workerKills: 0, supervisorRestarts: 0, supervisorKillsMidDrain: 0, peerKills: 0, redisRestarts: 0, halfOpens: 0, skewedPeers: 0 };
   const began = Date.now();
   let settledMs = 0;
   let stallWaitMs = 0;
@@ -147,12 +162,12 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
     await startPeer();
     const producing = produce(queue, jobs, seconds * 1000 * 0.6, random, poison, exits);
     const end = began + seconds * 1000;
-    const opening = random.shuffle(['kill-worker', 'restart-supervisor', 'kill-supervisor-mid-drain', 'kill-peer', 'restart-redis']);
+    const opening = random.shuffle(['kill-worker', 'restart-supervisor', 'kill-supervisor-mid-drain', 'kill-peer', 'restart-redis', 'half-open']);
     while (Date.now() < end) {
       await sleep(random.between(400, 1600));
       // Every kind of fault once first (in a random order), then at random by weight.
       const fault = opening.shift() ?? random.weighted([
-        ['kill-worker', 6], ['restart-supervisor', 2], ['kill-supervisor-mid-drain', 1], ['kill-peer', 1], ['restart-redis', 2],
+        ['kill-worker', 6], ['restart-supervisor', 2], ['kill-supervisor-mid-drain', 1], ['kill-peer', 1], ['restart-redis', 2], ['half-open', 1],
       ]);
       if (fault === 'kill-worker') {
         const pids = childPids(keeper.pid ?? 0).filter(isWorker);
@@ -173,6 +188,11 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
         log('SIGTERM supervisor, then SIGKILL while it drains');
         await keeper.killMidDrain(random.between(100, 1000), (pid) => died(childPids(pid).filter(isWorker)));
         faults.supervisorKillsMidDrain += 1;
+      } else if (fault === 'half-open') {
+        // Every connection of the peer goes silent (no RST, no FIN); new ones get through.
+        proxy.blackhole({ newConnections: 'forward' });
+        faults.halfOpens += 1;
+        log('half-open: the peer\'s Redis connections black-holed (new ones get through)');
       } else if (fault === 'kill-peer') {
         if (!peer?.running) {
           // A peer that exited on its own (its start refused while Redis was away: exit 69) is
@@ -222,6 +242,7 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
   } finally {
     await peerComing?.catch(() => {});
     await Promise.all([keeper.stop().catch(() => {}), peer?.stop(60_000).catch(() => {})]);
+    await proxy.close();
   }
   const strandedView = watch.stop(STRANDED_GOAL_MS);
   try {
@@ -234,14 +255,17 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
       if (!deaths.has(Number(pid))) deaths.set(Number(pid), Number(at));
     }
     const verdict = account({ ids, states, started, finished, poison, killsOf, deaths });
+    const concurrent = ranTwiceAtOnce(started, finished);
     const stalled = await stalledJobs(redis.client, queueName, ids);
     const startsOf = (id) => started.filter((r) => r.id === id).map((r) => ((r.at - began) / 1000).toFixed(1));
     return {
       stalled: stalled.map((id) => ({ id, startedAtSeconds: startsOf(id) })),
       seed, jobs, seconds, faults, supervisorUnexpectedExits: keeper.unexpected, failedReasons,
       poisonJobs: poison.size, exitJobs: exits.size, strandedGoalMs: STRANDED_GOAL_MS,
-      strandedIds: strandedView.stranded, longestOrphaned: strandedView.longest, longestWait: longestWait(started, deaths),
-      settleMs: settledMs, stallWaitMs, elapsedMs: Date.now() - began, runs: started.length, ...verdict,
+      strandedIds: strandedView.stranded,
+      strandedSpans: strandedView.strandedSpans.map((s) => ({ id: s.id, fromSeconds: ((s.at - began) / 1000).toFixed(1), seconds: (s.ms / 1000).toFixed(1), token: s.token, open: s.open === true })),
+      longestOrphaned: strandedView.longest, longestWait: longestWait(started, deaths),
+      settleMs: settledMs, stallWaitMs, elapsedMs: Date.now() - began, runs: started.length, ranTwiceAtOnce: concurrent, ...verdict,
     };
   } finally {
     await queue.close();

@@ -36,7 +36,7 @@ export function watchStranded(client, { queueName, prefix, heartbeatMs, everyMs 
       });
       for (const [key, at] of since) {
         if (orphaned.has(key)) continue;
-        spans.push({ id: key.split('|')[0], ms: now - at });
+        spans.push({ id: key.split('|')[0], ms: now - at, at, token: key.split('|')[1] });
         since.delete(key);
       }
     } catch {
@@ -51,9 +51,11 @@ export function watchStranded(client, { queueName, prefix, heartbeatMs, everyMs 
     stop(goalMs) {
       clearInterval(timer);
       const now = Date.now();
-      const all = [...spans, ...[...since].map(([key, at]) => ({ id: key.split('|')[0], ms: now - at, open: true }))];
+      const all = [...spans, ...[...since].map(([key, at]) => ({ id: key.split('|')[0], ms: now - at, at, token: key.split('|')[1], open: true }))];
       const longest = all.reduce((max, s) => (s.ms > (max?.ms ?? -1) ? s : max), undefined);
-      return { stranded: all.filter((s) => s.ms > goalMs || s.open).map((s) => s.id), longest };
+      const over = all.filter((s) => s.ms > goalMs || s.open);
+      // When and whose: the span's start (ms, the run's clock) and the lock's owner, for tracing.
+      return { stranded: over.map((s) => s.id), strandedSpans: over, longest };
     },
   };
 }

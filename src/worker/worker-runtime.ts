@@ -6,7 +6,7 @@
 import { Worker, type Job } from 'bullmq';
 import { sharedSettings, type Config } from '../config/config.js';
 import type { Logger } from '../log.js';
-import { connect, type RedisClient } from '../redis.js';
+import { connect, registrySocketTimeoutMs, type RedisClient } from '../redis.js';
 import { within } from '../timeout.js';
 import { Registry, WorkerRegistration } from '../registry/registry.js';
 import type { WorkerMessage } from '../ipc.js';
@@ -99,7 +99,8 @@ export class WorkerProcess {
     this.cascade = new PriorityCascade(config.queues.length > 1);
     this.report = new JobReport((report) => send({ type: 'report', ...report }), config.jobNameLimit);
     this.errors = new ErrorWatch(log, (message) => void send(message));
-    this.redis = connect(config.redis);
+    // Its heartbeats must get through a half-open connection well inside the stale period.
+    this.redis = connect(config.redis, { socketTimeout: registrySocketTimeoutMs(config.heartbeatSeconds) });
     this.redis.on('error', (error) => this.log.warn({ err: error }, 'registry connection error'));
     this.registration = new WorkerRegistration(this.redis, config.keyPrefix, {
       name, pid: process.pid, host: config.hostname, queues: config.queues, startedAt: Date.now(), supervisor: supervisorPid(),
