@@ -7,6 +7,7 @@ import { Worker, type Job } from 'bullmq';
 import { sharedSettings, type Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { connect, registrySocketTimeoutMs, type RedisClient } from '../redis.js';
+import { auditLostFetches } from './lost-fetch-audit.js';
 import { within } from '../timeout.js';
 import { Registry, WorkerRegistration } from '../registry/registry.js';
 import type { WorkerMessage } from '../ipc.js';
@@ -72,6 +73,12 @@ export class WorkerProcess {
    * outcome BullMQ cannot record (its lock was lost) never settles, and goes with its Job.
    */
   private readonly jobs = new WeakMap<Job, ActiveJob>();
+  /**
+   * `queue:id` of the jobs this process runs until BullMQ records their outcome (settle), so a
+   * job whose completion is still on its way is not taken for a lost fetch (auditLostFetches).
+   * One whose outcome BullMQ cannot record (a lost lock) stays: a few ids, for a worker's life.
+   */
+  private readonly runningIds = new Set<string>();
   private state = 'starting';
   private heartbeatTimer: NodeJS.Timeout | undefined;
   /** BullMQ Worker errors: rate-limited lines, failing/recovered reports to the supervisor. */
@@ -132,14 +139,18 @@ export class WorkerProcess {
       worker.run().catch((error: unknown) => this.log.error({ err: error, queue: worker.name }, 'worker stopped with an error'));
     }
     this.state = this.cascade.isHalted ? 'quiet' : 'ready';
+    // Ready is said before the first await: a job fetched at once whose processor blocks the
+    // event loop (a poison job waiting when a replacement starts) must find this worker ready,
+    // where the hang watchdog looks. Said after the first heartbeat's round trip, the worker
+    // hung as 'starting', which the watchdog leaves alone: the job was never failed (issue 23).
+    const settings = this.effectiveSettings(processors);
+    this.log.info({ settings, job_limit: Number.isFinite(this.jobLimit) ? this.jobLimit : null }, 'worker ready');
+    void send({ type: 'ready', name: this.name, settings, lines: this.linesLogged() });
     await this.beat();
     this.heartbeatTimer = setInterval(() => void this.beat(), this.config.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
     this.errorTimer = setInterval(() => this.errors.tick(), 1000);
     this.errorTimer.unref();
-    const settings = this.effectiveSettings(processors);
-    this.log.info({ settings, job_limit: Number.isFinite(this.jobLimit) ? this.jobLimit : null }, 'worker ready');
-    void send({ type: 'ready', name: this.name, settings, lines: this.linesLogged() });
     this.checkMemory();
   }
 
@@ -206,6 +217,7 @@ export class WorkerProcess {
       name: this.name,
       autorun: false,
     });
+    auditLostFetches(worker, connection, (jobId) => this.runningIds.has(`${queue}:${jobId}`), this.log);
     worker.on('error', (error) => this.errors.record(queue, error));
     worker.on('completed', (job) => this.settle(queue, job, 'completed'));
     worker.on('failed', (job, error) => { if (job) this.settle(queue, job, 'failed', error); });
@@ -223,6 +235,7 @@ export class WorkerProcess {
     const queue = worker.name;
     const active: ActiveJob = { reported: this.report.started(queue, job.id ?? '', job.name), startedAt: performance.now(), returned: false };
     this.jobs.set(job, active);
+    this.runningIds.add(`${queue}:${job.id}`);
     const timeoutMs = jobTimeoutMs(job, this.config.jobTimeoutSeconds);
     const work = timeoutMs > 0
       ? this.runWithDeadline(worker, job, timeoutMs, () => invoke(processor, job, token, signal))
@@ -265,6 +278,7 @@ export class WorkerProcess {
     const active = this.jobs.get(job);
     if (!active) return; // not one this process ran (a stalled job BullMQ failed, a deferred one)
     this.jobs.delete(job);
+    this.runningIds.delete(`${queue}:${job.id}`);
     if (outcome === 'failed' && active.returned) {
       this.log.warn({ queue, jobId: job.id, jobName: job.name, err: error }, 'job failed after its processor returned: BullMQ could not store the result');
     }
