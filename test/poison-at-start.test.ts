@@ -13,7 +13,8 @@ afterAll(async () => { await redis?.close(); });
  * RESTART_DELAY 0) had run twice and was not failed 60 s later. The replacement worker fetched
  * the waiting poison job while it still awaited its first heartbeat, before saying it was
  * ready: hung as 'starting', it was never killed. Each replacement that starts with a poison
- * job waiting is one chance of that race, so several poison jobs give it many.
+ * job waiting is one chance of that race (won by the fetch only now and then: the heartbeat is
+ * one round trip, the fetch one or two), so several poison jobs give it many.
  */
 describe('poison jobs waiting when a replacement worker starts', () => {
   it('are each failed after MAX_JOB_KILLS + 1 runs: no replacement hangs unwatched', async () => {
