@@ -2,7 +2,7 @@
  * Why a worker is replaced on purpose: past MAX_JOBS_PER_WORKER, past MAX_MEMORY_MB, asked, or
  * a timed-out job whose processor ignored its AbortSignal past the grace period.
  */
-export type RecycleReason = 'max-jobs' | 'max-memory' | 'manual' | 'job-timeout';
+export type RecycleReason = 'max-jobs' | 'max-memory' | 'manual' | 'job-timeout' | 'redis-unreachable';
 
 /** One run of a processor's check() (CheckResult, when it ran), reported for /health. */
 export interface CheckReport { queue: string; ok: boolean; detail?: string; hint?: string; checkedAt: number }

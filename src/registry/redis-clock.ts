@@ -1,7 +1,7 @@
 import type { RedisClient as Redis } from '../redis.js';
 
 /** How often the offset is measured again (a clock stepped by NTP is followed within this). */
-const RESYNC_MS = 5000;
+export const RESYNC_MS = 5000;
 /** A sample whose round trip took longer is too blurred to move the offset (unless it is the first). */
 const MAX_SAMPLE_RTT_MS = 250;
 /** Off Redis's clock by more than this: said in the logs and in /health. */

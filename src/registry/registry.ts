@@ -281,6 +281,12 @@ export class Registry {
     await pipeline.exec();
   }
 
+  /** The last heartbeat (ms, Redis's clock) of each named worker; null where none is registered. */
+  async heartbeatsOf(names: readonly string[]): Promise<Array<number | null>> {
+    if (names.length === 0) return [];
+    return (await this.redis.zmscore(this.keys.index, ...names)).map((score) => (score === null ? null : Number(score)));
+  }
+
   /** Names whose last heartbeat is older than `staleAfterMs`, on Redis's clock. */
   async expired(staleAfterMs: number): Promise<string[]> {
     return this.redis.zrangebyscore(this.keys.index, '-inf', `(${(await this.clock.now()) - staleAfterMs}`);

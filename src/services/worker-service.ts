@@ -14,6 +14,7 @@ import { claimHostname } from '../registry/hostname-claim.js';
 import { removeStaleRegistrations } from '../registry/stale-cleanup.js';
 import type { SingletonStart } from '../leader/index.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { replaceUnreachableWorkers } from '../supervisor/unreachable-workers.js';
 import { discardPreforked } from '../supervisor/prefork.js';
 import { locateProcessors } from '../worker/load-processor.js';
 import { recordEvent } from '../fleet/events.js';
@@ -150,6 +151,12 @@ export const workerService: Service = {
       staleAfterMs: config.staleAfterMs, heartbeatMs: config.heartbeatSeconds * 1000, everyMs: Math.min(500, config.heartbeatSeconds * 500), // a tick is a SET and a ZRANGEBYSCORE: cheap, and the goal is 3 heartbeats + 2 s
     }, log);
     releasers.add('dead-peer reclaim', () => deadPeers.stop());
+    // A worker alive but cut off from Redis (a half-open connection it did not mend) is replaced.
+    const unreachable = replaceUnreachableWorkers({
+      slots: () => supervisor.slots, registry, staleAfterMs: config.staleAfterMs, everyMs: config.heartbeatSeconds * 1000, log,
+      replace: (slot, silentMs) => supervisor.replaceUnreachable(slot, silentMs),
+    });
+    releasers.add('unreachable workers', () => unreachable.stop());
     supervisor.once('stopping', () => deadPeers.stop());
 
     await stopped;

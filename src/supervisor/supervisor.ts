@@ -201,6 +201,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     }
   }
 
+  /**
+   * A worker cut off from Redis that did not recover by itself (unreachable-workers.ts): killed
+   * and replaced at once, as a recycle; its jobs go back without counting a kill (not theirs).
+   */
+  replaceUnreachable(slot: Slot, silentMs: number): void {
+    if (!slot.child || this.stopping || (slot.departure?.kind === 'recycle' && slot.departure.killed)) return;
+    this.log.error({ worker: slot.name, pid: slot.pid, silent_s: Math.round(silentMs / 1000) }, `worker has not reached Redis for ${Math.round(silentMs / 1000)} s while this supervisor does; replacing it`);
+    draining(slot, { kind: 'recycle', reason: 'redis-unreachable', killed: true });
+    slot.child.kill('SIGKILL');
+  }
+
   recycle(target: number | 'all'): Promise<string[]> {
     return this.operations.recycle(target);
   }
