@@ -7,7 +7,11 @@
 // must end `failed`.
 import { Redis } from 'ioredis';
 
-const redis = new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: null });
+// The records go straight to Redis (CHAOS_RECORD_URL), never through the proxy that the
+// half-open fault black-holes: a record write hung on a dead connection left the job running
+// for ever (seeds 76928, 12826: 2 jobs each), a fault of the processor's own connection, not
+// of bouy's, and the ledger must outlive the faults it measures.
+const redis = new Redis(process.env.CHAOS_RECORD_URL ?? process.env.REDIS_URL, { maxRetriesPerRequest: null });
 redis.on('error', () => {});
 const prefix = process.env.BENCH_RECORD_PREFIX ?? 'record';
 

@@ -105,7 +105,7 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
   const recordPrefix = `chaos-rec-${randomUUID().slice(0, 8)}`;
   const prefix = `bouy-${queueName}`;
   const env = {
-    REDIS_URL: redis.url, QUEUE_NAME: queueName, PROCESSOR, BENCH_RECORD_PREFIX: recordPrefix,
+    REDIS_URL: redis.url, CHAOS_RECORD_URL: redis.url, QUEUE_NAME: queueName, PROCESSOR, BENCH_RECORD_PREFIX: recordPrefix,
     WORKER_COUNT: String(workers), WORKER_CONCURRENCY: String(concurrency), BOUY_HOSTNAME: 'chaos', BOUY_PREFIX: prefix,
     // Faults come every second or two: restart at once and never call it a crash loop, else
     // the run measures back-off instead of recovery. A short drain keeps restarts moving; a
@@ -227,7 +227,9 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
     const settleStart = Date.now();
     const done = async () => {
       const counts = await queue.getJobCounts('completed', 'failed');
-      return counts.completed >= jobs - poison.size && counts.failed >= poison.size;
+      // Every job ended: an innocent one failed by MAX_JOB_KILLS (accounted apart) ended too,
+      // and waiting for it to complete kept the run in the stall wait for 75 s for nothing.
+      return counts.completed + counts.failed >= jobs && counts.failed >= poison.size;
     };
     while (!(await done()) && Date.now() - settleStart < settleSeconds * 1000) await sleep(100);
     settledMs = Date.now() - settleStart;
