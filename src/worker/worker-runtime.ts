@@ -19,6 +19,7 @@ import { ErrorWatch } from './error-watch.js';
 import { ProcessorLifecycle } from './processor-lifecycle.js';
 import { jobTimeoutMs, rateLimitOn429, retryAfterOf, runWithDeadline } from './job-deadline.js';
 import { supervisorGone, supervisorPid } from './supervisor-pid.js';
+import { holdKeysOf, QueueHold } from './queue-hold.js';
 
 /** Resolves once the message is handed to the channel (or at once when there is none). */
 export function send(message: WorkerMessage): Promise<void> {
@@ -28,8 +29,6 @@ export function send(message: WorkerMessage): Promise<void> {
   });
 }
 
-/** A billion jobs a second: no limit, only what makes `worker.rateLimit(ms)` bite. */
-const LIMITER_FOR_429S = { max: 1_000_000_000, duration: 1000 };
 /** How often a busy worker reads its RSS against MAX_MEMORY_MB after jobs (checkLimits). */
 const MEMORY_CHECK_MS = 100;
 
@@ -64,6 +63,8 @@ export class WorkerProcess {
   private readonly workers: Worker[] = [];
   /** Each BullMQ worker's own command connection (the one its fetches go through), for abort's fence. */
   private readonly fetchConnections: RedisClient[] = [];
+  /** Each BullMQ worker's side of a processor's 429: the whole queue held, then released. */
+  private readonly holds = new Map<Worker, QueueHold>();
   private readonly cascade: PriorityCascade;
   private readonly report: JobReport;
   private readonly counters: Counters = { completed: 0, failed: 0 };
@@ -198,13 +199,13 @@ export class WorkerProcess {
       connection,
       prefix: this.config.bullPrefix,
       concurrency: this.config.concurrency,
-      // BullMQ honours a manual rate limit (a processor's 429, see rateLimitOn429) only on a
-      // worker with a limiter; this one never limits by itself. QUEUE_RATE_LIMIT, in the queue's
-      // meta (queue-limits.ts), takes precedence over it in BullMQ's fetch script.
-      limiter: LIMITER_FOR_429S,
+      // No `limiter`: it would cost three commands per job (GET, HEXISTS, INCR) when no limit is
+      // set. A processor's 429 arms the queue's meta for the hold instead (queue-hold.ts), and
+      // QUEUE_RATE_LIMIT lives there too (queue-limits.ts).
       name: this.name,
       autorun: false,
     });
+    this.holds.set(worker, new QueueHold(this.redis, holdKeysOf(worker), (error) => this.log.warn({ err: error, queue }, 'could not release the queue after a 429 hold; it costs commands per job until a supervisor starts')));
     worker.on('error', (error) => this.errors.record(queue, error));
     worker.on('completed', (job) => this.settle(queue, job, 'completed'));
     worker.on('failed', (job, error) => { if (job) this.settle(queue, job, 'failed', error); });
@@ -236,7 +237,7 @@ export class WorkerProcess {
       if ((error as Error | null)?.name !== 'RateLimitError' && retryAfterOf(error) === undefined) {
         this.log.warn({ queue, jobId: job.id, jobName: job.name, err: error }, 'job failed');
       }
-      return rateLimitOn429(worker, error, (ms) => this.log.warn({ queue, jobId: job.id, retry_after_ms: ms }, 'rate limited by the processor: the queue waits'));
+      return rateLimitOn429(this.holds.get(worker)!, error, (ms) => this.log.warn({ queue, jobId: job.id, retry_after_ms: ms }, 'rate limited by the processor: the queue waits'));
     });
   }
 
@@ -301,6 +302,7 @@ export class WorkerProcess {
       await this.beat();
       await Promise.allSettled(this.workers.map((w) => w.close()));
       await this.lifecycle?.stop();
+      await Promise.allSettled([...this.holds.values()].map((hold) => hold.close()));
       await this.finish();
       this.log.info({ ...this.counters }, 'drained');
     })();
