@@ -4,7 +4,7 @@
 //   --reps N       repetitions per figure (default 3)
 //   --jobs N       jobs per throughput run (default 10000; the 20000 fits only on a quiet machine)
 //   --cpu-jobs N   CPU-bound jobs per run (default 200)
-//   --only a,b     run only these suites (commands, throughput, cpu, startup, restart, recovery, drain, health, stale, recycle, jobs)
+//   --only a,b     run only these suites (commands, rest, throughput, cpu, startup, restart, recovery, drain, health, stale, recycle, jobs)
 import { $, argv, fs, path } from 'zx';
 import { machine } from './bench/machine.mjs';
 import { startRedis } from './bench/redis-server.mjs';
@@ -12,7 +12,7 @@ import { markdownTable } from './bench/table.mjs';
 import * as memory from './bench/suites/memory.mjs';
 
 $.verbose = false;
-const SUITES = ['commands', 'throughput', 'cpu', 'startup', 'restart', 'recovery', 'drain', 'health', 'stale', 'recycle', 'jobs'];
+const SUITES = ['commands', 'rest', 'throughput', 'cpu', 'startup', 'restart', 'recovery', 'drain', 'health', 'stale', 'recycle', 'jobs'];
 const only = argv.only ? String(argv.only).split(',') : SUITES;
 const unknown = only.filter((s) => !SUITES.includes(s));
 if (unknown.length > 0) {
