@@ -60,7 +60,7 @@ export function listenForCommands(
   const loop = async () => {
     while (!stopped) {
       try {
-        const popped = await connection.blpop(key, 1);
+        const popped = await connection.blpop(key, 5); // 5 s, not 1: at rest a wait costs Redis a command; stop() disconnects, a command ends the wait at once
         if (!popped) continue;
         const { at, ...rest } = JSON.parse(popped[1]) as Record<string, unknown>;
         const parsed = parseCommand(rest);
