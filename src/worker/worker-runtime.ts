@@ -302,7 +302,8 @@ export class WorkerProcess {
       await this.beat();
       await Promise.allSettled(this.workers.map((w) => w.close()));
       await this.lifecycle?.stop();
-      await Promise.allSettled([...this.holds.values()].map((hold) => hold.close()));
+      // Bounded: a Redis that does not answer must not hold the drain (the meta stays armed then).
+      await within(Promise.allSettled([...this.holds.values()].map((hold) => hold.close())), 1000, undefined);
       await this.finish();
       this.log.info({ ...this.counters }, 'drained');
     })();
