@@ -302,7 +302,7 @@ describe('the manifests against real bouy processes on a real Redis', () => {
     });
   }
 
-  it('serves the backlog the ScaledObject reads: waiting + prioritized + delayed + active, in /backlog and /metrics; 503 without Redis', async () => {
+  it('serves the backlog a worker pod reports: waiting + prioritized + active + delayed jobs due within the window, in /backlog and /metrics; 503 without Redis', async () => {
     const trigger = find(base, 'ScaledObject', 'bouy-worker').spec.triggers[0];
     const port = await freePort();
     const env = localEnv(workerContainer, port);
@@ -321,23 +321,25 @@ describe('the manifests against real bouy processes on a real Redis', () => {
       for (let i = 0; i < 2; i += 1) await fleet.queue.add('later', {}, { delay: 600_000 });
       await lowQueue.add('later', {}, { delay: 600_000 });
 
-      const expected = { waiting: 3, prioritized: 2, delayed: 2, active: 1, backlog: 8 };
+      // The delayed jobs are 10 min away: not due within the window, so not counted.
+      const expected = { waiting: 3, prioritized: 2, delayed_due: 0, delayed_later: 2, active: 1, paused: false, ready: 5, backlog: 6, slots: 6 };
       const url = `http://127.0.0.1:${fleet.healthPort}${new URL(trigger.metadata.url).pathname}`;
       // Every job is in Redis once its add resolved, and the long one is active (it has
       // started): /backlog reads Redis when asked, so one request must see them all.
       const response = await fetch(url);
       expect(response.status).toBe(200);
-      const body = await response.json() as { queues: Record<string, typeof expected>; backlog: number };
-      expect(body.queues[id]).toEqual(expected);
-      expect(body.queues[low]).toEqual({ waiting: 0, prioritized: 0, delayed: 1, active: 0, backlog: 1 });
+      const body = await response.json() as { queues: Record<string, typeof expected>; backlog: number; slots: number };
+      expect(body.queues[id]).toMatchObject(expected);
+      expect(body.queues[low]).toMatchObject({ waiting: 0, prioritized: 0, delayed_due: 0, delayed_later: 1, active: 0, backlog: 0, slots: 0 });
       // What KEDA reads at valueLocation: the total over the queues.
-      expect(valueAt(body, trigger.metadata.valueLocation)).toBe(9);
-      // The list a naive scaler reads has 3 of the 8.
+      expect(valueAt(body, trigger.metadata.valueLocation)).toBe(6);
+      // The list a naive scaler reads has 3 of the 6.
       expect(await redis.client.llen(`bull:${id}:wait`)).toBe(3);
 
       const { samples } = parsePrometheus(await (await fetch(`http://127.0.0.1:${fleet.healthPort}/metrics`)).text());
-      expect(sampleValue(samples, 'bouy_queue_backlog', { queue: id })).toBe(8);
-      expect(sampleValue(samples, 'bouy_queue_backlog', { queue: low })).toBe(1);
+      expect(sampleValue(samples, 'bouy_queue_backlog', { queue: id })).toBe(6);
+      expect(sampleValue(samples, 'bouy_queue_backlog', { queue: low })).toBe(0);
+      expect(sampleValue(samples, 'bouy_queue_desired_slots', { queue: id })).toBe(6);
 
       // Without Redis an error, never a zero that would scale the fleet in.
       await redis.stop();
