@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
+import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
@@ -14,7 +14,7 @@ import {
 import { runEntrypoint, stopProcess, type Running } from './helpers/processes.js';
 import { parsePrometheus, sampleValue } from './helpers/prometheus.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, startFleet, type TestFleet, withFleet } from './helpers/supervisor.js';
+import { allReady, completedJobs, startFleet, type TestFleet, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 // deploy/kubernetes, checked without a cluster (none runs here): the kustomize build validated
@@ -33,6 +33,7 @@ const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'keda.sh/v1alpha1/ScaledObject': ScaledObject,
+  'keda.sh/v1alpha1/TriggerAuthentication': TriggerAuthentication,
 };
 
 /** Every schema violation of `objects`, as `Kind/name: message` (empty when all are valid). */
@@ -67,6 +68,7 @@ const GRACE_MARGIN_SECONDS = 10;
 const TEST_SECRETS = {
   REDIS_PASSWORD: '', API_TOKEN: 'test-api-token-0123456789', DASHBOARD_USER: 'ops',
   DASHBOARD_PASSWORD: 'test-dashboard-password', ADMIN_TOKEN: 'test-admin-token-0123456789',
+  BACKLOG_TOKEN: 'test-backlog-token-0123456789',
 };
 
 const base = kustomize(KUBERNETES);
@@ -106,10 +108,13 @@ describe('deploy/kubernetes as built by kustomize (no cluster: validated offline
     expect(hpa.map((o) => [o.spec.scaleTargetRef.kind, o.spec.scaleTargetRef.name])).toEqual([['Deployment', worker.metadata.name]]);
     // A replicas field would reset the autoscaler's count on every `kubectl apply`.
     expect(worker.spec.replicas).toBeUndefined();
-    // KEDA's minimum keeps one pod: the pods serve the metric themselves.
-    expect(scaled[0]!.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
+    // KEDA scales the workers to zero: the metric comes from a Deployment that does not scale
+    // with them (the scheduler), and only a backlog above the activation value wakes them.
+    expect(scaled[0]!.spec.minReplicaCount).toBe(0);
+    expect(scaled[0]!.spec.triggers[0].metadata.activationTargetValue).toBe('0');
+    expect(scaled[0]!.spec.maxReplicaCount).toBeGreaterThan(0);
     // Without KEDA the rest is the same.
-    const names = (objects: K8sObject[]) => objects.filter((o) => o.kind !== 'ScaledObject' && o.kind !== 'HorizontalPodAutoscaler').map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    const names = (objects: K8sObject[]) => objects.filter((o) => !['ScaledObject', 'TriggerAuthentication', 'HorizontalPodAutoscaler'].includes(o.kind)).map((o) => `${o.kind}/${o.metadata.name}`).sort();
     expect(names(hpaVariant)).toEqual(names(base));
   });
 
@@ -221,20 +226,38 @@ describe('deploy/kubernetes as built by kustomize (no cluster: validated offline
     }
   });
 
-  it('points the ScaledObject at the worker Service\'s /backlog by its full in-cluster name', () => {
-    const trigger = find(base, 'ScaledObject', 'bouy-worker').spec.triggers[0];
+  it('points the ScaledObject at the scheduler Service\'s /backlog (a pod that stays up at zero workers), with a bearer token from the Secret', () => {
+    const scaled = find(base, 'ScaledObject', 'bouy-worker');
+    const trigger = scaled.spec.triggers[0];
     expect(trigger.type).toBe('metrics-api');
     const url = new URL(trigger.metadata.url);
     const [serviceName, namespace, ...rest] = url.hostname.split('.');
     expect(rest.join('.')).toMatch(/^svc(\.cluster\.local)?$/);
     const service = find(base, 'Service', serviceName!);
     expect(namespace).toBe(service.metadata.namespace);
-    expect(service.spec.selector).toEqual(worker.spec.selector.matchLabels);
+    const scheduler = find(base, 'Deployment', 'bouy-scheduler');
+    expect(service.spec.selector).toEqual(scheduler.spec.selector.matchLabels);
+    // Not scaled by any autoscaler, and more than one replica: the metric is there at zero workers.
+    expect(base.filter((o) => ['ScaledObject', 'HorizontalPodAutoscaler'].includes(o.kind)).map((o) => o.spec.scaleTargetRef.name)).not.toContain(scheduler.metadata.name);
+    expect(scheduler.spec.replicas).toBeGreaterThanOrEqual(1);
+    const schedulerContainer = containersOf(scheduler)[0]!;
     const port = service.spec.ports.find((p: { port: number }) => p.port === Number(url.port));
-    expect(port, `worker Service port ${url.port}`).toBeDefined();
-    expect(resolvePort(workerContainer, port.targetPort)).toBe(resolvePort(workerContainer, workerContainer.livenessProbe.httpGet.port));
+    expect(port, `scheduler Service port ${url.port}`).toBeDefined();
+    expect(resolvePort(schedulerContainer, port.targetPort)).toBe(resolvePort(schedulerContainer, schedulerContainer.livenessProbe.httpGet.port));
     expect(url.pathname).toBe('/backlog');
+    // A delayed job counts once due before the next poll: the window is the polling interval.
+    expect(Number(url.searchParams.get('window'))).toBe(scaled.spec.pollingInterval);
     expect(Number(trigger.metadata.targetValue)).toBeGreaterThan(0);
+    // Slots per pod: what one worker pod runs at once.
+    const env = effectiveEnv(workerContainer, base, TEST_SECRETS);
+    expect(Number(trigger.metadata.targetValue)).toBe(Number(env.WORKER_COUNT ?? 1) * Number(env.WORKER_CONCURRENCY ?? 1));
+    // Bearer: the TriggerAuthentication's token is the Secret key the scheduler checks.
+    expect(trigger.metadata.authMode).toBe('bearer');
+    const auth = find(base, 'TriggerAuthentication', trigger.authenticationRef.name);
+    const ref = auth.spec.secretTargetRef.find((r: { parameter: string }) => r.parameter === 'token');
+    const schedulerToken = schedulerContainer.env!.find((v) => v.name === 'BACKLOG_TOKEN')!.valueFrom.secretKeyRef;
+    expect([ref.name, ref.key]).toEqual([schedulerToken.name, schedulerToken.key]);
+    expect(Object.keys(secretExample[0]!.stringData ?? {})).toContain(ref.key);
   });
 });
 
@@ -353,6 +376,46 @@ describe('the manifests against real bouy processes on a real Redis', () => {
     } finally {
       await fleet.close();
       await lowQueue.close();
+    }
+  });
+
+  it('scales from zero: with no worker running, the scheduler\'s /backlog (as KEDA asks it, with its token) wakes the workers, and a worker that starts takes the waiting jobs', async () => {
+    const scaled = find(base, 'ScaledObject', 'bouy-worker');
+    const trigger = scaled.spec.triggers[0];
+    const scheduler = find(base, 'Deployment', 'bouy-scheduler');
+    const schedulerContainer = containersOf(scheduler)[0]!;
+    const port = await freePort();
+    const queueName = `k8s-zero-${port}`;
+    const run = runEntrypoint(['scheduler'], { ...localEnv(schedulerContainer, port), QUEUE_NAME: queueName });
+    const queue = new Queue(queueName, { connection: redis.client });
+    try {
+      await untilListening(run, port);
+      const url = new URL(trigger.metadata.url);
+      const ask = async (token: string | null) => fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, token === null ? {} : { headers: { authorization: `Bearer ${token}` } });
+      const metric = async () => {
+        const response = await ask(TEST_SECRETS.BACKLOG_TOKEN);
+        expect(response.status).toBe(200);
+        return Number(valueAt(await response.json(), trigger.metadata.valueLocation));
+      };
+      // Idle: at or under the activation value, so KEDA keeps 0 pods.
+      expect(await metric()).toBeLessThanOrEqual(Number(trigger.metadata.activationTargetValue));
+      // Without KEDA's bearer token: 401.
+      expect((await ask(null)).status).toBe(401);
+      for (let i = 0; i < 5; i += 1) await queue.add('work', { i });
+      const slots = await metric();
+      expect(slots).toBe(5);
+      expect(slots).toBeGreaterThan(Number(trigger.metadata.activationTargetValue));
+      // KEDA's HPA: ceil(5 / 2) = 3 pods wanted; here one is started, and it takes the jobs.
+      expect(Math.ceil(slots / Number(trigger.metadata.targetValue))).toBe(3);
+      const { QUEUE_NAME: _q, ...env } = localEnv(workerContainer, await freePort());
+      await withFleet(redis, { ...env, QUEUE_NAME: queueName, SHUTDOWN_TIMEOUT_SECONDS: '2' }, async (fleet) => {
+        await completedJobs(fleet, 5);
+        // Drained: back under the activation value, so KEDA returns to 0 after its cooldown.
+        expect(await metric()).toBe(0);
+      });
+    } finally {
+      await stopProcess(run);
+      await queue.close();
     }
   });
 });
