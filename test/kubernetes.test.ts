@@ -1,15 +1,10 @@
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
-import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
-import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
-import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/free-port.js';
 import {
-  KUBERNETES, containersOf, effectiveEnv, expand, find, kustomize, quantity, readManifest, references, resolvePort,
-  valueAt, workloads, type Container, type K8sObject,
+  KUBERNETES, apiServerErrors, containersOf, effectiveEnv, expand, find, kustomize, quantity, readManifest, references, resolvePort,
+  schemaErrors, typeErrors, valueAt, workloads, type Container, type K8sObject,
 } from './helpers/kubernetes.js';
 import { runEntrypoint, stopProcess, type Running } from './helpers/processes.js';
 import { parsePrometheus, sampleValue } from './helpers/prometheus.js';
@@ -21,38 +16,6 @@ import { waitFor } from './helpers/wait.js';
 // against the Kubernetes and KEDA schemas, then what the schemas cannot know, checked against
 // the real thing — the probes' routes and the autoscaler's metric asked of a real supervisor on
 // a real Redis, the drain timeout against the grace period.
-
-/** One schema per kind the manifests may use: a kind without one fails the validation. */
-const MODELS: Record<string, new (data: any) => { validate(): void }> = {
-  'v1/Namespace': Namespace,
-  'v1/ConfigMap': ConfigMap,
-  'v1/Secret': Secret,
-  'v1/Service': Service,
-  'apps/v1/Deployment': Deployment,
-  'apps/v1/StatefulSet': StatefulSet,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
-  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
-  'keda.sh/v1alpha1/ScaledObject': ScaledObject,
-  'keda.sh/v1alpha1/TriggerAuthentication': TriggerAuthentication,
-};
-
-/** Every schema violation of `objects`, as `Kind/name: message` (empty when all are valid). */
-function schemaErrors(objects: K8sObject[]): string[] {
-  const errors: string[] = [];
-  for (const object of objects) {
-    const Model = MODELS[`${object.apiVersion}/${object.kind}`];
-    if (!Model) {
-      errors.push(`${object.kind}/${object.metadata.name}: no schema for ${object.apiVersion} ${object.kind}`);
-      continue;
-    }
-    try {
-      new Model(object).validate();
-    } catch (error) {
-      errors.push(`${object.kind}/${object.metadata.name}: ${(error as Error).message}`);
-    }
-  }
-  return errors;
-}
 
 /** Per role: the variable that sets the port its probes ask, and bouy's default for it. */
 const PORT_VARIABLE: Record<string, { name: string; fallback: number }> = {
@@ -97,6 +60,71 @@ describe('deploy/kubernetes as built by kustomize (no cluster: validated offline
     broken.spec.template.spec.containers[0].livenessProbe.httpGet.port = { name: 'health' };
     expect(schemaErrors([broken])).toHaveLength(1);
     expect(schemaErrors([{ ...worker, kind: 'Deploymnet' }])[0]).toContain('no schema');
+  });
+
+  it('passes what an API server checks beyond the schemas: no unknown field (typed through tsc), DNS-1123 names, port names, selectors, probe ports, autoscaler bounds', () => {
+    const all = [...base, ...hpaVariant, ...secretExample];
+    expect(typeErrors(all)).toEqual([]);
+    expect(apiServerErrors(all)).toEqual([]);
+  });
+
+  // Each check fed the object it is there to catch (kubernetes-models' validate() accepted every
+  // one of these when this was written).
+  const scaledObject = () => structuredClone(find(base, 'ScaledObject', 'bouy-worker'));
+  const brokenWorker = (breakIt: (w: any) => void) => {
+    const broken = structuredClone(worker);
+    breakIt(broken);
+    return broken;
+  };
+  it('catches an unknown field (`readinessprobe`, a misplaced `limit`) through the typed check', () => {
+    const misspelt = brokenWorker((w) => { w.spec.template.spec.containers[0].readinessprobe = w.spec.template.spec.containers[0].readinessProbe; });
+    expect(typeErrors([misspelt]).join('\n')).toMatch(/Deployment\/bouy-worker: .*'readinessprobe'/);
+    const nested = brokenWorker((w) => { w.spec.template.spec.containers[0].resources.limit = { memory: '1Gi' }; });
+    expect(typeErrors([nested]).join('\n')).toMatch(/Deployment\/bouy-worker: .*'limit' does not exist in type '\w*ResourceRequirements'/);
+    const scaled = scaledObject();
+    scaled.spec.minReplicas = 0; // the HPA's spelling, not KEDA's
+    expect(typeErrors([scaled]).join('\n')).toMatch(/ScaledObject\/bouy-worker: .*'minReplicas'/);
+  });
+  it('catches a selector that does not match the template\'s labels', () => {
+    const broken = brokenWorker((w) => { w.spec.template.metadata.labels['app.kubernetes.io/component'] = 'wroker'; });
+    expect(apiServerErrors([broken])).toEqual([expect.stringContaining('Deployment/bouy-worker: spec.selector does not match the template\'s labels (app.kubernetes.io/component=worker)')]);
+  });
+  it('catches a name that is not DNS-1123 (metadata, container, volume, Service)', () => {
+    expect(apiServerErrors([brokenWorker((w) => { w.metadata.name = 'Bad_Name'; })])).toEqual([expect.stringContaining('Deployment/Bad_Name: metadata.name must be a DNS-1123 subdomain')]);
+    expect(apiServerErrors([brokenWorker((w) => { w.spec.template.spec.containers[0].name = 'Worker'; })])[0]).toContain('name must be a DNS-1123 label');
+    expect(apiServerErrors([brokenWorker((w) => { w.spec.template.spec.volumes[0].name = 'tmp.dir'; })])[0]).toContain('volume name tmp.dir');
+    const service = structuredClone(find(base, 'Service', 'bouy-worker'));
+    service.metadata.name = '1-worker';
+    expect(apiServerErrors([service])[0]).toContain('Service/1-worker: metadata.name must be a DNS-1035');
+  });
+  it('catches a container port name over 15 characters (and one without a letter)', () => {
+    const long = brokenWorker((w) => {
+      const container = w.spec.template.spec.containers[0];
+      container.ports[0].name = 'health-endpoint';
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) container[probe].httpGet.port = 'health-endpoint';
+      expect(container.ports[0].name).toHaveLength(15);
+    });
+    expect(apiServerErrors([long])).toEqual([]);
+    const tooLong = brokenWorker((w) => {
+      const container = w.spec.template.spec.containers[0];
+      container.ports[0].name = 'health-endpoints';
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) container[probe].httpGet.port = 'health-endpoints';
+    });
+    expect(apiServerErrors([tooLong])).toEqual([expect.stringContaining('port name health-endpoints must be at most 15')]);
+    expect(apiServerErrors([brokenWorker((w) => { w.spec.template.spec.containers[0].ports[0].name = '8080'; })]).join('\n')).toContain('port name 8080');
+  });
+  it('catches a probe naming a port its container does not declare', () => {
+    const broken = brokenWorker((w) => { w.spec.template.spec.containers[0].livenessProbe.httpGet.port = 'helth'; });
+    expect(apiServerErrors([broken])).toEqual([expect.stringContaining('livenessProbe names port helth, which the container does not declare')]);
+  });
+  it('catches a KEDA ScaledObject (or an HPA) whose minimum is above its maximum', () => {
+    const scaled = scaledObject();
+    scaled.spec.minReplicaCount = 5;
+    scaled.spec.maxReplicaCount = 2;
+    expect(apiServerErrors([scaled])).toEqual(['ScaledObject/bouy-worker: minReplicaCount 5 is above maxReplicaCount 2']);
+    const hpa = structuredClone(find(hpaVariant, 'HorizontalPodAutoscaler', 'bouy-worker'));
+    hpa.spec.minReplicas = 30;
+    expect(apiServerErrors([hpa])[0]).toContain('minReplicas 30 must be from 1 to maxReplicas 20');
   });
 
   it('has exactly one autoscaler per variant for the worker Deployment, which sets no replicas of its own', () => {
