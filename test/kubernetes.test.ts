@@ -275,6 +275,8 @@ describe('deploy/kubernetes as built by kustomize (no cluster: validated offline
     expect(url.pathname).toBe('/backlog');
     // A delayed job counts once due before the next poll: the window is the polling interval.
     expect(Number(url.searchParams.get('window'))).toBe(scaled.spec.pollingInterval);
+    // And the gauges in /metrics (KEDA's Prometheus trigger) count over the same window.
+    expect(Number(effectiveEnv(containersOf(scheduler)[0]!, base, TEST_SECRETS).BACKLOG_WINDOW_SECONDS)).toBe(scaled.spec.pollingInterval);
     expect(Number(trigger.metadata.targetValue)).toBeGreaterThan(0);
     // Slots per pod: what one worker pod runs at once.
     const env = effectiveEnv(workerContainer, base, TEST_SECRETS);
