@@ -91,15 +91,15 @@ describe('KEDA and HPA replica arithmetic', () => {
     expect(keepOne.replicas).toEqual([2, 2, 2, 2, 1, 1, 1, 1, 1]);
   });
 
-  it('holds the count through 2 failed polls and goes to the fallback replicas at the 3rd', () => {
-    const failing: Poll[] = [{ error: 'ECONNREFUSED' }, { error: '503' }, { error: 'timeout' }, { error: '503' }];
-    expect(run(SPEC, initialState(0), failing).replicas).toEqual([0, 0, 2, 2]);
-    expect(run(SPEC, initialState(1), failing).replicas).toEqual([1, 1, 2, 2]);
+  it('holds the count through 3 failed polls and goes to the fallback replicas once more have failed (KEDA: failures > failureThreshold)', () => {
+    const failing: Poll[] = [{ error: 'ECONNREFUSED' }, { error: '503' }, { error: 'timeout' }, { error: '503' }, { error: '503' }];
+    expect(run(SPEC, initialState(0), failing).replicas).toEqual([0, 0, 0, 2, 2]);
+    expect(run(SPEC, initialState(1), failing).replicas).toEqual([1, 1, 1, 2, 2]);
     // A good poll resets the count of failures.
-    expect(run(SPEC, initialState(1), [failing[0]!, failing[1]!, { value: 2 }, failing[0]!, failing[1]!]).replicas).toEqual([1, 1, 1, 1, 1]);
+    expect(run(SPEC, initialState(1), [failing[0]!, failing[1]!, failing[2]!, { value: 2 }, failing[0]!, failing[1]!, failing[2]!]).replicas).toEqual([1, 1, 1, 1, 1, 1, 1]);
     // Without a fallback the count is held however long the metric is away.
     const { fallback: _none, ...noFallback } = SPEC;
-    expect(run(noFallback, initialState(4), failing).replicas).toEqual([4, 4, 4, 4]);
+    expect(run(noFallback, initialState(4), failing).replicas).toEqual([4, 4, 4, 4, 4]);
   });
 
   it('measures each policy from the replicas at its period\'s start, counting changes both ways', () => {

@@ -14,8 +14,9 @@ import { waitFor } from '../helpers/wait.js';
 // KEDA's and the HPA's rules (test/helpers/keda-rules.ts) driving real worker containers: a
 // loop polls the real /backlog of a scheduler container, as KEDA would with the ScaledObject of
 // deploy/kubernetes, and applies each decision with `docker-compose up -d --scale worker=N
-// --no-recreate`. A burst of jobs scales the fleet out from zero; scale-in stops containers
-// with SIGTERM (Compose), which drain their jobs; the fleet returns to zero. Its own compose
+// --no-recreate`. The scheduler frozen, a 4th failed poll brings the fallback's containers; a burst
+// of jobs scales the fleet out from zero; scale-in stops containers with SIGTERM (Compose),
+// which drain their jobs; the fleet returns to zero. Its own compose
 // file (image, Redis, scheduler, worker): nothing here depends on compose/*.yml or the CLI.
 
 const run = promisify(execFile);
@@ -106,7 +107,7 @@ afterAll(async () => {
 });
 
 describe('KEDA\'s rules on the real /backlog, scaling real worker containers', () => {
-  it('scales a burst out from zero, drains each container it removes, and returns to zero: every job run once, none lost', async () => {
+  it('falls back while the metric is away, scales a burst out from zero, drains each container it removes, and returns to zero: every job run once, none lost', async () => {
     const scaled = find(kustomize(KUBERNETES), 'ScaledObject', 'bouy-worker');
     const trigger = scaled.spec.triggers[0];
     // The manifest's numbers, with its minutes shortened to seconds; at most 3 containers on this machine.
@@ -128,7 +129,7 @@ describe('KEDA\'s rules on the real /backlog, scaling real worker containers', (
     queue.on('error', () => {});
     const poll = async (): Promise<Poll> => {
       try {
-        const response = await fetch(backlogUrl, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(3_000) });
+        const response = await fetch(backlogUrl, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(1_500) });
         if (!response.ok) return { error: `HTTP ${response.status}` };
         return { value: Number(((await response.json()) as Record<string, unknown>)[trigger.metadata.valueLocation]) };
       } catch (error) {
@@ -141,14 +142,14 @@ describe('KEDA\'s rules on the real /backlog, scaling real worker containers', (
     const removals: { host: string; startedAt: number; doneAt: number; runningJobs: string[] }[] = [];
     let applied = 0;
     let maxApplied = 0;
-    let scaleInStarted!: () => void;
-    const firstScaleIn = new Promise<void>((resolve) => { scaleInStarted = resolve; });
+    /** Called when a scale-in begins, once the burst is under way. */
+    let scaleInStarted: (() => void) | undefined;
     const apply = async (replicas: number) => {
       const before = await workerContainers();
       // The jobs each container runs at this moment (BullMQ's processedBy: worker-<host>-<i>).
       const active = await queue.getActive();
       const startedAt = Date.now();
-      if (replicas < applied) scaleInStarted();
+      if (replicas < applied) scaleInStarted?.();
       await composeRun(['up', '-d', '--no-recreate', '--scale', `worker=${replicas}`, 'worker']);
       const after = new Set(await workerContainers());
       for (const id of before.filter((c) => !after.has(c))) {
@@ -186,6 +187,20 @@ describe('KEDA\'s rules on the real /backlog, scaling real worker containers', (
       // Idle: zero containers.
       await waitFor(() => history.length >= 2, 'two polls');
       expect(await workerContainers()).toEqual([]);
+
+      // The metric unreachable (the scheduler frozen: KEDA's requests time out): once more than 3
+      // polls in a row have failed, the fallback's containers; once it answers again (0), back to zero.
+      await dockerRun(['pause', (await composeRun(['ps', '-q', 'scheduler'])).stdout.trim()]);
+      try {
+        await waitFor(() => applied === spec.fallback!.replicas, 'the fallback replicas', 90_000, 200);
+        expect(state.failures).toBeGreaterThan(spec.fallback!.failureThreshold);
+      } finally {
+        await dockerRun(['unpause', (await composeRun(['ps', '-q', 'scheduler'])).stdout.trim()]);
+      }
+      await waitFor(async () => applied === 0 && (await workerContainers()).length === 0, 'zero containers after the fallback', 90_000, 500);
+      removals.length = 0;
+      const firstScaleIn = new Promise<void>((resolve) => { scaleInStarted = resolve; });
+
       // The burst: 12 short jobs, then 6 that run until the test opens their gates. 18 slots
       // wanted: the fleet scales out to its maximum, 3 containers × 2 workers.
       const jobs = await queue.addBulk([

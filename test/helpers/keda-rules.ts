@@ -7,9 +7,10 @@
  *   replicas, active scales to max(1, minReplicaCount); inactive for `cooldownPeriod` since the
  *   last active poll scales to minReplicaCount when that is 0. In between the HPA decides, with
  *   a floor of 1.
- * - KEDA's fallback: after `failureThreshold` failed polls in a row the HPA is fed
- *   `replicas × targetValue`, so it settles at `fallback.replicas`; before that, a failed poll
- *   changes nothing.
+ * - KEDA's fallback: once more than `failureThreshold` polls in a row have failed (KEDA's
+ *   `NumberOfFailures > FailureThreshold`: with 3, from the 4th) the HPA is fed
+ *   `replicas × targetValue`, so it settles at `fallback.replicas`; at 0 replicas KEDA scales
+ *   to them directly. Before that, a failed poll changes nothing.
  * - The HPA on an AverageValue metric: desired = ⌈metric / target⌉, unless metric /
  *   (target × current) is within ±tolerance (10 %) of 1, which keeps the current count.
  * - The HPA's behavior: a recommendation is stabilized over each direction's window (scale up to
@@ -147,7 +148,7 @@ function hpaStep(spec: ScalerSpec, state: ScalerState, metric: number, now: numb
 export function step(spec: ScalerSpec, state: ScalerState, poll: Poll, now: number): Decision {
   if ('error' in poll) {
     const failures = state.failures + 1;
-    if (spec.fallback && failures >= spec.fallback.failureThreshold) {
+    if (spec.fallback && failures > spec.fallback.failureThreshold) {
       // KEDA feeds the HPA fallback.replicas × target; while blind it does not scale to zero.
       const failed = { ...state, failures, lastActiveAt: now };
       if (state.replicas === 0) {
