@@ -91,6 +91,8 @@ describe('the backlog a scheduler serves (GET /backlog, bouy_queue_backlog)', ()
     expect(read.window_s).toBe(15);
     expect(read.queues[name('due')]).toMatchObject({ delayed_due: 1, delayed_later: 1, ready: 1, backlog: 1, slots: 1 });
     expect(await of('due', '?window=1')).toMatchObject({ delayed_due: 0, delayed_later: 2, backlog: 0 });
+    // A window in fractions of a millisecond is still a window (BullMQ wants whole ms).
+    expect(await of('due', '?window=0.0005')).toMatchObject({ delayed_due: 0, delayed_later: 2 });
   });
 
   it('reports 0 ready for a paused queue, its waiting jobs shown, and still counts the job running', async () => {

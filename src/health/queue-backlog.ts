@@ -92,8 +92,9 @@ function positive(value: unknown): number | undefined {
 async function readQueue(queue: Queue, windowMs: number): Promise<{ counts: QueueCounts; meta: QueueMeta }> {
   // BullMQ scores a delayed job `timestamp_ms * 0x1000 + counter`, so "due by T" is one ZCOUNT
   // (getDelayedCount(T): jobs due strictly before T; +1 takes in those due at the window's end).
-  // The clock is this process's, as BullMQ's own producers and workers use theirs.
-  const dueBy = Date.now() + windowMs + 1;
+  // The clock is this process's, as BullMQ's own producers and workers use theirs. Whole ms:
+  // BullMQ refuses a fractional cutoff (a window of 0.0005 s would otherwise be a 503).
+  const dueBy = Math.floor(Date.now() + windowMs) + 1;
   const [counts, delayedDue, meta] = await Promise.all([
     // A paused queue keeps its jobs in `wait` (BullMQ ≥ 5 marks the pause in the meta hash).
     queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active'),
