@@ -43,7 +43,7 @@ export const workerService: Service = {
     const { log, redis } = await startRole(config, 'supervisor', releasers, {
       destination: output,
       preflight: async () => {
-        locateProcessors(config.queues, config.processor);
+        locateProcessors(config.queues, config);
         singleton = await loadSingleton(config.singletonModule);
       },
     });
