@@ -124,6 +124,17 @@ describe('one processor per queue', () => {
     expect(twice.stderr).toContain(`the processor for queue "twice" is ambiguous: ${root}/processors/twice.mjs and ${root}/processors/twice.js all exist`);
   });
 
+  it('a module read as CommonJS (the app\'s "type": "commonjs") stops the start, exit 64, saying to make processors/ ES modules', async () => {
+    const id = randomUUID().slice(0, 8);
+    const queue = `cjs-${id}`;
+    const root = app({ [`${queue}.js`]: answering('cjs'), 'package.json': '{ "type": "commonjs" }\n' });
+    const run = runEntrypoint(['worker'], { REDIS_URL: redis.url, QUEUE_NAME: queue, HEALTH_SERVER: 'false', BOUY_HOSTNAME: `cjs-${id}` }, { cwd: root });
+    expect((await run.exited).code).toBe(64);
+    const stderr = run.stderr.join('\n');
+    expect(stderr).toContain(`the processor for queue "${queue}" (${root}/processors/${queue}.js) failed to load`);
+    expect(stderr).toContain(`hint: Node read ${queue}.js as CommonJS: put a package.json with { "type": "module" } in ${root}/processors (bouy init writes one), or name it .mjs`);
+  });
+
   it('a TypeScript processor runs as is where Node strips types; elsewhere exit 64 naming the file, the Node version and what to do', async () => {
     const id = randomUUID().slice(0, 8);
     const queue = `typed-${id}`;

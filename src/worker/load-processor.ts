@@ -158,6 +158,17 @@ export function locateProcessor(queue: string, source: ProcessorSource): { file:
 }
 
 /**
+ * What to do about a module that would not import. The common one: `export` read as CommonJS,
+ * because the nearest package.json says "type": "commonjs" (what `npm init -y` writes).
+ */
+function importHint(error: unknown, file: string): string {
+  const esmAsCommonJs = error instanceof SyntaxError && /Unexpected token '?export|Cannot use import statement outside a module/.test(error.message);
+  return esmAsCommonJs
+    ? `Node read ${path.basename(file)} as CommonJS: put a package.json with { "type": "module" } in ${path.dirname(file)} (bouy init writes one), or name it .mjs`
+    : 'fix the module so that it can be imported';
+}
+
+/**
  * Loads the function that processes a queue's jobs: PROCESSOR's default export, or the
  * project's processor named after the queue. A missing module or a default export that is not
  * a function is a configuration error (exit 64), reported before any worker starts.
@@ -169,7 +180,7 @@ export async function loadProcessor(queue: string, source: ProcessorSource): Pro
     loaded = (await import(pathToFileURL(file).href)) as ImportedModule;
   } catch (error) {
     throw new BouyError('BOUY_ERR_PROCESSOR', `${origin} failed to load: ${(error as Error).message}`, {
-      hint: 'fix the module so that it can be imported', cause: error,
+      hint: importHint(error, file), cause: error,
     });
   }
   if (typeof loaded.default !== 'function') {
