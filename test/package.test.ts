@@ -71,7 +71,7 @@ describe('the npm package', () => {
       expect(files).toContain(file);
     }
     expect(files.some((f) => f.startsWith('templates/'))).toBe(true);
-    expect(files.filter((f) => /^(src|test|scripts)\//.test(f) || f.endsWith('.map'))).toEqual([]);
+    expect(files.filter((f) => /^(src|test|scripts)\//.test(f) || f.endsWith('.map') || /(^|\/)\.env$/.test(f))).toEqual([]);
     const manifest = JSON.parse(readFileSync(path.join(app, 'node_modules', 'bouy', 'package.json'), 'utf8')) as Record<string, unknown>;
     expect(manifest.private).toBeUndefined();
     expect(manifest).toMatchObject({ types: './dist/index.d.ts', bin: { bouy: 'dist/cli/main.js' }, exports: { '.': { types: './dist/index.d.ts' } } });
