@@ -96,6 +96,20 @@ describe('one processor per queue', () => {
     });
   });
 
+  it('a recycle (SIGHUP, `bouy recycle`) loads an edited processor afresh in each new worker: the dev overlay\'s reload', async () => {
+    const id = randomUUID().slice(0, 8);
+    const queue = `edit-${id}`;
+    const root = app({ [`${queue}.mjs`]: answering('first') });
+    await withAppFleet({ QUEUE_NAME: queue, WORKER_COUNT: '2' }, root, async (fleet) => {
+      expect(await resultOf(queue)).toMatchObject({ module: 'first' });
+      writeFileSync(path.join(root, 'processors', `${queue}.mjs`), answering('edited'));
+      const readyBefore = fleet.run.lines.filter((l) => l.msg === 'worker ready').length;
+      fleet.run.kill('SIGHUP');
+      await waitFor(() => fleet.run.lines.filter((l) => l.msg === 'worker ready').length >= readyBefore + 2, 'both workers replaced', 30_000);
+      for (let i = 0; i < 4; i++) expect(await resultOf(queue)).toMatchObject({ module: 'edited' });
+    });
+  });
+
   it('a queue with no module stops the start, exit 64, naming the queue and every path looked at', async () => {
     const root = app({ 'other.mjs': answering('other') });
     const { code, stderr } = await refused({ QUEUE_NAME: 'other,missing' }, root);
