@@ -135,7 +135,7 @@ describe('one processor per queue', () => {
     expect(notThere.stderr).toContain(`PROCESSORS_DIR=${JSON.stringify(path.join(root, 'nope'))} is not a folder`);
     const twice = await refused({ QUEUE_NAME: 'twice' }, root);
     expect(twice.code).toBe(64);
-    expect(twice.stderr).toContain(`the processor for queue "twice" is ambiguous: ${root}/processors/twice.mjs and ${root}/processors/twice.js all exist`);
+    expect(twice.stderr).toContain(`the processor for queue "twice" is ambiguous: ${root}/processors/twice.mjs and ${root}/processors/twice.js both exist`);
   });
 
   it('a module read as CommonJS (the app\'s "type": "commonjs") stops the start, exit 64, saying to make processors/ ES modules', async () => {

@@ -147,7 +147,7 @@ export function locateProcessor(queue: string, source: ProcessorSource): { file:
     });
   }
   if (found.length > 1) {
-    throw new BouyError('BOUY_ERR_PROCESSOR', `the processor for queue "${queue}" is ambiguous: ${found.join(' and ')} all exist`, {
+    throw new BouyError('BOUY_ERR_PROCESSOR', `the processor for queue "${queue}" is ambiguous: ${found.join(' and ')} ${found.length === 2 ? 'both' : 'all'} exist`, {
       hint: `keep one module per queue in ${dir}`,
     });
   }
