@@ -77,6 +77,10 @@ describe('one processor per queue', () => {
     await withAppFleet({ QUEUE_NAME: `${emails},${thumbnails}` }, root, async (fleet) => {
       expect(await resultOf(emails)).toEqual({ module: 'emails', queue: emails, setUpFor: emails });
       expect(await resultOf(thumbnails)).toEqual({ module: 'thumbnails', queue: thumbnails, setUpFor: thumbnails });
+      // Said at start: which file runs each queue.
+      expect(fleet.run.lines.find((l) => l.msg === 'pre-flight passed')?.processors).toEqual({
+        [emails]: path.join(root, 'processors', `${emails}.mjs`), [thumbnails]: path.join(root, 'processors', `${thumbnails}.js`),
+      });
       const ready = fleet.run.lines.find((l) => l.msg === 'worker ready') as { settings: Record<string, unknown> } | undefined;
       expect(ready?.settings).toMatchObject({ [`processor:${emails}`]: { module: 'emails' }, [`processor:${thumbnails}`]: { module: 'thumbnails' } });
     });

@@ -197,8 +197,9 @@ export async function loadProcessor(queue: string, source: ProcessorSource): Pro
   };
 }
 
-export function locateProcessors(queues: readonly string[], source: ProcessorSource): void {
-  for (const queue of queues) locateProcessor(queue, source);
+/** Each queue's module file, found and not imported (the supervisor's pre-flight). */
+export function locateProcessors(queues: readonly string[], source: ProcessorSource): Record<string, string> {
+  return Object.fromEntries(queues.map((queue) => [queue, locateProcessor(queue, source).file]));
 }
 
 /** Each queue's own module (or PROCESSOR's one for all), imported in this worker process. */
