@@ -1,7 +1,8 @@
 import { loadConfig, sharedSettings } from '../config/config.js';
 import { BouyError } from '../errors.js';
 import { registerAdminRoutes } from '../health/admin-routes.js';
-import { registerBacklogRoute } from '../health/backlog-route.js';
+import { openBacklogQueues, registerBacklogRoute } from '../health/backlog-route.js';
+import { loadBacklogSettings } from '../health/backlog-settings.js';
 import { buildHealthApp, listenInRange } from '../health/health-server.js';
 import { createMetrics } from '../health/metrics.js';
 import { logDestination } from '../log.js';
@@ -36,18 +37,21 @@ export const workerService: Service = {
     // fails before the supervisor starts its workers leaves none behind.
     releasers.add('pre-forked workers', discardPreforked);
     const config = loadConfig();
+    const backlogSettings = loadBacklogSettings();
     const output = logDestination(config.logFormat);
     let singleton: SingletonStart | undefined;
+    let processors: Record<string, string> = {};
     // Pre-flight: everything that can be wrong is found before anything starts. The processor
     // is found, not imported (its top level runs in the workers only; see locateProcessor).
     const { log, redis } = await startRole(config, 'supervisor', releasers, {
       destination: output,
       preflight: async () => {
-        locateProcessors(config.queues, config.processor);
+        processors = locateProcessors(config.queues, config);
         singleton = await loadSingleton(config.singletonModule);
       },
     });
-    log.info({ ...sharedSettings(config), workers: config.workerCount }, 'pre-flight passed');
+    // Which file runs each queue, said at start: an application's own, or bouy's built-in example.
+    log.info({ ...sharedSettings(config), workers: config.workerCount, processors }, 'pre-flight passed');
     await applyQueueLimits(config, redis, log);
 
     const registry = new Registry(redis, config.keyPrefix, config.bullPrefix);
@@ -67,7 +71,7 @@ export const workerService: Service = {
       const health = await buildHealthApp(config, {
         slots: () => supervisor.view(),
         redisReachable: sharedRead(() => pingWithin(redis, 1000)),
-        metrics: createMetrics(config, { supervisor, registry, redis, isLeader }),
+        metrics: createMetrics(config, { supervisor, registry, redis, isLeader, backlogWindowSeconds: backlogSettings.windowSeconds }),
         extra: async () => ({
           leader: isLeader(),
           // Its own id when it leads: the shared read may be up to 250 ms older than the
@@ -81,7 +85,7 @@ export const workerService: Service = {
         }),
       });
       if (config.adminToken) registerAdminRoutes(health, supervisor, config.adminToken);
-      registerBacklogRoute(health, config, redis); // KEDA's metrics-api scaler reads it
+      registerBacklogRoute(health, openBacklogQueues(health, config, redis), backlogSettings); // KEDA's metrics-api scaler may read it
       releasers.add('health server', () => health.close());
       healthPort = await listenInRange(health, config, log);
     }
