@@ -8,7 +8,8 @@ import { answerErrors } from './answers.js';
 import { requireBearerToken } from './auth.js';
 import { addJobRoutes } from './jobs.js';
 import { useBoundedJsonParser } from './json-body.js';
-import { AJV_OPTIONS, BODY_LIMIT_BYTES, formatValidation } from './schema.js';
+import { BODY_LIMIT_BYTES } from './schema.js';
+import { AJV_OPTIONS, formatValidation } from '../http/strict-schema.js';
 import { openQueue } from '../queue.js';
 
 /**

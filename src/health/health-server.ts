@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry as PromRegistry } from 'prom-client';
 import type { Config } from '../config/config.js';
 import { BouyError } from '../errors.js';
+import { AJV_OPTIONS, formatValidation } from '../http/strict-schema.js';
 import type { Logger } from '../log.js';
 import type { SlotView } from '../supervisor/slot.js';
 import { healthPlugin } from './health-plugin.js';
@@ -20,7 +21,8 @@ export interface HealthSource {
 
 /** The worker supervisor's health server: the health plugin over its slots, and /metrics. */
 export async function buildHealthApp(config: Config, source: HealthSource): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+  // Strict like the api: the admin routes' bodies are neither coerced nor trimmed of unknown fields.
+  const app = Fastify({ logger: false, ajv: AJV_OPTIONS, schemaErrorFormatter: formatValidation });
   const assess = async () => {
     const slots = source.slots();
     const redis = await source.redisReachable();
