@@ -1,3 +1,5 @@
+import { clip } from '../jobs/job-names.js';
+
 /** Counters of one kind of job (or one worker): what started, how it ended, how long it took. */
 export interface JobCounters {
   started: number;
@@ -49,8 +51,9 @@ export class JobStatsByName {
 
   constructor(private readonly limit = 50) {}
 
-  /** The name a job is counted (and labelled in /metrics) under: its own, or `other`. */
-  label(name: string): string {
+  /** The name a job is counted (and labelled in /metrics) under: its own (clipped as everywhere), or `other`. */
+  label(given: string): string {
+    const name = clip(given);
     if (this.byName.has(name)) return name;
     const named = this.byName.size - (this.byName.has(OTHER_JOB_NAMES) ? 1 : 0);
     return named < this.limit ? name : OTHER_JOB_NAMES;

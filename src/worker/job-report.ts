@@ -1,5 +1,6 @@
 import type { JobTally, RunningJob } from '../ipc.js';
 import { DURATION_BUCKETS_S, bucketOf } from '../jobs/durations.js';
+import { clip } from '../jobs/job-names.js';
 import { OTHER_JOB_NAMES as OTHER } from '../supervisor/job-stats.js';
 
 /** How often a busy worker reports: /health, /metrics and the fleet page lag by at most this. */
@@ -36,10 +37,11 @@ export class JobReport {
     private readonly everyMs = REPORT_MS,
   ) {}
 
+  /** `name` is clipped here, once: every view of it (/health, /metrics, the fleet page) shows the same cut. */
   started(queue: string, jobId: string, name: string): ReportedJob {
-    const job: ReportedJob = { queue, jobId, name, startedAt: Date.now() };
+    const job: ReportedJob = { queue, jobId, name: clip(name), startedAt: Date.now() };
     this.running.add(job);
-    this.tally(queue, name).started += 1;
+    this.tally(queue, job.name).started += 1;
     this.schedule();
     return job;
   }
