@@ -23,6 +23,8 @@ export interface JobTally {
   started: number;
   completed: number;
   failed: number;
+  /** Runs that ended by moving the job (BullMQ's DelayedError & co., a 429): neither outcome. */
+  moved: number;
   totalMs: number;
   maxMs: number;
   /** Finished jobs per duration bucket: DURATION_BUCKETS_S, then one for anything longer. */

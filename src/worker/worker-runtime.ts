@@ -14,7 +14,7 @@ import { loadProcessors, type JobProcessor, type LoadedProcessor } from './load-
 import type { RecycleReason } from '../ipc.js';
 import { jobLimit } from './job-limit.js';
 import { PriorityCascade } from './priority-cascade.js';
-import { JobReport, type ReportedJob } from './job-report.js';
+import { isJobMove, JobReport, type ReportedJob } from './job-report.js';
 import { ErrorWatch } from './error-watch.js';
 import { ProcessorLifecycle } from './processor-lifecycle.js';
 import { jobTimeoutMs, rateLimitOn429, retryAfterOf, runWithDeadline } from './job-deadline.js';
@@ -231,9 +231,13 @@ export class WorkerProcess {
       active.returned = true;
       return result;
     }, (error: unknown) => {
-      this.report.ended(active.reported);
-      // A 429 (ours, or BullMQ's own RateLimitError) puts the job back: it did not fail.
-      if ((error as Error | null)?.name !== 'RateLimitError' && retryAfterOf(error) === undefined) {
+      // BullMQ's control-flow errors and a 429 (turned into its RateLimitError below) put the
+      // job back: this run ended, the job did not fail, and BullMQ emits no event for it.
+      if (isJobMove(error) || retryAfterOf(error) !== undefined) {
+        this.jobs.delete(job);
+        this.report.moved(active.reported);
+      } else {
+        this.report.ended(active.reported);
         this.log.warn({ queue, jobId: job.id, jobName: job.name, err: error }, 'job failed');
       }
       return rateLimitOn429(worker, error, (ms) => this.log.warn({ queue, jobId: job.id, retry_after_ms: ms }, 'rate limited by the processor: the queue waits'));
