@@ -59,6 +59,7 @@ export function limitsOf(config: Config): Record<string, unknown> {
   return {
     job_timeout_s: config.jobTimeoutSeconds || null,
     job_timeout_grace_s: config.jobTimeoutGraceSeconds,
+    job_lock_s: config.jobLockSeconds,
     global_concurrency: config.globalConcurrency ?? null,
     rate_limit: describeRateLimit(config.rateLimit),
     job_attempts: config.jobDefaults.attempts,

@@ -15,6 +15,7 @@ import type { RecycleReason } from '../ipc.js';
 import { jobLimit } from './job-limit.js';
 import { PriorityCascade } from './priority-cascade.js';
 import { isJobMove, JobReport, type ReportedJob } from './job-report.js';
+import { LOCK_LOST, LockWatch } from './lock-watch.js';
 import { ErrorWatch } from './error-watch.js';
 import { ProcessorLifecycle } from './processor-lifecycle.js';
 import { jobTimeoutMs, rateLimitOn429, retryAfterOf, runWithDeadline } from './job-deadline.js';
@@ -64,6 +65,8 @@ export class WorkerProcess {
   private readonly workers: Worker[] = [];
   /** Each BullMQ worker's own command connection (the one its fetches go through), for abort's fence. */
   private readonly fetchConnections: RedisClient[] = [];
+  /** Each BullMQ worker's watch over the locks of its running jobs (see lock-watch.ts). */
+  private readonly lockWatches = new Map<Worker, LockWatch>();
   private readonly cascade: PriorityCascade;
   private readonly report: JobReport;
   private readonly counters: Counters = { completed: 0, failed: 0 };
@@ -204,7 +207,12 @@ export class WorkerProcess {
       limiter: LIMITER_FOR_429S,
       name: this.name,
       autorun: false,
+      lockDuration: this.config.jobLockSeconds * 1000,
     });
+    this.lockWatches.set(worker, new LockWatch(worker, this.config.jobLockSeconds * 1000, (jobId, why) => {
+      this.log.warn({ queue, jobId, why }, `job lock lost: ${why}; its AbortSignal fires (it may run again elsewhere)`);
+      worker.cancelJob(jobId, LOCK_LOST);
+    }));
     worker.on('error', (error) => this.errors.record(queue, error));
     worker.on('completed', (job) => this.settle(queue, job, 'completed'));
     worker.on('failed', (job, error) => { if (job) this.settle(queue, job, 'failed', error); });
@@ -222,15 +230,19 @@ export class WorkerProcess {
     const queue = worker.name;
     const active: ActiveJob = { reported: this.report.started(queue, job.id ?? '', job.name), startedAt: performance.now(), returned: false };
     this.jobs.set(job, active);
+    const locks = signal && this.lockWatches.get(worker);
+    locks?.track(job.id ?? '');
     const timeoutMs = jobTimeoutMs(job, this.config.jobTimeoutSeconds);
     const work = timeoutMs > 0
       ? this.runWithDeadline(worker, job, timeoutMs, () => invoke(processor, job, token, signal))
       : invoke(processor, job, token, signal);
     return work.then((result) => {
+      locks?.untrack(job.id ?? '');
       this.report.ended(active.reported);
       active.returned = true;
       return result;
     }, (error: unknown) => {
+      locks?.untrack(job.id ?? '');
       // BullMQ's control-flow errors and a 429 (turned into its RateLimitError below) put the
       // job back: this run ended, the job did not fail, and BullMQ emits no event for it.
       if (isJobMove(error) || retryAfterOf(error) !== undefined) {
@@ -346,6 +358,7 @@ export class WorkerProcess {
   }
 
   private async finish(): Promise<void> {
+    for (const watch of this.lockWatches.values()) watch.stop();
     await this.report.flush();
     clearInterval(this.heartbeatTimer);
     clearInterval(this.errorTimer);
