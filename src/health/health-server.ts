@@ -13,6 +13,8 @@ import { describeRateLimit } from '../config/jobs.js';
 export interface HealthSource {
   slots(): SlotView[];
   redisReachable(): Promise<boolean>;
+  /** Why Redis refuses writes now (it is full), if it does. */
+  redisRefusal?(): Promise<string | undefined>;
   /** Extra top-level fields (leader, fleet, …) from other parts of the supervisor. */
   extra?(): Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Prometheus registry served at /metrics. */
@@ -26,7 +28,8 @@ export async function buildHealthApp(config: Config, source: HealthSource): Prom
   const assess = async () => {
     const slots = source.slots();
     const redis = await source.redisReachable();
-    return { slots, redis, ...assessHealth(redis, slots, config.queues) };
+    const refusal = redis ? await source.redisRefusal?.() : undefined;
+    return { slots, redis, ...assessHealth(redis, slots, config.queues, refusal) };
   };
   const workers = (slots: SlotView[]) => ({ worker_count: slots.length, workers_ready: slots.filter((s) => s.state === 'ready').length });
   await app.register(healthPlugin, {

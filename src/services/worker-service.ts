@@ -3,6 +3,7 @@ import { BouyError } from '../errors.js';
 import { registerAdminRoutes } from '../health/admin-routes.js';
 import { registerBacklogRoute } from '../health/backlog-route.js';
 import { buildHealthApp, listenInRange } from '../health/health-server.js';
+import { writeProbe, writeProbeKey } from '../health/write-probe.js';
 import { createMetrics } from '../health/metrics.js';
 import { logDestination } from '../log.js';
 import { pingWithin } from '../redis.js';
@@ -67,6 +68,7 @@ export const workerService: Service = {
       const health = await buildHealthApp(config, {
         slots: () => supervisor.view(),
         redisReachable: sharedRead(() => pingWithin(redis, 1000)),
+        redisRefusal: sharedRead(() => writeProbe(redis, writeProbeKey(config.keyPrefix))),
         metrics: createMetrics(config, { supervisor, registry, redis, isLeader }),
         extra: async () => ({
           leader: isLeader(),

@@ -192,6 +192,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
       case 'recovered':
         slot.errors.delete(message.queue);
         break;
+      case 'redis-errors':
+        this.emit('redis-errors', message.counts);
+        break;
     }
   }
 

@@ -17,6 +17,7 @@ import { PriorityCascade } from './priority-cascade.js';
 import { isJobMove, JobReport, type ReportedJob } from './job-report.js';
 import { LOCK_LOST, LockWatch } from './lock-watch.js';
 import { ErrorWatch } from './error-watch.js';
+import { RedisErrorTally } from './redis-error-tally.js';
 import { ProcessorLifecycle } from './processor-lifecycle.js';
 import { jobTimeoutMs, rateLimitOn429, retryAfterOf, runWithDeadline } from './job-deadline.js';
 import { supervisorGone, supervisorPid } from './supervisor-pid.js';
@@ -79,6 +80,8 @@ export class WorkerProcess {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   /** BullMQ Worker errors: rate-limited lines, failing/recovered reports to the supervisor. */
   private readonly errors: ErrorWatch;
+  /** Failed Redis commands by kind, sent to the supervisor once a second (bouy_redis_errors_total). */
+  private readonly redisErrors = new RedisErrorTally((counts) => void send({ type: 'redis-errors', counts }));
   private errorTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private readonly redis;
@@ -103,7 +106,7 @@ export class WorkerProcess {
     this.report = new JobReport((report) => send({ type: 'report', ...report }), config.jobNameLimit);
     this.errors = new ErrorWatch(log, (message) => void send(message));
     this.redis = connect(config.redis);
-    this.redis.on('error', (error) => this.log.warn({ err: error }, 'registry connection error'));
+    this.redis.on('error', (error) => { this.redisErrors.count(error); this.log.warn({ err: error }, 'registry connection error'); });
     this.registration = new WorkerRegistration(this.redis, config.keyPrefix, {
       name, pid: process.pid, host: config.hostname, queues: config.queues, startedAt: Date.now(), supervisor: supervisorPid(),
     });
@@ -137,7 +140,7 @@ export class WorkerProcess {
     await this.beat();
     this.heartbeatTimer = setInterval(() => void this.beat(), this.config.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
-    this.errorTimer = setInterval(() => this.errors.tick(), 1000);
+    this.errorTimer = setInterval(() => { this.errors.tick(); this.redisErrors.flush(); }, 1000);
     this.errorTimer.unref();
     const settings = this.effectiveSettings(processors);
     this.log.info({ settings, job_limit: Number.isFinite(this.jobLimit) ? this.jobLimit : null }, 'worker ready');
@@ -213,7 +216,7 @@ export class WorkerProcess {
       this.log.warn({ queue, jobId, why }, `job lock lost: ${why}; its AbortSignal fires (it may run again elsewhere)`);
       worker.cancelJob(jobId, LOCK_LOST);
     }));
-    worker.on('error', (error) => this.errors.record(queue, error));
+    worker.on('error', (error) => { this.redisErrors.count(error); this.errors.record(queue, error); });
     worker.on('completed', (job) => this.settle(queue, job, 'completed'));
     worker.on('failed', (job, error) => { if (job) this.settle(queue, job, 'failed', error); });
     return worker;
@@ -295,6 +298,7 @@ export class WorkerProcess {
     try {
       await this.registration.heartbeat({ state: this.state, ...this.counters, active: this.report.runningCount });
     } catch (error) {
+      this.redisErrors.count(error);
       this.log.warn({ err: error }, 'heartbeat failed');
     }
   }
