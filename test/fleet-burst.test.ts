@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMAND_BURST } from '../src/dashboard/command-rate.js';
 import { MAX_WORKERS } from '../src/config/config.js';
-import { collapseCommands, sendCommand, type FleetCommand } from '../src/fleet/commands.js';
+import { sendCommand, type FleetCommand } from '../src/fleet/commands.js';
 import { startDashboard } from './helpers/dashboard.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, completedJobs, startFleet } from './helpers/supervisor.js';
@@ -138,19 +138,5 @@ describe('a burst of fleet commands', () => {
     } finally {
       await Promise.all([fleet.close(), dashboard.close()]);
     }
-  });
-});
-
-describe('collapsing a batch of commands', () => {
-  const host = 'h';
-  it('keeps the order, the last resize only, one quiet, one recycle of all (which covers single workers)', () => {
-    expect(collapseCommands([
-      { action: 'resize', host, workers: 20 }, { action: 'recycle', host, worker: 3 }, { action: 'quiet', host },
-      { action: 'resize', host, workers: 1 }, { action: 'quiet', host }, { action: 'recycle', host, worker: 3 }, { action: 'recycle', host, worker: 4 },
-    ])).toEqual([{ action: 'recycle', host, worker: 3 }, { action: 'quiet', host }, { action: 'resize', host, workers: 1 }, { action: 'recycle', host, worker: 4 }]);
-    expect(collapseCommands([
-      { action: 'recycle', host, worker: 2 }, { action: 'recycle', host, worker: 'all' }, { action: 'resize', host, workers: 5 }, { action: 'recycle', host, worker: 'all' },
-    ])).toEqual([{ action: 'recycle', host, worker: 'all' }, { action: 'resize', host, workers: 5 }]);
-    expect(collapseCommands([])).toEqual([]);
   });
 });
