@@ -4,9 +4,10 @@ import { table } from '../output.js';
 
 export const ps: BouyCommand = {
   command: 'ps',
-  describe: 'the stack\'s containers: name, service, state, health, ports',
+  describe: 'the stack\'s containers, stopped ones too: name, service, state, health, ports',
   builder: (y) => y
-    .options({ all: { alias: 'a', type: 'boolean', default: false, describe: 'stopped containers too' } })
+    // Stopped and restarting containers are part of the stack: listed unless --no-all.
+    .options({ all: { alias: 'a', type: 'boolean', default: true, describe: 'stopped and restarting containers too (--no-all: running ones only)' } })
     .example('$0 ps', 'what runs')
     .example('$0 ps --json', 'the same, for scripts'),
   run: async (ctx, args) => {

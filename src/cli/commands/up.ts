@@ -5,6 +5,10 @@ import type { ContainerInfo } from '../docker.js';
 import { healthTargets, probeHealth, type HealthReport } from '../health-probe.js';
 import { table } from '../output.js';
 import { describeLogin, ensureStackSecrets, loginOf } from '../stack-credentials.js';
+import { envFile } from '../dotenv.js';
+import { assertImageSource } from '../project-image.js';
+import { rememberProjectName } from '../project.js';
+import { isDown, stackFailed } from '../stack-failure.js';
 import { upWithWorkers, WORKER_SERVICE } from '../worker-ports.js';
 
 const POLL_MS = 500;
@@ -13,7 +17,13 @@ const POLL_MS = 500;
 async function waitHealthy(ctx: Context, timeoutS: number): Promise<{ reports: HealthReport[]; seconds: number }> {
   const started = Date.now();
   let reports: HealthReport[] = [];
+  // A worker container that exits or restarts while we wait ends the wait at once, with its
+  // last lines: a crash loop (a bad PROCESSOR exits 64 on every start) never turns healthy.
+  const workersOf = async () => (await ctx.containers({ all: true })).filter((c) => c.service === WORKER_SERVICE);
+  const baseline = new Map((await workersOf()).map((c) => [c.id, c.restarts]));
   for (;;) {
+    const down = (await workersOf()).filter((c) => isDown(c, baseline));
+    if (down.length > 0) throw await stackFailed(ctx, down);
     const containers = await ctx.containers();
     const targets = healthTargets(containers);
     // Only Redis was started (`up redis`): there is no health to wait for.
@@ -52,6 +62,8 @@ export async function startStack(ctx: Context, options: {
   const limits = { worker: workerLimit(ctx.env) };
   const scales = options.scale.map((s) => parseScale(s, limits));
   const mode = await ctx.mode();
+  await assertImageSource(ctx, options.build);
+  for (const line of rememberProjectName(ctx.root, envFile(ctx.root, ctx.env), ctx.env, ctx.project)) ctx.out.info(line);
   ctx = ensureStackSecrets(ctx, options.services);
   const workerCount = ctx.env.WORKER_COUNT ?? '1';
   ctx.out.info(`starting ${options.services.join(', ') || 'the stack'} (project ${ctx.project}, ${mode} mode, WORKER_COUNT=${workerCount}); builds the image if it is missing`);
