@@ -23,7 +23,6 @@ export type ErrorCode =
   | 'BOUY_ERR_NO_DOCKER'
   | 'BOUY_ERR_NO_SWARM'
   | 'BOUY_ERR_STACK_NOT_RUNNING'
-  | 'BOUY_ERR_STACK_FAILED'
   | 'BOUY_ERR_NO_IMAGE'
   | 'BOUY_ERR_INTERNAL';
 
@@ -46,8 +45,6 @@ export const EXIT_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   BOUY_ERR_NO_SWARM: EXIT.unavailable,
   /** The command needs a running stack (or its Redis) and there is none. */
   BOUY_ERR_STACK_NOT_RUNNING: EXIT.unavailable,
-  /** A container of the stack exited or restarted while `up` waited for it: a check that failed. */
-  BOUY_ERR_STACK_FAILED: EXIT.failure,
   /** The project's image is not on the engine and the project has no Dockerfile to build it from. */
   BOUY_ERR_NO_IMAGE: EXIT.unavailable,
   BOUY_ERR_INTERNAL: EXIT.software,

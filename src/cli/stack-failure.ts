@@ -1,4 +1,3 @@
-import { BouyError } from '../errors.js';
 import type { Context } from './context.js';
 import { dockerBin, type ContainerInfo } from './docker.js';
 import { capture } from './process.js';
@@ -28,13 +27,14 @@ export async function lastLines(ctx: Context, container: ContainerInfo): Promise
   return errors.length > 0 ? errors : pick(logs.stdout);
 }
 
-/** The error `up` ends with when a worker container went down while it waited: exit 1, its last lines. */
-export async function stackFailed(ctx: Context, down: readonly ContainerInfo[]): Promise<BouyError> {
+/**
+ * What `up` says when a worker container went down while it waited (it then exits 1, a check
+ * that failed, as `health` does): which one, how, its last lines, and what to do.
+ */
+export async function describeStackFailure(ctx: Context, down: readonly ContainerInfo[]): Promise<string> {
   const parts = await Promise.all(down.map(async (c) => {
     const lines = await lastLines(ctx, c);
     return `${c.name} ${describeDown(c)}${lines.length > 0 ? `; its last lines:\n${lines.map((l) => `    ${l}`).join('\n')}` : ''}`;
   }));
-  return new BouyError('BOUY_ERR_STACK_FAILED', `a worker container went down while up waited for it: ${parts.join('\n')}`, {
-    hint: 'fix what the lines above say (a setting in .env or the shell), then ./bouy up again; ./bouy logs worker has the rest',
-  });
+  return `a worker container went down while up waited for it: ${parts.join('\n')}\n  hint: fix what the lines above say (a setting in .env or the shell), then up again; \`bouy logs worker\` has the rest`;
 }
