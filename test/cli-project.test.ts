@@ -68,6 +68,11 @@ describe('which project bouy drives', () => {
     // Named already, linked already: nothing more; a BOUY_ENV_FILE elsewhere is not touched.
     expect(rememberProjectName(dir, file, { COMPOSE_PROJECT_NAME: 'bouy' }, 'bouy')).toEqual([]);
     expect(rememberProjectName(dir, path.join(tmp, 'elsewhere.env'), {}, 'bouy')).toEqual([]);
+    // `-p other` for one command is not written down as the project's name.
+    const once = app('once');
+    writeFileSync(path.join(once, '.env'), '');
+    rememberProjectName(once, path.join(once, '.env'), {}, 'other');
+    expect(readFileSync(path.join(once, '.env'), 'utf8')).toBe('');
   });
 });
 

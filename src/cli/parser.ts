@@ -19,6 +19,7 @@ import { workers } from './commands/workers.js';
 import { quiet, recycle, resize } from './commands/signal-workers.js';
 import { Context, type GlobalArgs } from './context.js';
 import { Output } from './output.js';
+import { DEFAULT_PROJECT } from './project.js';
 import type { Env } from './process.js';
 
 export const COMMANDS: readonly BouyCommand[] = [up, down, clean, ps, logs, exec, shell, scale, resize, recycle, quiet, build, health, workers, enqueue, deploy, undeploy, test, setup];
@@ -90,7 +91,7 @@ export async function parseCli(argv: readonly string[], env: Env, _root: string,
       // No -v: `down -v` drops the volumes, as in `docker compose down -v`.
       verbose: { type: 'boolean', default: false, global: true, describe: 'say which docker/compose commands run' },
       color: { type: 'boolean', default: isTty && env.NO_COLOR === undefined, global: true, describe: 'colour (--no-color: none)', defaultDescription: 'on a terminal' },
-      project: { alias: 'p', type: 'string', default: env.COMPOSE_PROJECT_NAME ?? 'bouy', global: true, describe: 'compose project name', defaultDescription: 'COMPOSE_PROJECT_NAME or bouy' },
+      project: { alias: 'p', type: 'string', default: env.COMPOSE_PROJECT_NAME ?? DEFAULT_PROJECT, global: true, describe: 'compose project name', defaultDescription: 'COMPOSE_PROJECT_NAME or bouy' },
       dev: { type: 'boolean', default: false, global: true, describe: 'development overlay (default for a new stack: src mounted, rebuilt on change)' },
       prod: { type: 'boolean', default: false, global: true, describe: 'production overlay' },
       test: { type: 'boolean', default: false, global: true, describe: 'test overlay' },

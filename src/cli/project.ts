@@ -11,6 +11,9 @@ import type { Env } from './process.js';
  */
 export const PROJECT_MARKER = path.join('compose', 'base.yml');
 
+/** The compose project when nothing names one (COMPOSE_PROJECT_NAME, -p). */
+export const DEFAULT_PROJECT = 'bouy';
+
 /** BOUY_PROJECT_DIR if set; else the nearest folder from `cwd` upwards with compose/base.yml; else `fallback`. */
 export function findProjectDir(cwd: string, env: Env, fallback: string): string {
   const given = env.BOUY_PROJECT_DIR?.trim();
@@ -60,7 +63,8 @@ export function rememberProjectName(root: string, file: string, env: Env, projec
   const done: string[] = [];
   if (file !== path.join(root, '.env')) return done; // BOUY_ENV_FILE: not the file plain Compose reads
   if (linkComposeEnv(root)) done.push(`linked ${path.join(root, 'compose', '.env')} to ../.env (plain Compose reads it)`);
-  if (env.COMPOSE_PROJECT_NAME === undefined) {
+  // Only the default: a `-p other` for one command is not written down as the project's name.
+  if (env.COMPOSE_PROJECT_NAME === undefined && project === DEFAULT_PROJECT) {
     const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
     const separator = before === '' || before.endsWith('\n') ? '' : '\n';
     writeFileSync(file, `${before}${separator}# the compose project of ./bouy and of plain docker compose (compose/.env links here)\nCOMPOSE_PROJECT_NAME=${project}\n`, { mode: 0o600 });

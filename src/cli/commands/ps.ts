@@ -1,6 +1,7 @@
 import { EXIT } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
 import { table } from '../output.js';
+import { describeDown } from '../stack-failure.js';
 
 export const ps: BouyCommand = {
   command: 'ps',
@@ -15,7 +16,7 @@ export const ps: BouyCommand = {
     ctx.out.result({ project: ctx.project, containers }, () => containers.length === 0
       ? `no containers in project ${ctx.project} (start them with \`./bouy up\`)`
       : table(['CONTAINER', 'ID', 'SERVICE', 'STATE', 'HEALTH', 'PORTS'], containers.map((c) => [
-        c.name, c.id, c.service, c.state, c.health || '-',
+        c.name, c.id, c.service, c.state === 'running' ? c.state : describeDown(c), c.health || '-',
         Object.entries(c.ports).map(([inner, host]) => `${host}->${inner}`).join(', ') || '-',
       ])));
     return EXIT.ok;
