@@ -23,6 +23,11 @@ const project = `h19bapp${id}`;
 const appImage = `bouy-app-e2e:${id}`;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bouy-app-'));
 const appDir = path.join(dir, 'shop');
+// The application's own ports, from its .env: bouy's worker containers and, through the
+// compose/.env link, plain Compose's api and dashboard.
+const HEALTH_PORTS = '18280-18289';
+const API_PORT = 18290;
+const DASHBOARD_PORT = 18291;
 /** Nothing of this test process's own stack settings: the application's .env says them. */
 const clear = { COMPOSE_PROJECT_NAME: undefined, BOUY_ENV_FILE: undefined, BOUY_IMAGE: undefined, BOUY_PROJECT_DIR: undefined, QUEUE_NAME: undefined, PROCESSOR: undefined };
 const run = (args: string[], env: Record<string, string | undefined> = {}, cwd = appDir, timeoutMs?: number) =>
@@ -56,7 +61,8 @@ beforeAll(async () => {
   } finally {
     await stack.clean();
   }
-  appFolder(appDir, `COMPOSE_PROJECT_NAME=${project}\nBOUY_IMAGE=${appImage}\nAPI_AUTH=none\nDASHBOARD_AUTH=none\n`);
+  appFolder(appDir, [`COMPOSE_PROJECT_NAME=${project}`, `BOUY_IMAGE=${appImage}`, 'API_AUTH=none', 'DASHBOARD_AUTH=none',
+    `BOUY_HEALTH_PORTS=${HEALTH_PORTS}`, `BOUY_API_PORT=${API_PORT}`, `BOUY_DASHBOARD_PORT=${DASHBOARD_PORT}`, ''].join('\n'));
   write(path.join(appDir, 'docker', 'Dockerfile'), [
     `FROM ${IMAGE} AS runtime`,
     // Settings baked into the image: no compose file may remove or replace them.
@@ -101,6 +107,7 @@ describe('an application\'s own stack, driven from its folder', () => {
     expect(started).toBe(project);
     expect(health).toHaveLength(1);
     expect(health[0]!.worker_count).toBe(2);
+    expect(health[0]!.port).toBe(18280);
     const body = await (await fetch(`http://127.0.0.1:${health[0]!.port}/health`)).json() as { queue: string };
     expect(body.queue).toBe('emails');
     // Redis is not published in prod: enqueue runs inside the stack.
@@ -125,6 +132,9 @@ describe('an application\'s own stack, driven from its folder', () => {
     expect(reports.map((r) => [r.id, r.status]).sort()).toEqual([[(await workerContainers())[0]!.id, 'healthy'], [second!.id, 'exited']].sort());
     expect(health.code).toBe(1);
     expect((await workerContainers()).find((c) => c.id === second!.id)?.state).toBe('exited');
+    const logs = await run(['logs', 'worker', '--tail', '200']);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toContain('Workers ready: 2/2');
   });
 
   it('plain Compose: docker-compose -f compose/base.yml up -d --scale worker=3 lands in the same project, one health port each', async () => {
@@ -144,6 +154,10 @@ describe('an application\'s own stack, driven from its folder', () => {
       expect(body.queue).toBe('emails');
     }
     console.log(`plain Compose --scale worker=3: health ports ${ports.join(', ')}`);
+    // The rest of the stack too, on the ports the application's .env names (read through compose/.env).
+    const all = json<{ containers: ContainerInfo[] }>(await run(['ps', '--json'])).containers;
+    expect(all.find((c) => c.service === 'api')?.ports['8000/tcp']).toBe(API_PORT);
+    expect(all.find((c) => c.service === 'dashboard')?.ports['9181/tcp']).toBe(DASHBOARD_PORT);
   });
 
   it('up with a bad PROCESSOR ends at once with exit 1 and the container\'s own error', async () => {
@@ -154,5 +168,12 @@ describe('an application\'s own stack, driven from its folder', () => {
     expect(r.stderr).toMatch(/nope\.mjs/);
     expect(r.stderr).not.toMatch(/not healthy after/);
     expect(r.code).toBe(1);
+  });
+
+  it('bouy down -v from the folder removes the application\'s containers and its Redis volume', async () => {
+    const r = await run(['down', '-v', '--timeout', '5'], {}, appDir, 180_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ containers: ContainerInfo[] }>(await run(['ps', '--json'])).containers).toEqual([]);
+    expect((await docker(['volume', 'inspect', `${project}_redis-data`])).code).not.toBe(0);
   });
 });
