@@ -10,6 +10,7 @@ import { clean, down } from './commands/down.js';
 import { enqueue } from './commands/enqueue.js';
 import { exec, shell } from './commands/exec.js';
 import { health } from './commands/health.js';
+import { init } from './commands/init.js';
 import { logs } from './commands/logs.js';
 import { ps } from './commands/ps.js';
 import { setup } from './commands/setup.js';
@@ -22,7 +23,7 @@ import { Output } from './output.js';
 import { DEFAULT_PROJECT } from './project.js';
 import type { Env } from './process.js';
 
-export const COMMANDS: readonly BouyCommand[] = [up, down, clean, ps, logs, exec, shell, scale, resize, recycle, quiet, build, health, workers, enqueue, deploy, undeploy, test, setup];
+export const COMMANDS: readonly BouyCommand[] = [up, down, clean, ps, logs, exec, shell, scale, resize, recycle, quiet, build, health, workers, enqueue, deploy, undeploy, test, setup, init];
 
 /** bouy's own package, whichever project the CLI drives. */
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
