@@ -29,9 +29,10 @@ describe('applyPassedSettings: what the compose files pass, applied by the entry
 });
 
 describe('the compose files pass what is set and nothing else', () => {
-  const files = ['base.yml', 'dev.yml', 'dev-source.yml', 'prod.yml', 'test.yml', 'stack.yml'];
-  it.each(files)('compose/%s: no bare NAME and no NAME=${NAME:-default} (v1 removes or replaces the image\'s ENV)', (file) => {
-    const services = (parse(readFileSync(path.join(ROOT, 'compose', file), 'utf8')) as { services: Record<string, { environment?: string[] }> }).services;
+  // bouy's compose files and the application's dev overlay that `bouy init` writes.
+  const files = ['compose/base.yml', 'compose/dev.yml', 'compose/dev-source.yml', 'compose/prod.yml', 'compose/test.yml', 'compose/stack.yml', 'templates/compose/dev.yml'];
+  it.each(files)('%s: no bare NAME and no NAME=${NAME:-default} (v1 removes or replaces the image\'s ENV)', (file) => {
+    const services = (parse(readFileSync(path.join(ROOT, file), 'utf8')) as { services: Record<string, { environment?: string[] }> }).services;
     for (const [role, service] of Object.entries(services)) {
       for (const entry of service.environment ?? []) {
         const passed = /^BOUY_SET_([A-Z0-9_]+)=\$\{([A-Z0-9_]+):-\}$/.exec(entry);
