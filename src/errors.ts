@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'BOUY_ERR_NO_DOCKER'
   | 'BOUY_ERR_NO_SWARM'
   | 'BOUY_ERR_STACK_NOT_RUNNING'
+  | 'BOUY_ERR_NO_IMAGE'
   | 'BOUY_ERR_INTERNAL';
 
 /** Every code with the exit status it means (sysexits). */
@@ -53,6 +54,8 @@ export const EXIT_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   BOUY_ERR_NO_SWARM: EXIT.unavailable,
   /** The command needs a running stack (or its Redis) and there is none. */
   BOUY_ERR_STACK_NOT_RUNNING: EXIT.unavailable,
+  /** The project's image is not on the engine and the project has no Dockerfile to build it from. */
+  BOUY_ERR_NO_IMAGE: EXIT.unavailable,
   BOUY_ERR_INTERNAL: EXIT.software,
 };
 
@@ -83,9 +86,9 @@ export function exitCodeOf(error: unknown): number {
 }
 
 /** A worker could not import its processor (reported over IPC as text): the start fails, exit 64. */
-export function processorUnusable(detail: string): BouyError {
+export function processorUnusable(detail: string, hint?: string): BouyError {
   return new BouyError('BOUY_ERR_PROCESSOR', detail.split('\n')[0] ?? detail, {
-    hint: 'fix the module so that it can be imported, with a default export async (job) => result',
+    hint: hint ?? 'fix the module so that it can be imported, with a default export async (job) => result',
   });
 }
 
@@ -103,7 +106,7 @@ export function processorCheckFailed(detail: string, hint: string | undefined): 
  * was ever ready: later, under a running fleet, it is a crash like any other.
  */
 export function startFailure(report: { error: string; code?: string; hint?: string }): BouyError | undefined {
-  if (report.code === 'BOUY_ERR_PROCESSOR') return processorUnusable(report.error);
+  if (report.code === 'BOUY_ERR_PROCESSOR') return processorUnusable(report.error, report.hint);
   if (report.code === 'BOUY_ERR_PROCESSOR_CHECK') return processorCheckFailed(report.error.split('\n')[0] ?? report.error, report.hint);
   return undefined;
 }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { invalidConfiguration } from '../errors.js';
+import { MIN_TOKEN_LENGTH } from '../http/credentials.js';
 import { boolean, integer, number, oneOf, Problems, text, type Env } from './parse.js';
 import { describeRedis, redisSettings, type RedisTarget } from './redis-target.js';
 import { parseSchedules, type Schedule } from './schedules.js';
@@ -34,8 +35,14 @@ export interface Config extends JobSettings {
   readonly queues: readonly string[];
   /** Jobs each worker runs at once. @defaultValue 1 */
   readonly concurrency: number;
-  /** Module whose default export processes a job; undefined: look up by queue name. */
+  /** Module whose default export processes a job, for every queue; undefined: look up by queue name. */
   readonly processor: string | undefined;
+  /**
+   * PROCESSORS_DIR: the folder of one module per queue (`<queue>.ts|.mjs|.js`); undefined:
+   * `processors/` in the working directory when it exists, else bouy's built-in processors
+   * (see processorsDirectory in worker/load-processor.ts).
+   */
+  readonly processorsDir: string | undefined;
   /** @defaultValue 10 */
   readonly restartDelaySeconds: number;
   /** A worker that dies sooner than this after starting counts towards a crash loop. @defaultValue 5 */
@@ -107,8 +114,8 @@ const PACKAGE_VERSION = (createRequire(import.meta.url)('../../package.json') as
 function adminToken(env: Env, problems: Problems): string | undefined {
   const value = env.ADMIN_TOKEN;
   if (value === undefined || value === '') return undefined;
-  if (value.length < 16) {
-    problems.add('ADMIN_TOKEN', '(hidden)', 'at least 16 characters, or unset to turn the admin routes off');
+  if (value.length < MIN_TOKEN_LENGTH) {
+    problems.add('ADMIN_TOKEN', '(hidden)', `at least ${MIN_TOKEN_LENGTH} characters, or unset to turn the admin routes off`);
     return undefined;
   }
   return value;
@@ -150,6 +157,8 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
   if (twice) problems.add('QUEUE_NAME', env.QUEUE_NAME, `each queue once (${twice} is listed twice)`);
   const processor = env.PROCESSOR?.trim();
   if (processor === '') problems.add('PROCESSOR', env.PROCESSOR, 'a path to a module whose default export processes a job, or unset');
+  const processorsDir = env.PROCESSORS_DIR?.trim();
+  if (processorsDir === '') problems.add('PROCESSORS_DIR', env.PROCESSORS_DIR, 'a folder holding one module per queue (<queue>.ts, .mjs or .js), or unset');
 
   const heartbeatSeconds = number(env, problems, 'HEARTBEAT_SECONDS', 5, 0.1, 3600);
   const redis = redisSettings(env, problems);
@@ -159,6 +168,7 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
     queues: Object.freeze(queues.split(',')),
     concurrency: integer(env, problems, 'WORKER_CONCURRENCY', 1, 1, 1000),
     processor: processor ? processor : undefined,
+    processorsDir: processorsDir ? processorsDir : undefined,
     restartDelaySeconds: number(env, problems, 'RESTART_DELAY_SECONDS', 10, 0, 3600),
     minUptimeSeconds: number(env, problems, 'MIN_UPTIME_SECONDS', 5, 0, 3600),
     crashLoopThreshold: integer(env, problems, 'CRASH_LOOP_THRESHOLD', 3, 1, 100),

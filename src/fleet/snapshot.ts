@@ -4,10 +4,10 @@ import { fleetKeys } from './keys.js';
 
 /**
  * Bounds on one snapshot whatever the processors do: about 1 KiB for a few idle workers, at
- * most ~150 KiB (20 workers × 20 listed jobs × three 120-character fields).
+ * most ~150 KiB (20 workers × 20 listed jobs × three clipped fields of
+ * jobs/job-names.ts's MAX_TEXT characters).
  */
 export const MAX_JOBS_LISTED = 20;
-const MAX_TEXT = 120;
 
 /** A worker's state on the page: the slot's state, with a ready one that runs jobs shown busy. */
 export type WorkerState = SlotView['state'] | 'busy';
@@ -50,7 +50,7 @@ export interface SupervisorSnapshot {
   workers: WorkerSnapshot[];
 }
 
-export const clip = (text: string) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text);
+export { clip } from '../jobs/job-names.js';
 
 /** The page's state of a slot: `busy` is a ready slot with jobs running. */
 export function workerState(view: SlotView): WorkerState {
@@ -59,14 +59,18 @@ export function workerState(view: SlotView): WorkerState {
 
 /**
  * Stores a snapshot with an expiry (a supervisor that dies stops refreshing it, and it
- * vanishes) and notes its host in the index the dashboard reads.
+ * vanishes) and notes its host in the index the dashboard reads. A pipeline, not a MULTI (two
+ * commands, not four): one connection keeps their order, so a reader that finds the host in the
+ * index finds its snapshot too, and one that reads between the two misses a host for one poll.
  */
 export async function publishSnapshot(redis: RedisClient, prefix: string, snapshot: SupervisorSnapshot, ttlMs: number): Promise<void> {
   const keys = fleetKeys(prefix);
-  await redis.multi()
+  const replies = await redis.pipeline()
     .set(keys.snapshot(snapshot.host), JSON.stringify(snapshot), 'PX', ttlMs)
     .zadd(keys.snapshots, snapshot.at, snapshot.host)
     .exec();
+  const failed = replies?.find(([error]) => error)?.[0];
+  if (failed) throw failed;
 }
 
 export async function withdrawSnapshot(redis: RedisClient, prefix: string, host: string): Promise<void> {

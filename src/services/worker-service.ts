@@ -2,8 +2,10 @@ import { loadConfig, sharedSettings } from '../config/config.js';
 import { BouyError, EXIT } from '../errors.js';
 import { within } from '../timeout.js';
 import { registerAdminRoutes } from '../health/admin-routes.js';
-import { registerBacklogRoute } from '../health/backlog-route.js';
+import { openBacklogQueues, registerBacklogRoute } from '../health/backlog-route.js';
+import { loadBacklogSettings } from '../health/backlog-settings.js';
 import { buildHealthApp, listenInRange } from '../health/health-server.js';
+import { writeProbe, writeProbeKey } from '../health/write-probe.js';
 import { createMetrics } from '../health/metrics.js';
 import { logDestination } from '../log.js';
 import { pingWithin } from '../redis.js';
@@ -43,18 +45,21 @@ export const workerService: Service = {
     // fails before the supervisor starts its workers leaves none behind.
     releasers.add('pre-forked workers', discardPreforked);
     const config = loadConfig();
+    const backlogSettings = loadBacklogSettings();
     const output = logDestination(config.logFormat);
     let singleton: SingletonStart | undefined;
+    let processors: Record<string, string> = {};
     // Pre-flight: everything that can be wrong is found before anything starts. The processor
     // is found, not imported (its top level runs in the workers only; see locateProcessor).
     const { log, redis } = await startRole(config, 'supervisor', releasers, {
       destination: output,
       preflight: async () => {
-        locateProcessors(config.queues, config.processor);
+        processors = locateProcessors(config.queues, config);
         singleton = await loadSingleton(config.singletonModule);
       },
     });
-    log.info({ ...sharedSettings(config), workers: config.workerCount }, 'pre-flight passed');
+    // Which file runs each queue, said at start: an application's own, or bouy's built-in example.
+    log.info({ ...sharedSettings(config), workers: config.workerCount, processors }, 'pre-flight passed');
     await applyQueueLimits(config, redis, log);
 
     // Every age (heartbeats, presence, the clean-up below) is judged on Redis's clock; a host
@@ -94,7 +99,8 @@ export const workerService: Service = {
         slots: () => supervisor.view(),
         redisReachable: sharedRead(() => pingWithin(redis, 1000)),
         redisUnansweredMs: () => clock.unansweredMs(),
-        metrics: createMetrics(config, { supervisor, registry, redis, isLeader }),
+        redisRefusal: sharedRead(() => writeProbe(redis, writeProbeKey(config.keyPrefix))),
+        metrics: createMetrics(config, { supervisor, registry, redis, isLeader, backlogWindowSeconds: backlogSettings.windowSeconds }),
         extra: async () => ({
           leader: isLeader(),
           // Its own id when it leads: the shared read may be up to 250 ms older than the
@@ -109,7 +115,7 @@ export const workerService: Service = {
         }),
       });
       if (config.adminToken) registerAdminRoutes(health, supervisor, config.adminToken);
-      registerBacklogRoute(health, config, redis); // KEDA's metrics-api scaler reads it
+      registerBacklogRoute(health, openBacklogQueues(health, config, redis), backlogSettings); // KEDA's metrics-api scaler may read it
       releasers.add('health server', () => health.close());
       healthPort = await listenInRange(health, config, log);
     }
@@ -148,7 +154,7 @@ export const workerService: Service = {
     // Jobs of peers that died whole (nothing restarts them) go back once their heartbeat expired.
     const deadPeers = reclaimDeadPeers(redis, registry, {
       prefix: config.keyPrefix, hostname: config.hostname, maxKills: config.maxJobKills,
-      staleAfterMs: config.staleAfterMs, heartbeatMs: config.heartbeatSeconds * 1000, everyMs: Math.min(500, config.heartbeatSeconds * 500), // a tick is a SET and a ZRANGEBYSCORE: cheap, and the goal is 3 heartbeats + 2 s
+      staleAfterMs: config.staleAfterMs, heartbeatMs: config.heartbeatSeconds * 1000, everyMs: Math.min(1000, config.heartbeatSeconds * 500), // a tick is a SET (and for one supervisor of the fleet a ZRANGEBYSCORE); the goal is 3 heartbeats + 2 s
     }, log);
     releasers.add('dead-peer reclaim', () => deadPeers.stop());
     // A worker alive but cut off from Redis (a half-open connection it did not mend) is replaced.

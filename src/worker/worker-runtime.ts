@@ -15,11 +15,14 @@ import { loadProcessors, type JobProcessor, type LoadedProcessor } from './load-
 import type { RecycleReason } from '../ipc.js';
 import { jobLimit } from './job-limit.js';
 import { PriorityCascade } from './priority-cascade.js';
-import { JobReport, type ReportedJob } from './job-report.js';
+import { isJobMove, JobReport, type ReportedJob } from './job-report.js';
+import { LOCK_LOST, LockWatch } from './lock-watch.js';
 import { ErrorWatch } from './error-watch.js';
+import { RedisErrorTally } from './redis-error-tally.js';
 import { ProcessorLifecycle } from './processor-lifecycle.js';
 import { jobTimeoutMs, rateLimitOn429, retryAfterOf, runWithDeadline } from './job-deadline.js';
 import { supervisorGone, supervisorPid } from './supervisor-pid.js';
+import { holdKeysOf, QueueHold } from './queue-hold.js';
 
 /** Resolves once the message is handed to the channel (or at once when there is none). */
 export function send(message: WorkerMessage): Promise<void> {
@@ -29,8 +32,6 @@ export function send(message: WorkerMessage): Promise<void> {
   });
 }
 
-/** A billion jobs a second: no limit, only what makes `worker.rateLimit(ms)` bite. */
-const LIMITER_FOR_429S = { max: 1_000_000_000, duration: 1000 };
 /** How often a busy worker reads its RSS against MAX_MEMORY_MB after jobs (checkLimits). */
 const MEMORY_CHECK_MS = 100;
 
@@ -65,6 +66,10 @@ export class WorkerProcess {
   private readonly workers: Worker[] = [];
   /** Each BullMQ worker's own command connection (the one its fetches go through), for abort's fence. */
   private readonly fetchConnections: RedisClient[] = [];
+  /** Each BullMQ worker's side of a processor's 429: the whole queue held, then released. */
+  private readonly holds = new Map<Worker, QueueHold>();
+  /** Each BullMQ worker's watch over the locks of its running jobs (see lock-watch.ts). */
+  private readonly lockWatches = new Map<Worker, LockWatch>();
   private readonly cascade: PriorityCascade;
   private readonly report: JobReport;
   private readonly counters: Counters = { completed: 0, failed: 0 };
@@ -83,6 +88,8 @@ export class WorkerProcess {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   /** BullMQ Worker errors: rate-limited lines, failing/recovered reports to the supervisor. */
   private readonly errors: ErrorWatch;
+  /** Failed Redis commands by kind, sent to the supervisor once a second (bouy_redis_errors_total). */
+  private readonly redisErrors = new RedisErrorTally((counts) => void send({ type: 'redis-errors', counts }));
   private errorTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private readonly redis;
@@ -108,7 +115,7 @@ export class WorkerProcess {
     this.errors = new ErrorWatch(log, (message) => void send(message));
     // Its heartbeats must get through a half-open connection well inside the stale period.
     this.redis = connect(config.redis, { socketTimeout: registrySocketTimeoutMs(config.heartbeatSeconds) });
-    this.redis.on('error', (error) => this.log.warn({ err: error }, 'registry connection error'));
+    this.redis.on('error', (error) => { this.redisErrors.count(error); this.log.warn({ err: error }, 'registry connection error'); });
     this.registration = new WorkerRegistration(this.redis, config.keyPrefix, {
       name, pid: process.pid, host: config.hostname, queues: config.queues, startedAt: Date.now(), supervisor: supervisorPid(),
     });
@@ -117,7 +124,7 @@ export class WorkerProcess {
 
   async start(): Promise<void> {
     this.log.info({ queues: this.config.queues, concurrency: this.config.concurrency }, 'loading processors');
-    const processors = await loadProcessors(this.config.queues, this.config.processor);
+    const processors = await loadProcessors(this.config.queues, this.config);
     this.lifecycle = new ProcessorLifecycle(this.config, processors, this.name, this.log, send);
     await this.lifecycle.start();
     for (const [rank, queue] of this.config.queues.entries()) {
@@ -149,7 +156,7 @@ export class WorkerProcess {
     await this.beat();
     this.heartbeatTimer = setInterval(() => void this.beat(), this.config.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
-    this.errorTimer = setInterval(() => this.errors.tick(), 1000);
+    this.errorTimer = setInterval(() => { this.errors.tick(); this.redisErrors.flush(); }, 1000);
     this.errorTimer.unref();
     this.checkMemory();
   }
@@ -210,15 +217,20 @@ export class WorkerProcess {
       connection,
       prefix: this.config.bullPrefix,
       concurrency: this.config.concurrency,
-      // BullMQ honours a manual rate limit (a processor's 429, see rateLimitOn429) only on a
-      // worker with a limiter; this one never limits by itself. QUEUE_RATE_LIMIT, in the queue's
-      // meta (queue-limits.ts), takes precedence over it in BullMQ's fetch script.
-      limiter: LIMITER_FOR_429S,
+      // No `limiter`: it would cost three commands per job (GET, HEXISTS, INCR) when no limit is
+      // set. A processor's 429 arms the queue's meta for the hold instead (queue-hold.ts), and
+      // QUEUE_RATE_LIMIT lives there too (queue-limits.ts).
       name: this.name,
       autorun: false,
+      lockDuration: this.config.jobLockSeconds * 1000,
     });
     auditLostFetches(worker, connection, (jobId) => this.runningIds.has(`${queue}:${jobId}`), this.log);
-    worker.on('error', (error) => this.errors.record(queue, error));
+    this.holds.set(worker, new QueueHold(this.redis, holdKeysOf(worker), (error) => this.log.warn({ err: error, queue }, 'could not release the queue after a 429 hold; it costs commands per job until a supervisor starts')));
+    this.lockWatches.set(worker, new LockWatch(worker, this.config.jobLockSeconds * 1000, (jobId, why) => {
+      this.log.warn({ queue, jobId, why }, `job lock lost: ${why}; its AbortSignal fires (it may run again elsewhere)`);
+      worker.cancelJob(jobId, LOCK_LOST);
+    }));
+    worker.on('error', (error) => { this.redisErrors.count(error); this.errors.record(queue, error); });
     worker.on('completed', (job) => this.settle(queue, job, 'completed'));
     worker.on('failed', (job, error) => { if (job) this.settle(queue, job, 'failed', error); });
     return worker;
@@ -236,21 +248,29 @@ export class WorkerProcess {
     const active: ActiveJob = { reported: this.report.started(queue, job.id ?? '', job.name), startedAt: performance.now(), returned: false };
     this.jobs.set(job, active);
     this.runningIds.add(`${queue}:${job.id}`);
+    const locks = signal && this.lockWatches.get(worker);
+    locks?.track(job.id ?? '');
     const timeoutMs = jobTimeoutMs(job, this.config.jobTimeoutSeconds);
     const work = timeoutMs > 0
       ? this.runWithDeadline(worker, job, timeoutMs, () => invoke(processor, job, token, signal))
       : invoke(processor, job, token, signal);
     return work.then((result) => {
+      locks?.untrack(job.id ?? '');
       this.report.ended(active.reported);
       active.returned = true;
       return result;
     }, (error: unknown) => {
-      this.report.ended(active.reported);
-      // A 429 (ours, or BullMQ's own RateLimitError) puts the job back: it did not fail.
-      if ((error as Error | null)?.name !== 'RateLimitError' && retryAfterOf(error) === undefined) {
+      locks?.untrack(job.id ?? '');
+      // BullMQ's control-flow errors and a 429 (turned into its RateLimitError below) put the
+      // job back: this run ended, the job did not fail, and BullMQ emits no event for it.
+      if (isJobMove(error) || retryAfterOf(error) !== undefined) {
+        this.jobs.delete(job);
+        this.report.moved(active.reported);
+      } else {
+        this.report.ended(active.reported);
         this.log.warn({ queue, jobId: job.id, jobName: job.name, err: error }, 'job failed');
       }
-      return rateLimitOn429(worker, error, (ms) => this.log.warn({ queue, jobId: job.id, retry_after_ms: ms }, 'rate limited by the processor: the queue waits'));
+      return rateLimitOn429(this.holds.get(worker)!, error, (ms) => this.log.warn({ queue, jobId: job.id, retry_after_ms: ms }, 'rate limited by the processor: the queue waits'));
     });
   }
 
@@ -294,6 +314,7 @@ export class WorkerProcess {
     try {
       await this.registration.heartbeat({ state: this.state, ...this.counters, active: this.report.runningCount });
     } catch (error) {
+      this.redisErrors.count(error);
       this.log.warn({ err: error }, 'heartbeat failed');
     }
   }
@@ -316,6 +337,8 @@ export class WorkerProcess {
       await this.beat();
       await Promise.allSettled(this.workers.map((w) => w.close()));
       await this.lifecycle?.stop();
+      // Bounded: a Redis that does not answer must not hold the drain (the meta stays armed then).
+      await within(Promise.allSettled([...this.holds.values()].map((hold) => hold.close())), 1000, undefined);
       await this.finish();
       this.log.info({ ...this.counters }, 'drained');
     })();
@@ -357,6 +380,7 @@ export class WorkerProcess {
   }
 
   private async finish(): Promise<void> {
+    for (const watch of this.lockWatches.values()) watch.stop();
     await this.report.flush();
     clearInterval(this.heartbeatTimer);
     clearInterval(this.errorTimer);
