@@ -30,7 +30,10 @@ import type { Service } from './service.js';
 import { startRole } from './service-kit.js';
 import { onQuietSignal, onRecycleSignal, onScalingSignal, onShutdownSignal } from '../signals.js';
 
-/** How long a release that talks to Redis may take on the way out (see SHUTDOWN_WRITE_GRACE_MS). */
+/**
+ * How long the releases that talk to Redis may take on the way out, all together (see
+ * SHUTDOWN_WRITE_GRACE_MS): bounded one by one, six of them added up past the shutdown bound.
+ */
 const RELEASE_MS = 1000;
 
 /**
@@ -72,6 +75,13 @@ export const workerService: Service = {
     const clockKeeper = clock.keepSynced(); // also how /livez knows Redis still answers
     releasers.add('clock', () => clockKeeper.stop());
     const registry = new Registry(redis, config.keyPrefix, config.bullPrefix, clock);
+    // The releases that talk to Redis share one bound, counted from the first: Redis may never
+    // answer (issue 23), and the process must still exit in time.
+    let releaseBy: number | undefined;
+    const bounded = (work: Promise<unknown>) => {
+      releaseBy ??= Date.now() + RELEASE_MS;
+      return within(work, Math.max(0, releaseBy - Date.now()), undefined);
+    };
     // One live supervisor per BOUY_HOSTNAME (exit 69 naming the other), before any registration.
     const hostClaim = await claimHostname(redis, {
       prefix: config.keyPrefix, hostname: config.hostname, staleAfterMs: config.staleAfterMs, heartbeatMs: config.heartbeatSeconds * 1000,
@@ -79,14 +89,13 @@ export const workerService: Service = {
     const renewClaim = setInterval(() => void hostClaim.renew().catch((error: unknown) => log.debug({ err: error }, 'could not renew the hostname claim')), config.heartbeatSeconds * 1000);
     releasers.add('hostname claim', async () => {
       clearInterval(renewClaim);
-      await within(hostClaim.release(), RELEASE_MS, undefined);
+      await bounded(hostClaim.release());
     });
     const supervisor = new Supervisor(config, log, output, registry);
     const leadership = startLeadership(config, singleton, log);
-    // Each release that talks to Redis gets a bound: Redis may never answer (issue 23).
-    releasers.add('leadership', () => within(leadership.stop(), RELEASE_MS, undefined));
+    releasers.add('leadership', () => bounded(leadership.stop()));
     const fleet = joinFleet(config, redis, log, clock);
-    releasers.add('fleet presence', () => fleet.stop());
+    releasers.add('fleet presence', () => bounded(fleet.stop()));
     // Singleton work stops (and the lease is handed over) while the workers drain.
     supervisor.once('stopping', () => void Promise.all([leadership.stop(), fleet.stop()]));
 
@@ -116,7 +125,8 @@ export const workerService: Service = {
       });
       if (config.adminToken) registerAdminRoutes(health, supervisor, config.adminToken);
       registerBacklogRoute(health, openBacklogQueues(health, config, redis), backlogSettings); // KEDA's metrics-api scaler may read it
-      releasers.add('health server', () => health.close());
+      // Bounded: closing it closes the backlog queues, which wait on Redis (issue 23 item 3).
+      releasers.add('health server', () => bounded(health.close()));
       healthPort = await listenInRange(health, config, log);
     }
 
@@ -150,7 +160,7 @@ export const workerService: Service = {
     supervisor.start();
     // The fleet page's snapshot, events and commands; withdrawn after the drain (released first).
     const fleetPage = startFleetReporting({ config, redis, supervisor, log, fingerprint: fleet.fingerprint, isLeader: () => leadership.election.isLeader(), healthPort: () => healthPort });
-    releasers.add('fleet page', () => within(fleetPage.stop(), RELEASE_MS, undefined));
+    releasers.add('fleet page', () => bounded(fleetPage.stop()));
     // Jobs of peers that died whole (nothing restarts them) go back once their heartbeat expired.
     const deadPeers = reclaimDeadPeers(redis, registry, {
       prefix: config.keyPrefix, hostname: config.hostname, maxKills: config.maxJobKills,
