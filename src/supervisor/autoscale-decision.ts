@@ -40,8 +40,10 @@ export interface ScaleObservation {
   readonly now: number;
   /** Workers that stay (starting, ready or busy; not those being drained away). */
   readonly workers: number;
-  /** Of those, still starting: capacity that takes no job yet. */
+  /** Of those, still starting: capacity that takes no job yet, and soon will. */
   readonly starting: number;
+  /** Of those, ready to take jobs (the rest restart, or loop on a crash). */
+  readonly ready: number;
   /** Jobs running in the ready workers. */
   readonly busy: number;
   /** Jobs ready to run in this supervisor's queues; undefined when not read (slots were free). */
@@ -68,9 +70,8 @@ export interface ScaleDecision {
 export const INITIAL_SCALE_STATE: ScaleState = { spareSince: undefined };
 
 /** Ready slots are all busy: the only time the backlog is worth a Redis read. */
-export function slotsFull(observation: Pick<ScaleObservation, 'workers' | 'starting' | 'busy'>, concurrency: number): boolean {
-  const ready = observation.workers - observation.starting;
-  return ready > 0 && observation.busy >= ready * concurrency;
+export function slotsFull(observation: Pick<ScaleObservation, 'ready' | 'busy'>, concurrency: number): boolean {
+  return observation.ready > 0 && observation.busy >= observation.ready * concurrency;
 }
 
 /** Workers the memory limit still has room for, at the workers' measured size. */
@@ -90,7 +91,7 @@ export function decideScale(settings: ScaleSettings, state: ScaleState, observat
   if (workers > max) return { target: max, reason: `above the maximum of ${max}`, state: { spareSince: undefined } };
   if (starting > 0) return hold(`${starting} worker(s) still starting`);
 
-  const capacity = workers * concurrency;
+  const capacity = observation.ready * concurrency;
   if (slotsFull(observation, concurrency) && waiting !== undefined && waiting > 0) {
     if (workers >= max) return hold(`all ${capacity} slots busy and ${waiting} job(s) waiting, at the maximum of ${max}`);
     const wanted = Math.min(max, workers + Math.ceil(waiting / concurrency));
@@ -105,7 +106,7 @@ export function decideScale(settings: ScaleSettings, state: ScaleState, observat
     return { target, reason: `all ${capacity} slots busy and ${waiting} job(s) waiting: +${target - workers} worker(s)${capped}`, state: { spareSince: undefined } };
   }
 
-  const spare = capacity - busy >= concurrency && workers > min;
+  const spare = capacity - busy >= concurrency && workers > min && observation.ready === workers;
   if (!spare) return hold(workers > min ? `${busy} of ${capacity} slots busy` : `at the minimum of ${min}`);
   const since = state.spareSince ?? now;
   const quietMs = now - since;

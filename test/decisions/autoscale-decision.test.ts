@@ -5,7 +5,8 @@ const settings: ScaleSettings = { min: 2, max: 8, concurrency: 4, quietWindowMs:
 const MiB = 1048576;
 
 function observe(over: Partial<ScaleObservation> = {}): ScaleObservation {
-  return { now: 1_000_000, workers: 2, starting: 0, busy: 0, waiting: undefined, memory: undefined, frozen: false, ...over };
+  const workers = over.workers ?? 2;
+  return { now: 1_000_000, workers, starting: 0, ready: workers - (over.starting ?? 0), busy: 0, waiting: undefined, memory: undefined, frozen: false, ...over };
 }
 
 describe('growing', () => {
@@ -86,8 +87,14 @@ describe('bounds and holds', () => {
   });
 
   it('slotsFull counts ready workers only', () => {
-    expect(slotsFull({ workers: 3, starting: 1, busy: 8 }, 4)).toBe(true);
-    expect(slotsFull({ workers: 3, starting: 3, busy: 0 }, 4)).toBe(false);
-    expect(slotsFull({ workers: 2, starting: 0, busy: 7 }, 4)).toBe(false);
+    expect(slotsFull({ ready: 2, busy: 8 }, 4)).toBe(true);
+    expect(slotsFull({ ready: 0, busy: 0 }, 4)).toBe(false);
+    expect(slotsFull({ ready: 2, busy: 7 }, 4)).toBe(false);
+  });
+
+  it('a crash-looping worker is neither capacity nor a reason to wait; it holds a shrink back', () => {
+    // 3 workers, 1 restarting: the 2 ready ones are full and jobs wait, so one more comes.
+    expect(decideScale(settings, INITIAL_SCALE_STATE, observe({ workers: 3, ready: 2, busy: 8, waiting: 4 })).target).toBe(4);
+    expect(decideScale(settings, { spareSince: 0 }, observe({ workers: 3, ready: 2, busy: 0 })).target).toBe(3);
   });
 });
