@@ -14,6 +14,7 @@ import { loadProcessors, type JobProcessor, type LoadedProcessor } from './load-
 import type { RecycleReason } from '../ipc.js';
 import { jobLimit } from './job-limit.js';
 import { PriorityCascade } from './priority-cascade.js';
+import { WeightedOrder, type QueueOrder } from './weighted-order.js';
 import { JobReport, type ReportedJob } from './job-report.js';
 import { ErrorWatch } from './error-watch.js';
 import { ProcessorLifecycle } from './processor-lifecycle.js';
@@ -64,7 +65,7 @@ export class WorkerProcess {
   private readonly workers: Worker[] = [];
   /** Each BullMQ worker's own command connection (the one its fetches go through), for abort's fence. */
   private readonly fetchConnections: RedisClient[] = [];
-  private readonly cascade: PriorityCascade;
+  private readonly cascade: QueueOrder;
   private readonly report: JobReport;
   private readonly counters: Counters = { completed: 0, failed: 0 };
   /**
@@ -96,7 +97,9 @@ export class WorkerProcess {
     private readonly linesLogged: () => number,
   ) {
     this.jobLimit = jobLimit(config.maxJobsPerWorker, config.maxJobsJitter);
-    this.cascade = new PriorityCascade(config.queues.length > 1);
+    this.cascade = config.queueWeights
+      ? new WeightedOrder(config.queueWeights, config.concurrency)
+      : new PriorityCascade(config.queues.length > 1);
     this.report = new JobReport((report) => send({ type: 'report', ...report }), config.jobNameLimit);
     this.errors = new ErrorWatch(log, (message) => void send(message));
     this.redis = connect(config.redis);
