@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEvents } from '../src/fleet/events.js';
+import { readSnapshots } from '../src/fleet/snapshot.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
@@ -28,6 +29,9 @@ describe('WORKER_COUNT=MIN-MAX: a real supervisor autoscales', () => {
         return busy === 8 && body;
       }, '8 busy workers', 60_000);
       expect(grown.scaling).toMatchObject({ current: 8, target: 8, min: 2, max: 8 });
+      // The fleet page reads the same numbers from the supervisor's snapshot.
+      await waitFor(async () => (await readSnapshots(redis.client, fleet.prefix)).find((s) => s.host === fleet.hostname)?.scaling?.current === 8, 'the snapshot showing 8 workers');
+      expect((await readSnapshots(redis.client, fleet.prefix)).find((s) => s.host === fleet.hostname)?.scaling).toEqual({ mode: 'range', current: 8, min: 2, max: 8, target: 8 });
       await fleet.open('go');
       await waitFor(async () => (await fleet.finished()).length >= JOBS, `${JOBS} jobs finished`, 60_000);
       const shrunk = await waitFor(async () => {
