@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Config } from '../config/config.js';
 import { memoryLimitOf, readCgroupFiles } from '../config/cgroup-limits.js';
-import { residentBytes } from '../health/process-memory.js';
+import { proportionalBytes } from '../health/process-memory.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis.js';
 import { within } from '../timeout.js';
@@ -63,7 +63,8 @@ export function startAutoscaling(
   const memoryRoom = async (pids: number[]): Promise<MemoryRoom | undefined> => {
     const limit = memoryLimitOf(readCgroupFiles());
     if (!limit) return undefined;
-    const sizes = (await Promise.all(pids.map((pid) => residentBytes(pid)))).filter((b): b is number => b !== undefined);
+    // PSS: a new worker shares Node's binary and libraries with the running ones.
+    const sizes = (await Promise.all(pids.map((pid) => proportionalBytes(pid)))).filter((b): b is number => b !== undefined);
     if (sizes.length === 0) return undefined;
     const workerBytes = sizes.reduce((a, b) => a + b, 0) / sizes.length;
     const usedBytes = limit.usedBytes ?? sizes.reduce((a, b) => a + b, process.memoryUsage.rss());

@@ -69,8 +69,8 @@ describe('WORKER_COUNT=auto in a container', () => {
 });
 
 describe('WORKER_COUNT=MIN-MAX in a container with a memory limit', () => {
-  it('--memory 400m: a burst grows the pool only as far as the limit has room for, and says so', async () => {
-    await inContainer(['--memory', '400m', '--memory-swap', '400m'], { WORKER_COUNT: '1-8', AUTOSCALE_INTERVAL_SECONDS: '0.5', AUTOSCALE_QUIET_SECONDS: '600' }, async (health, name) => {
+  it('--memory 200m: a burst grows the pool only as far as the limit has room for, and says so', async () => {
+    await inContainer(['--memory', '200m', '--memory-swap', '200m'], { WORKER_COUNT: '1-8', AUTOSCALE_INTERVAL_SECONDS: '0.5', AUTOSCALE_QUIET_SECONDS: '600' }, async (health, name) => {
       await waitFor(async () => (await health()).workers_ready === 1, 'the first worker ready', 60_000);
       const queue = new Queue(name, { connection: redis.client });
       try {
