@@ -1,57 +1,21 @@
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
-import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
-import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
-import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/free-port.js';
 import {
-  KUBERNETES, containersOf, effectiveEnv, expand, find, kustomize, quantity, readManifest, references, resolvePort,
-  valueAt, workloads, type Container, type K8sObject,
+  KUBERNETES, apiServerErrors, containersOf, effectiveEnv, expand, find, kustomize, quantity, readManifest, references, resolvePort,
+  schemaErrors, typeErrors, valueAt, workloads, type Container, type K8sObject,
 } from './helpers/kubernetes.js';
 import { runEntrypoint, stopProcess, type Running } from './helpers/processes.js';
 import { parsePrometheus, sampleValue } from './helpers/prometheus.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
-import { allReady, startFleet, type TestFleet, withFleet } from './helpers/supervisor.js';
+import { allReady, completedJobs, startFleet, type TestFleet, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 // deploy/kubernetes, checked without a cluster (none runs here): the kustomize build validated
 // against the Kubernetes and KEDA schemas, then what the schemas cannot know, checked against
 // the real thing — the probes' routes and the autoscaler's metric asked of a real supervisor on
 // a real Redis, the drain timeout against the grace period.
-
-/** One schema per kind the manifests may use: a kind without one fails the validation. */
-const MODELS: Record<string, new (data: any) => { validate(): void }> = {
-  'v1/Namespace': Namespace,
-  'v1/ConfigMap': ConfigMap,
-  'v1/Secret': Secret,
-  'v1/Service': Service,
-  'apps/v1/Deployment': Deployment,
-  'apps/v1/StatefulSet': StatefulSet,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
-  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
-  'keda.sh/v1alpha1/ScaledObject': ScaledObject,
-};
-
-/** Every schema violation of `objects`, as `Kind/name: message` (empty when all are valid). */
-function schemaErrors(objects: K8sObject[]): string[] {
-  const errors: string[] = [];
-  for (const object of objects) {
-    const Model = MODELS[`${object.apiVersion}/${object.kind}`];
-    if (!Model) {
-      errors.push(`${object.kind}/${object.metadata.name}: no schema for ${object.apiVersion} ${object.kind}`);
-      continue;
-    }
-    try {
-      new Model(object).validate();
-    } catch (error) {
-      errors.push(`${object.kind}/${object.metadata.name}: ${(error as Error).message}`);
-    }
-  }
-  return errors;
-}
 
 /** Per role: the variable that sets the port its probes ask, and bouy's default for it. */
 const PORT_VARIABLE: Record<string, { name: string; fallback: number }> = {
@@ -67,6 +31,7 @@ const GRACE_MARGIN_SECONDS = 10;
 const TEST_SECRETS = {
   REDIS_PASSWORD: '', API_TOKEN: 'test-api-token-0123456789', DASHBOARD_USER: 'ops',
   DASHBOARD_PASSWORD: 'test-dashboard-password', ADMIN_TOKEN: 'test-admin-token-0123456789',
+  BACKLOG_TOKEN: 'test-backlog-token-0123456789',
 };
 
 const base = kustomize(KUBERNETES);
@@ -97,6 +62,71 @@ describe('deploy/kubernetes as built by kustomize (no cluster: validated offline
     expect(schemaErrors([{ ...worker, kind: 'Deploymnet' }])[0]).toContain('no schema');
   });
 
+  it('passes what an API server checks beyond the schemas: no unknown field (typed through tsc), DNS-1123 names, port names, selectors, probe ports, autoscaler bounds', () => {
+    const all = [...base, ...hpaVariant, ...secretExample];
+    expect(typeErrors(all)).toEqual([]);
+    expect(apiServerErrors(all)).toEqual([]);
+  });
+
+  // Each check fed the object it is there to catch (kubernetes-models' validate() accepted every
+  // one of these when this was written).
+  const scaledObject = () => structuredClone(find(base, 'ScaledObject', 'bouy-worker'));
+  const brokenWorker = (breakIt: (w: any) => void) => {
+    const broken = structuredClone(worker);
+    breakIt(broken);
+    return broken;
+  };
+  it('catches an unknown field (`readinessprobe`, a misplaced `limit`) through the typed check', () => {
+    const misspelt = brokenWorker((w) => { w.spec.template.spec.containers[0].readinessprobe = w.spec.template.spec.containers[0].readinessProbe; });
+    expect(typeErrors([misspelt]).join('\n')).toMatch(/Deployment\/bouy-worker: .*'readinessprobe'/);
+    const nested = brokenWorker((w) => { w.spec.template.spec.containers[0].resources.limit = { memory: '1Gi' }; });
+    expect(typeErrors([nested]).join('\n')).toMatch(/Deployment\/bouy-worker: .*'limit' does not exist in type '\w*ResourceRequirements'/);
+    const scaled = scaledObject();
+    scaled.spec.minReplicas = 0; // the HPA's spelling, not KEDA's
+    expect(typeErrors([scaled]).join('\n')).toMatch(/ScaledObject\/bouy-worker: .*'minReplicas'/);
+  });
+  it('catches a selector that does not match the template\'s labels', () => {
+    const broken = brokenWorker((w) => { w.spec.template.metadata.labels['app.kubernetes.io/component'] = 'wroker'; });
+    expect(apiServerErrors([broken])).toEqual([expect.stringContaining('Deployment/bouy-worker: spec.selector does not match the template\'s labels (app.kubernetes.io/component=worker)')]);
+  });
+  it('catches a name that is not DNS-1123 (metadata, container, volume, Service)', () => {
+    expect(apiServerErrors([brokenWorker((w) => { w.metadata.name = 'Bad_Name'; })])).toEqual([expect.stringContaining('Deployment/Bad_Name: metadata.name must be a DNS-1123 subdomain')]);
+    expect(apiServerErrors([brokenWorker((w) => { w.spec.template.spec.containers[0].name = 'Worker'; })])[0]).toContain('name must be a DNS-1123 label');
+    expect(apiServerErrors([brokenWorker((w) => { w.spec.template.spec.volumes[0].name = 'tmp.dir'; })])[0]).toContain('volume name tmp.dir');
+    const service = structuredClone(find(base, 'Service', 'bouy-worker'));
+    service.metadata.name = '1-worker';
+    expect(apiServerErrors([service])[0]).toContain('Service/1-worker: metadata.name must be a DNS-1035');
+  });
+  it('catches a container port name over 15 characters (and one without a letter)', () => {
+    const long = brokenWorker((w) => {
+      const container = w.spec.template.spec.containers[0];
+      container.ports[0].name = 'health-endpoint';
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) container[probe].httpGet.port = 'health-endpoint';
+      expect(container.ports[0].name).toHaveLength(15);
+    });
+    expect(apiServerErrors([long])).toEqual([]);
+    const tooLong = brokenWorker((w) => {
+      const container = w.spec.template.spec.containers[0];
+      container.ports[0].name = 'health-endpoints';
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) container[probe].httpGet.port = 'health-endpoints';
+    });
+    expect(apiServerErrors([tooLong])).toEqual([expect.stringContaining('port name health-endpoints must be at most 15')]);
+    expect(apiServerErrors([brokenWorker((w) => { w.spec.template.spec.containers[0].ports[0].name = '8080'; })]).join('\n')).toContain('port name 8080');
+  });
+  it('catches a probe naming a port its container does not declare', () => {
+    const broken = brokenWorker((w) => { w.spec.template.spec.containers[0].livenessProbe.httpGet.port = 'helth'; });
+    expect(apiServerErrors([broken])).toEqual([expect.stringContaining('livenessProbe names port helth, which the container does not declare')]);
+  });
+  it('catches a KEDA ScaledObject (or an HPA) whose minimum is above its maximum', () => {
+    const scaled = scaledObject();
+    scaled.spec.minReplicaCount = 5;
+    scaled.spec.maxReplicaCount = 2;
+    expect(apiServerErrors([scaled])).toEqual(['ScaledObject/bouy-worker: minReplicaCount 5 is above maxReplicaCount 2']);
+    const hpa = structuredClone(find(hpaVariant, 'HorizontalPodAutoscaler', 'bouy-worker'));
+    hpa.spec.minReplicas = 30;
+    expect(apiServerErrors([hpa])[0]).toContain('minReplicas 30 must be from 1 to maxReplicas 20');
+  });
+
   it('has exactly one autoscaler per variant for the worker Deployment, which sets no replicas of its own', () => {
     const scaled = base.filter((o) => o.kind === 'ScaledObject');
     expect(scaled.map((o) => o.spec.scaleTargetRef.name)).toEqual([worker.metadata.name]);
@@ -106,10 +136,13 @@ describe('deploy/kubernetes as built by kustomize (no cluster: validated offline
     expect(hpa.map((o) => [o.spec.scaleTargetRef.kind, o.spec.scaleTargetRef.name])).toEqual([['Deployment', worker.metadata.name]]);
     // A replicas field would reset the autoscaler's count on every `kubectl apply`.
     expect(worker.spec.replicas).toBeUndefined();
-    // KEDA's minimum keeps one pod: the pods serve the metric themselves.
-    expect(scaled[0]!.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
+    // KEDA scales the workers to zero: the metric comes from a Deployment that does not scale
+    // with them (the scheduler), and only a backlog above the activation value wakes them.
+    expect(scaled[0]!.spec.minReplicaCount).toBe(0);
+    expect(scaled[0]!.spec.triggers[0].metadata.activationTargetValue).toBe('0');
+    expect(scaled[0]!.spec.maxReplicaCount).toBeGreaterThan(0);
     // Without KEDA the rest is the same.
-    const names = (objects: K8sObject[]) => objects.filter((o) => o.kind !== 'ScaledObject' && o.kind !== 'HorizontalPodAutoscaler').map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    const names = (objects: K8sObject[]) => objects.filter((o) => !['ScaledObject', 'TriggerAuthentication', 'HorizontalPodAutoscaler'].includes(o.kind)).map((o) => `${o.kind}/${o.metadata.name}`).sort();
     expect(names(hpaVariant)).toEqual(names(base));
   });
 
@@ -221,20 +254,40 @@ describe('deploy/kubernetes as built by kustomize (no cluster: validated offline
     }
   });
 
-  it('points the ScaledObject at the worker Service\'s /backlog by its full in-cluster name', () => {
-    const trigger = find(base, 'ScaledObject', 'bouy-worker').spec.triggers[0];
+  it('points the ScaledObject at the scheduler Service\'s /backlog (a pod that stays up at zero workers), with a bearer token from the Secret', () => {
+    const scaled = find(base, 'ScaledObject', 'bouy-worker');
+    const trigger = scaled.spec.triggers[0];
     expect(trigger.type).toBe('metrics-api');
     const url = new URL(trigger.metadata.url);
     const [serviceName, namespace, ...rest] = url.hostname.split('.');
     expect(rest.join('.')).toMatch(/^svc(\.cluster\.local)?$/);
     const service = find(base, 'Service', serviceName!);
     expect(namespace).toBe(service.metadata.namespace);
-    expect(service.spec.selector).toEqual(worker.spec.selector.matchLabels);
+    const scheduler = find(base, 'Deployment', 'bouy-scheduler');
+    expect(service.spec.selector).toEqual(scheduler.spec.selector.matchLabels);
+    // Not scaled by any autoscaler, and more than one replica: the metric is there at zero workers.
+    expect(base.filter((o) => ['ScaledObject', 'HorizontalPodAutoscaler'].includes(o.kind)).map((o) => o.spec.scaleTargetRef.name)).not.toContain(scheduler.metadata.name);
+    expect(scheduler.spec.replicas).toBeGreaterThanOrEqual(1);
+    const schedulerContainer = containersOf(scheduler)[0]!;
     const port = service.spec.ports.find((p: { port: number }) => p.port === Number(url.port));
-    expect(port, `worker Service port ${url.port}`).toBeDefined();
-    expect(resolvePort(workerContainer, port.targetPort)).toBe(resolvePort(workerContainer, workerContainer.livenessProbe.httpGet.port));
+    expect(port, `scheduler Service port ${url.port}`).toBeDefined();
+    expect(resolvePort(schedulerContainer, port.targetPort)).toBe(resolvePort(schedulerContainer, schedulerContainer.livenessProbe.httpGet.port));
     expect(url.pathname).toBe('/backlog');
+    // A delayed job counts once due before the next poll: the window is the polling interval.
+    expect(Number(url.searchParams.get('window'))).toBe(scaled.spec.pollingInterval);
+    // And the gauges in /metrics (KEDA's Prometheus trigger) count over the same window.
+    expect(Number(effectiveEnv(containersOf(scheduler)[0]!, base, TEST_SECRETS).BACKLOG_WINDOW_SECONDS)).toBe(scaled.spec.pollingInterval);
     expect(Number(trigger.metadata.targetValue)).toBeGreaterThan(0);
+    // Slots per pod: what one worker pod runs at once.
+    const env = effectiveEnv(workerContainer, base, TEST_SECRETS);
+    expect(Number(trigger.metadata.targetValue)).toBe(Number(env.WORKER_COUNT ?? 1) * Number(env.WORKER_CONCURRENCY ?? 1));
+    // Bearer: the TriggerAuthentication's token is the Secret key the scheduler checks.
+    expect(trigger.metadata.authMode).toBe('bearer');
+    const auth = find(base, 'TriggerAuthentication', trigger.authenticationRef.name);
+    const ref = auth.spec.secretTargetRef.find((r: { parameter: string }) => r.parameter === 'token');
+    const schedulerToken = schedulerContainer.env!.find((v) => v.name === 'BACKLOG_TOKEN')!.valueFrom.secretKeyRef;
+    expect([ref.name, ref.key]).toEqual([schedulerToken.name, schedulerToken.key]);
+    expect(Object.keys(secretExample[0]!.stringData ?? {})).toContain(ref.key);
   });
 });
 
@@ -302,7 +355,7 @@ describe('the manifests against real bouy processes on a real Redis', () => {
     });
   }
 
-  it('serves the backlog the ScaledObject reads: waiting + prioritized + delayed + active, in /backlog and /metrics; 503 without Redis', async () => {
+  it('serves the backlog a worker pod reports: waiting + prioritized + active + delayed jobs due within the window, in /backlog and /metrics; 503 without Redis', async () => {
     const trigger = find(base, 'ScaledObject', 'bouy-worker').spec.triggers[0];
     const port = await freePort();
     const env = localEnv(workerContainer, port);
@@ -321,23 +374,25 @@ describe('the manifests against real bouy processes on a real Redis', () => {
       for (let i = 0; i < 2; i += 1) await fleet.queue.add('later', {}, { delay: 600_000 });
       await lowQueue.add('later', {}, { delay: 600_000 });
 
-      const expected = { waiting: 3, prioritized: 2, delayed: 2, active: 1, backlog: 8 };
+      // The delayed jobs are 10 min away: not due within the window, so not counted.
+      const expected = { waiting: 3, prioritized: 2, delayed_due: 0, delayed_later: 2, active: 1, paused: false, ready: 5, backlog: 6, slots: 6 };
       const url = `http://127.0.0.1:${fleet.healthPort}${new URL(trigger.metadata.url).pathname}`;
       // Every job is in Redis once its add resolved, and the long one is active (it has
       // started): /backlog reads Redis when asked, so one request must see them all.
       const response = await fetch(url);
       expect(response.status).toBe(200);
-      const body = await response.json() as { queues: Record<string, typeof expected>; backlog: number };
-      expect(body.queues[id]).toEqual(expected);
-      expect(body.queues[low]).toEqual({ waiting: 0, prioritized: 0, delayed: 1, active: 0, backlog: 1 });
+      const body = await response.json() as { queues: Record<string, typeof expected>; backlog: number; slots: number };
+      expect(body.queues[id]).toMatchObject(expected);
+      expect(body.queues[low]).toMatchObject({ waiting: 0, prioritized: 0, delayed_due: 0, delayed_later: 1, active: 0, backlog: 0, slots: 0 });
       // What KEDA reads at valueLocation: the total over the queues.
-      expect(valueAt(body, trigger.metadata.valueLocation)).toBe(9);
-      // The list a naive scaler reads has 3 of the 8.
+      expect(valueAt(body, trigger.metadata.valueLocation)).toBe(6);
+      // The list a naive scaler reads has 3 of the 6.
       expect(await redis.client.llen(`bull:${id}:wait`)).toBe(3);
 
       const { samples } = parsePrometheus(await (await fetch(`http://127.0.0.1:${fleet.healthPort}/metrics`)).text());
-      expect(sampleValue(samples, 'bouy_queue_backlog', { queue: id })).toBe(8);
-      expect(sampleValue(samples, 'bouy_queue_backlog', { queue: low })).toBe(1);
+      expect(sampleValue(samples, 'bouy_queue_backlog', { queue: id })).toBe(6);
+      expect(sampleValue(samples, 'bouy_queue_backlog', { queue: low })).toBe(0);
+      expect(sampleValue(samples, 'bouy_queue_desired_slots', { queue: id })).toBe(6);
 
       // Without Redis an error, never a zero that would scale the fleet in.
       await redis.stop();
@@ -351,6 +406,46 @@ describe('the manifests against real bouy processes on a real Redis', () => {
     } finally {
       await fleet.close();
       await lowQueue.close();
+    }
+  });
+
+  it('scales from zero: with no worker running, the scheduler\'s /backlog (as KEDA asks it, with its token) wakes the workers, and a worker that starts takes the waiting jobs', async () => {
+    const scaled = find(base, 'ScaledObject', 'bouy-worker');
+    const trigger = scaled.spec.triggers[0];
+    const scheduler = find(base, 'Deployment', 'bouy-scheduler');
+    const schedulerContainer = containersOf(scheduler)[0]!;
+    const port = await freePort();
+    const queueName = `k8s-zero-${port}`;
+    const run = runEntrypoint(['scheduler'], { ...localEnv(schedulerContainer, port), QUEUE_NAME: queueName });
+    const queue = new Queue(queueName, { connection: redis.client });
+    try {
+      await untilListening(run, port);
+      const url = new URL(trigger.metadata.url);
+      const ask = async (token: string | null) => fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, token === null ? {} : { headers: { authorization: `Bearer ${token}` } });
+      const metric = async () => {
+        const response = await ask(TEST_SECRETS.BACKLOG_TOKEN);
+        expect(response.status).toBe(200);
+        return Number(valueAt(await response.json(), trigger.metadata.valueLocation));
+      };
+      // Idle: at or under the activation value, so KEDA keeps 0 pods.
+      expect(await metric()).toBeLessThanOrEqual(Number(trigger.metadata.activationTargetValue));
+      // Without KEDA's bearer token: 401.
+      expect((await ask(null)).status).toBe(401);
+      for (let i = 0; i < 5; i += 1) await queue.add('work', { i });
+      const slots = await metric();
+      expect(slots).toBe(5);
+      expect(slots).toBeGreaterThan(Number(trigger.metadata.activationTargetValue));
+      // KEDA's HPA: ceil(5 / 2) = 3 pods wanted; here one is started, and it takes the jobs.
+      expect(Math.ceil(slots / Number(trigger.metadata.targetValue))).toBe(3);
+      const { QUEUE_NAME: _q, ...env } = localEnv(workerContainer, await freePort());
+      await withFleet(redis, { ...env, QUEUE_NAME: queueName, SHUTDOWN_TIMEOUT_SECONDS: '2' }, async (fleet) => {
+        await completedJobs(fleet, 5);
+        // Drained: back under the activation value, so KEDA returns to 0 after its cooldown.
+        expect(await metric()).toBe(0);
+      });
+    } finally {
+      await stopProcess(run);
+      await queue.close();
     }
   });
 });

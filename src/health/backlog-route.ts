@@ -1,34 +1,54 @@
 import type { FastifyInstance } from 'fastify';
-import type { RedisClient as Redis } from '../redis.js';
+import type { Queue } from 'bullmq';
+import { sameSecret } from '../http/credentials.js';
+import { readFleetBacklog } from './queue-backlog.js';
+import { windowFromQuery, type BacklogSettings } from './backlog-settings.js';
+import { RETRY_AFTER_SECONDS } from './health-plugin.js';
 import type { Config } from '../config/config.js';
-import { readQueueBacklog, type QueueBacklog } from './queue-backlog.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { openQueue } from '../queue.js';
 
 const READ_REDIS_MS = 1000;
 
 /**
- * `GET /backlog`: the queues' backlog as JSON for KEDA's metrics-api scaler
- * (`valueLocation: backlog`). The numbers are queue-wide (read from Redis), so every worker
- * pod answers the same and the scaler may ask any of them through the Service:
+ * `GET /backlog[?window=<seconds>]`: the queues' backlog as JSON for KEDA's metrics-api scaler
+ * (`valueLocation: slots`). The numbers are queue-wide (read from Redis), so every process
+ * serving it answers the same: the scheduler, which stays up while no worker runs (scale to
+ * zero), and every worker's health server.
  *
- *   {"queues": {"llm": {"waiting": 3, "prioritized": 1, "delayed": 2, "active": 4, "backlog": 10}}, "backlog": 10}
+ *   {"window_s": 15, "queues": {"llm": {"waiting": 3, "prioritized": 1, "delayed_due": 1,
+ *    "delayed_later": 80, "active": 4, "paused": false, "ready": 5, "backlog": 9,
+ *    "global_concurrency": 6, "rate_limit": null, "rate_limit_starts": null, "slots": 6}},
+ *    "backlog": 9, "slots": 6}
  *
  * When Redis does not answer, 503 rather than a zero: an autoscaler reading 0 would scale the
- * fleet in; an error makes KEDA keep its fallback replica count instead.
+ * fleet in; an error makes KEDA keep its fallback replica count instead. With BACKLOG_TOKEN
+ * set it takes `Authorization: Bearer <BACKLOG_TOKEN>` (KEDA: a TriggerAuthentication).
  */
-export function registerBacklogRoute(app: FastifyInstance, config: Config, redis: Redis): void {
+export function registerBacklogRoute(app: FastifyInstance, queues: readonly Queue[], settings: BacklogSettings): void {
+  app.get('/backlog', async (request, reply) => {
+    if (settings.token !== undefined) {
+      const given = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
+      if (!sameSecret(given, settings.token)) {
+        return reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: 'unauthorized', message: '/backlog needs `Authorization: Bearer <BACKLOG_TOKEN>`' });
+      }
+    }
+    const window = windowFromQuery((request.query as Record<string, unknown>).window, settings.windowSeconds);
+    if (typeof window !== 'number') return reply.code(400).send({ error: 'bad request', message: window.error });
+    const read = await readFleetBacklog(queues, window * 1000, READ_REDIS_MS);
+    if ('missing' in read) {
+      reply.header('Retry-After', String(RETRY_AFTER_SECONDS));
+      return reply.code(503).send({ error: 'redis unavailable', message: `could not read the backlog of ${read.missing.join(', ')} from Redis` });
+    }
+    return read.backlog;
+  });
+}
+
+/** The QUEUE_NAME queues on `redis`, for the backlog route and gauges of `app`; closed with it. */
+export function openBacklogQueues(app: FastifyInstance, config: Config, redis: Redis): Queue[] {
   const queues = config.queues.map((name) => openQueue(name, redis, config.bullPrefix));
   app.addHook('onClose', async () => {
     await Promise.all(queues.map((queue) => queue.close()));
   });
-  app.get('/backlog', async (_request, reply) => {
-    const read = await Promise.all(queues.map(async (queue) => [queue.name, await readQueueBacklog(queue, READ_REDIS_MS)] as const));
-    const missing = read.filter(([, backlog]) => backlog === undefined).map(([name]) => name);
-    if (missing.length > 0) {
-      reply.header('Retry-After', '5');
-      return reply.code(503).send({ error: 'redis unavailable', message: `could not read the backlog of ${missing.join(', ')} from Redis` });
-    }
-    const byQueue = Object.fromEntries(read) as Record<string, QueueBacklog>;
-    return { queues: byQueue, backlog: Object.values(byQueue).reduce((sum, queue) => sum + queue.backlog, 0) };
-  });
+  return queues;
 }

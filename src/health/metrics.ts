@@ -6,7 +6,7 @@ import type { Registry } from '../registry/registry.js';
 import type { WorkerPool } from '../supervisor/pool.js';
 import { MergedHistogram } from './merged-histogram.js';
 import { residentBytes } from './process-memory.js';
-import { readQueueBacklog } from './queue-backlog.js';
+import { registerBacklogGauges } from './backlog-metrics.js';
 import { processorChecks } from './health-status.js';
 import { openQueue } from '../queue.js';
 
@@ -17,6 +17,8 @@ export interface MetricsSources {
   registry: Registry;
   redis: Redis;
   isLeader: () => boolean;
+  /** BACKLOG_WINDOW_SECONDS: delayed jobs due within it count in bouy_queue_backlog. */
+  backlogWindowSeconds: number;
 }
 
 /**
@@ -116,18 +118,8 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
       }
     },
   });
-  // What autoscalers read (KEDA's prometheus trigger, deploy/kubernetes): queue-wide, so every
-  // supervisor reports the same value; aggregate with max by (queue), not sum.
-  new Gauge({
-    name: 'bouy_queue_backlog', help: 'Jobs not finished in the queue: waiting + prioritized + delayed + active', labelNames: ['queue'], registers: [registry],
-    async collect() {
-      this.reset();
-      for (const queue of queues) {
-        const read = await readQueueBacklog(queue, SCRAPE_REDIS_MS);
-        if (read) this.set({ queue: queue.name }, read.backlog);
-      }
-    },
-  });
+  // What autoscalers read (KEDA's prometheus trigger, deploy/kubernetes); the same numbers as /backlog.
+  registerBacklogGauges(registry, queues, sources.backlogWindowSeconds);
   new Gauge({
     name: 'bouy_worker_heartbeat_age_seconds', help: 'Seconds since each of this host\'s workers last beat in the registry', labelNames: ['worker'], registers: [registry],
     async collect() {

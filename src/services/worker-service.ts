@@ -1,7 +1,8 @@
 import { loadConfig, sharedSettings } from '../config/config.js';
 import { BouyError } from '../errors.js';
 import { registerAdminRoutes } from '../health/admin-routes.js';
-import { registerBacklogRoute } from '../health/backlog-route.js';
+import { openBacklogQueues, registerBacklogRoute } from '../health/backlog-route.js';
+import { loadBacklogSettings } from '../health/backlog-settings.js';
 import { buildHealthApp, listenInRange } from '../health/health-server.js';
 import { createMetrics } from '../health/metrics.js';
 import { logDestination } from '../log.js';
@@ -37,6 +38,7 @@ export const workerService: Service = {
     // fails before the supervisor starts its workers leaves none behind.
     releasers.add('pre-forked workers', discardPreforked);
     const config = loadConfig();
+    const backlogSettings = loadBacklogSettings();
     const output = logDestination(config.logFormat);
     let singleton: SingletonStart | undefined;
     // Pre-flight: everything that can be wrong is found before anything starts. The processor
@@ -77,7 +79,7 @@ export const workerService: Service = {
       const health = await buildHealthApp(config, {
         slots: () => supervisor.view(),
         redisReachable: sharedRead(() => pingWithin(redis, 1000)),
-        metrics: createMetrics(config, { supervisor, registry, redis, isLeader }),
+        metrics: createMetrics(config, { supervisor, registry, redis, isLeader, backlogWindowSeconds: backlogSettings.windowSeconds }),
         extra: async () => ({
           leader: isLeader(),
           // Its own id when it leads: the shared read may be up to 250 ms older than the
@@ -92,7 +94,7 @@ export const workerService: Service = {
         }),
       });
       if (config.adminToken) registerAdminRoutes(health, supervisor, config.adminToken);
-      registerBacklogRoute(health, config, redis); // KEDA's metrics-api scaler reads it
+      registerBacklogRoute(health, openBacklogQueues(health, config, redis), backlogSettings); // KEDA's metrics-api scaler may read it
       releasers.add('health server', () => health.close());
       healthPort = await listenInRange(health, config, log);
     }
