@@ -46,7 +46,10 @@ export interface ScaleObservation {
   readonly ready: number;
   /** Jobs running in the ready workers. */
   readonly busy: number;
-  /** Jobs ready to run in this supervisor's queues; undefined when not read (slots were free). */
+  /**
+   * Jobs in this supervisor's queues that could start now (none of a paused queue, within
+   * QUEUE_GLOBAL_CONCURRENCY and QUEUE_RATE_LIMIT); undefined when not read (slots were free).
+   */
   readonly waiting: number | undefined;
   readonly memory: MemoryRoom | undefined;
   /** Quiet or shutting down: the pool's size is no longer the autoscaler's to change. */

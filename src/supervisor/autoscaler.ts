@@ -4,7 +4,7 @@ import { memoryLimitOf, readCgroupFiles } from '../config/cgroup-limits.js';
 import { proportionalBytes } from '../health/process-memory.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis.js';
-import { within } from '../timeout.js';
+import { readQueueBacklog } from '../health/queue-backlog.js';
 import { decideScale, INITIAL_SCALE_STATE, slotsFull, type MemoryRoom, type ScaleState } from './autoscale-decision.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -55,10 +55,13 @@ export function startAutoscaling(
     queue.on('error', (error) => log.debug({ err: error, queue: name }, 'autoscaler queue error'));
     return queue;
   });
+  // The jobs that could start now, as the /backlog route counts them: none of a paused queue,
+  // delayed ones due before the next look, and no more than QUEUE_GLOBAL_CONCURRENCY and
+  // QUEUE_RATE_LIMIT let start — workers added for jobs that cannot start would sit idle.
   const waitingJobs = async (): Promise<number | undefined> => {
-    const counts = await Promise.all(queues.map((q) => within(q.getJobCounts('wait', 'prioritized'), BACKLOG_TIMEOUT_MS, undefined)));
-    if (counts.some((c) => c === undefined)) return undefined;
-    return counts.reduce((sum, c) => sum + (c!.wait ?? 0) + (c!.prioritized ?? 0), 0);
+    const backlogs = await Promise.all(queues.map((q) => readQueueBacklog(q, config.autoscaleIntervalSeconds * 1000, BACKLOG_TIMEOUT_MS)));
+    if (backlogs.some((b) => b === undefined)) return undefined;
+    return backlogs.reduce((sum, b) => sum + Math.max(0, b!.slots - b!.active), 0);
   };
   const memoryRoom = async (pids: number[]): Promise<MemoryRoom | undefined> => {
     const limit = memoryLimitOf(readCgroupFiles());
