@@ -54,6 +54,8 @@ describe('QUEUE_NAME weights: a busy queue no longer starves another', () => {
   it('strict order (no weights), unchanged: the emails wait for every thumbnail', async () => {
     const order = await drainOrder((t, e) => `${t},${e}`);
     expect(thumbnailsAfterLastEmail(order)).toBe(0);
-    expect(order.indexOf('e')).toBeGreaterThanOrEqual(THUMBNAILS - 2); // at most a fetch in flight at start
+    // Before the last thumbnail: at most the email fetched in the first instant, when the
+    // cascade cannot yet know thumbnails has work (it assumes an unseen queue is idle).
+    expect(order.slice(0, order.lastIndexOf('t')).filter((q) => q === 'e').length).toBeLessThanOrEqual(2);
   }, 180_000);
 });
