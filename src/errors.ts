@@ -74,9 +74,9 @@ export function exitCodeOf(error: unknown): number {
 }
 
 /** A worker could not import its processor (reported over IPC as text): the start fails, exit 64. */
-export function processorUnusable(detail: string): BouyError {
+export function processorUnusable(detail: string, hint?: string): BouyError {
   return new BouyError('BOUY_ERR_PROCESSOR', detail.split('\n')[0] ?? detail, {
-    hint: 'fix the module so that it can be imported, with a default export async (job) => result',
+    hint: hint ?? 'fix the module so that it can be imported, with a default export async (job) => result',
   });
 }
 
@@ -94,7 +94,7 @@ export function processorCheckFailed(detail: string, hint: string | undefined): 
  * was ever ready: later, under a running fleet, it is a crash like any other.
  */
 export function startFailure(report: { error: string; code?: string; hint?: string }): BouyError | undefined {
-  if (report.code === 'BOUY_ERR_PROCESSOR') return processorUnusable(report.error);
+  if (report.code === 'BOUY_ERR_PROCESSOR') return processorUnusable(report.error, report.hint);
   if (report.code === 'BOUY_ERR_PROCESSOR_CHECK') return processorCheckFailed(report.error.split('\n')[0] ?? report.error, report.hint);
   return undefined;
 }

@@ -96,7 +96,7 @@ describe('the entrypoint', () => {
 
   it.each([
     [{ PROCESSOR: '/nonexistent/processor.mjs' }, 'PROCESSOR="/nonexistent/processor.mjs" does not exist'],
-    [{ QUEUE_NAME: 'no-such-queue' }, 'the processor for queue "no-such-queue" does not exist'],
+    [{ QUEUE_NAME: 'no-such-queue' }, 'no processor for queue "no-such-queue": none of'],
     // A module that exists but cannot be used is found by the workers that import it (the
     // supervisor never runs its top level): clear-errors.test.ts, with a Redis to start them.
   ])('exits 64 when the processor is unusable: %j', async (env, message) => {

@@ -9,6 +9,7 @@ import { clean, down } from './commands/down.js';
 import { enqueue } from './commands/enqueue.js';
 import { exec, shell } from './commands/exec.js';
 import { health } from './commands/health.js';
+import { init } from './commands/init.js';
 import { logs } from './commands/logs.js';
 import { ps } from './commands/ps.js';
 import { setup } from './commands/setup.js';
@@ -20,7 +21,7 @@ import { Context, type GlobalArgs } from './context.js';
 import { Output } from './output.js';
 import type { Env } from './process.js';
 
-export const COMMANDS: readonly BouyCommand[] = [up, down, clean, ps, logs, exec, shell, scale, resize, recycle, quiet, build, health, workers, enqueue, deploy, undeploy, test, setup];
+export const COMMANDS: readonly BouyCommand[] = [up, down, clean, ps, logs, exec, shell, scale, resize, recycle, quiet, build, health, workers, enqueue, deploy, undeploy, test, setup, init];
 
 function version(root: string): string {
   try {

@@ -45,8 +45,14 @@ export interface Config extends JobSettings {
   readonly queueWeights: readonly number[] | undefined;
   /** Jobs each worker runs at once. @defaultValue 1 */
   readonly concurrency: number;
-  /** Module whose default export processes a job; undefined: look up by queue name. */
+  /** Module whose default export processes a job, for every queue; undefined: look up by queue name. */
   readonly processor: string | undefined;
+  /**
+   * PROCESSORS_DIR: the folder of one module per queue (`<queue>.ts|.mjs|.js`); undefined:
+   * `processors/` in the working directory when it exists, else bouy's built-in processors
+   * (see processorsDirectory in worker/load-processor.ts).
+   */
+  readonly processorsDir: string | undefined;
   /** @defaultValue 10 */
   readonly restartDelaySeconds: number;
   /** A worker that dies sooner than this after starting counts towards a crash loop. @defaultValue 5 */
@@ -158,6 +164,8 @@ export function loadConfig(
   const workerScaling = parseWorkerCount(env, problems, MAX_WORKERS, cgroup, cores);
   const processor = env.PROCESSOR?.trim();
   if (processor === '') problems.add('PROCESSOR', env.PROCESSOR, 'a path to a module whose default export processes a job, or unset');
+  const processorsDir = env.PROCESSORS_DIR?.trim();
+  if (processorsDir === '') problems.add('PROCESSORS_DIR', env.PROCESSORS_DIR, 'a folder holding one module per queue (<queue>.ts, .mjs or .js), or unset');
 
   const heartbeatSeconds = number(env, problems, 'HEARTBEAT_SECONDS', 5, 0.1, 3600);
   const redis = redisSettings(env, problems);
@@ -171,6 +179,7 @@ export function loadConfig(
     queueWeights: queueList.weights,
     concurrency: integer(env, problems, 'WORKER_CONCURRENCY', 1, 1, 1000),
     processor: processor ? processor : undefined,
+    processorsDir: processorsDir ? processorsDir : undefined,
     restartDelaySeconds: number(env, problems, 'RESTART_DELAY_SECONDS', 10, 0, 3600),
     minUptimeSeconds: number(env, problems, 'MIN_UPTIME_SECONDS', 5, 0, 3600),
     crashLoopThreshold: integer(env, problems, 'CRASH_LOOP_THRESHOLD', 3, 1, 100),

@@ -41,16 +41,18 @@ export const workerService: Service = {
     const backlogSettings = loadBacklogSettings();
     const output = logDestination(config.logFormat);
     let singleton: SingletonStart | undefined;
+    let processors: Record<string, string> = {};
     // Pre-flight: everything that can be wrong is found before anything starts. The processor
     // is found, not imported (its top level runs in the workers only; see locateProcessor).
     const { log, redis } = await startRole(config, 'supervisor', releasers, {
       destination: output,
       preflight: async () => {
-        locateProcessors(config.queues, config.processor);
+        processors = locateProcessors(config.queues, config);
         singleton = await loadSingleton(config.singletonModule);
       },
     });
-    log.info({ ...sharedSettings(config), workers: config.workerCount }, 'pre-flight passed');
+    // Which file runs each queue, said at start: an application's own, or bouy's built-in example.
+    log.info({ ...sharedSettings(config), workers: config.workerCount, processors }, 'pre-flight passed');
     const { mode, min, max, source } = config.workerScaling;
     log.info({ workers: config.workerCount, mode, min, max, source }, mode === 'range'
       ? `worker count: ${min}-${max}, autoscaled (${source})`

@@ -112,7 +112,7 @@ export class WorkerProcess {
 
   async start(): Promise<void> {
     this.log.info({ queues: this.config.queues, concurrency: this.config.concurrency }, 'loading processors');
-    const processors = await loadProcessors(this.config.queues, this.config.processor);
+    const processors = await loadProcessors(this.config.queues, this.config);
     this.lifecycle = new ProcessorLifecycle(this.config, processors, this.name, this.log, send);
     await this.lifecycle.start();
     for (const [rank, queue] of this.config.queues.entries()) {

@@ -31,9 +31,11 @@ export interface Running {
 }
 
 /** Runs `node dist/bundle/entrypoint.js …args` with `env` on top of a minimal environment. */
-export function runEntrypoint(args: string[], env: Record<string, string | undefined>, options: { detached?: boolean } = {}): Running {
+export function runEntrypoint(args: string[], env: Record<string, string | undefined>, options: { detached?: boolean; cwd?: string } = {}): Running {
   const proc = spawn(process.execPath, [ENTRYPOINT, ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: 'json', ...env },
+    // An application's folder (its processors/), else this checkout.
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     stdio: ['ignore', 'pipe', 'pipe'],
     // detached: its own process group, which a test can kill whole (a container dying).
     detached: options.detached ?? false,

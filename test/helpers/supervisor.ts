@@ -38,7 +38,7 @@ export interface TestFleet {
  * when `redis` is a Sentinel set or a cluster.
  */
 export async function startFleet(
-  redis: RedisServer | RedisHa, env: { [key: string]: string | undefined } = {}, options: { detached?: boolean; records?: RedisServer } = {},
+  redis: RedisServer | RedisHa, env: { [key: string]: string | undefined } = {}, options: { detached?: boolean; records?: RedisServer; cwd?: string } = {},
 ): Promise<TestFleet> {
   const records = options.records ?? ('url' in redis ? redis : undefined);
   if (!records) throw new Error('startFleet on a Sentinel set or cluster needs options.records');
