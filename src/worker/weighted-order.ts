@@ -1,5 +1,8 @@
 import { WaitingError, type Job, type Worker } from 'bullmq';
 
+/** How often the weighted order checks that the worker whose turn it is still fetches. */
+const RECONCILE_MS = 1000;
+
 /**
  * How a worker process orders its queues' fetches: strict priority (PriorityCascade) or by
  * weight (WeightedOrder). worker-runtime.ts uses either through this.
@@ -33,7 +36,12 @@ export class WeightedOrder implements QueueOrder {
   private readonly pass: number[] = [];
   /** No work seen at the last fetch; until the first fetch, assumed (so nobody waits on it). */
   private readonly drained: boolean[] = [];
+  /** Workers seen running (any event of theirs): only those may be restarted (see reconcile). */
+  private readonly ran: boolean[] = [];
+  /** A job started since the last reconcile tick. */
+  private readonly startedSinceTick: boolean[] = [];
   private halted = false;
+  private reconcileTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly weights: readonly number[], private readonly concurrency: number) {}
 
@@ -43,7 +51,15 @@ export class WeightedOrder implements QueueOrder {
     this.active.push(0);
     this.pass.push(0);
     this.drained.push(true);
+    this.ran.push(false);
+    this.startedSinceTick.push(false);
+    // BullMQ's pause() and resume() take effect after a hop: one that lands after a later call
+    // would leave a worker paused that should fetch, so each settles the order again.
+    worker.on('paused', () => this.apply());
+    worker.on('resumed', () => this.apply());
     worker.on('active', () => {
+      this.ran[k] = true;
+      this.startedSinceTick[k] = true;
       if (this.drained[k]) this.pass[k] = Math.max(this.pass[k]!, this.lowestPass(k));
       this.drained[k] = false;
       this.active[k]! += 1;
@@ -56,6 +72,7 @@ export class WeightedOrder implements QueueOrder {
     worker.on('drained', () => {
       // BullMQ says `drained` when a paused worker finishes a job without fetching the next
       // one, work waiting or not: only a fetch that found nothing means the queue is empty.
+      this.ran[k] = true;
       if (worker.isPaused()) return;
       this.drained[k] = true;
       this.apply();
@@ -74,6 +91,7 @@ export class WeightedOrder implements QueueOrder {
 
   halt(): void {
     this.halted = true;
+    clearInterval(this.reconcileTimer);
     for (const worker of this.workers) if (!worker.closing && !worker.isPaused()) void worker.pause(true).catch(() => {});
   }
 
@@ -96,8 +114,24 @@ export class WeightedOrder implements QueueOrder {
     return Number.isFinite(lowest) ? lowest : 0;
   }
 
+  /**
+   * Once a second: a queue whose worker may fetch yet started nothing for a whole tick has no
+   * work. BullMQ says `drained` once per emptying, and that one may have come while the worker
+   * was paused (ignored above); without this its turn would never end.
+   */
+  private reconcile(): void {
+    for (const [k, worker] of this.workers.entries()) {
+      if (!this.drained[k] && !worker.isPaused() && this.active[k] === 0 && !this.startedSinceTick[k]) this.drained[k] = true;
+      this.startedSinceTick[k] = false;
+    }
+    this.apply();
+  }
+
   private apply(): void {
     if (this.halted) return;
+    // A resume that lands while the worker's main loop is ending (BullMQ leaves it marked
+    // running until the loop has returned) is lost, and no event follows: look again each second.
+    this.reconcileTimer ??= setInterval(() => this.reconcile(), RECONCILE_MS).unref();
     const busy = this.drained.filter((d) => !d).length;
     const chosen = this.next();
     const running = this.active.reduce((a, b) => a + b, 0);
@@ -108,6 +142,9 @@ export class WeightedOrder implements QueueOrder {
       const open = busy <= 1 || this.drained[k] || (k === chosen && (running < this.concurrency || this.active[k]! > 0));
       if (!open && !worker.isPaused()) void worker.pause(true).catch(() => {});
       if (open && worker.isPaused()) void worker.resume();
+      // Open, not paused, yet its loop is gone: the lost resume above. Only a worker that ran
+      // (never one the runtime has not started yet: it must register before any fetch).
+      if (open && this.ran[k] && !worker.isPaused() && !worker.isRunning()) worker.run().catch(() => {});
     }
   }
 }
