@@ -1,3 +1,4 @@
+import type { RedisErrorKind } from './redis-errors.js';
 /**
  * Why a worker is replaced on purpose: past MAX_JOBS_PER_WORKER, past MAX_MEMORY_MB, asked, or
  * a timed-out job whose processor ignored its AbortSignal past the grace period.
@@ -23,6 +24,8 @@ export interface JobTally {
   started: number;
   completed: number;
   failed: number;
+  /** Runs that ended by moving the job (BullMQ's DelayedError & co., a 429): neither outcome. */
+  moved: number;
   totalMs: number;
   maxMs: number;
   /** Finished jobs per duration bucket: DURATION_BUCKETS_S, then one for anything longer. */
@@ -68,7 +71,9 @@ export type WorkerMessage =
    */
   | { type: 'erroring'; queue: string; error: string; count: number }
   /** The BullMQ Worker of `queue` has gone ERROR_QUIET_MS without an error. */
-  | { type: 'recovered'; queue: string };
+  | { type: 'recovered'; queue: string }
+  /** Redis commands that failed since the last such message, by kind (at most one a second). */
+  | { type: 'redis-errors'; counts: Partial<Record<RedisErrorKind, number>> };
 
 /** In a pre-forked worker's environment (supervisor/prefork.ts): wait for `go` before starting. */
 export const WAIT_FOR_GO = 'BOUY_WAIT_FOR_GO';

@@ -4,6 +4,7 @@ import { parsePrometheus } from './helpers/prometheus.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
+import { clip } from '../src/jobs/job-names.js';
 
 let redis: RedisServer;
 beforeAll(async () => { redis = await startRedis(); });
@@ -43,6 +44,30 @@ describe('job names chosen by clients', () => {
       expect(Object.keys(body.jobs_by_name).length).toBeLessThanOrEqual(limit + 1);
       expect(body.jobs_by_name.other?.completed).toBe(3000 - limit);
       expect(health.length).toBeLessThan(30_000);
+    });
+  });
+});
+
+describe('a job name of 1 MB', () => {
+  it('is cut to the same 120 characters in /health jobs_by_name and /metrics, as on the fleet page', async () => {
+    await withFleet(redis, { WORKER_COUNT: '1', PROCESSOR: `${FIXTURES}/noop-processor.mjs` }, async (fleet) => {
+      await waitFor(async () => (await fleet.health('/readyz')).status === 200, 'ready');
+      const huge = 'n'.repeat(1024 * 1024);
+      await fleet.queue.add(huge, {}, { removeOnComplete: true });
+      await fleet.queue.add('short', {}, { removeOnComplete: true });
+      const body = await waitFor(async () => {
+        const { body } = await fleet.health();
+        return body.workers[0].jobs_completed === 2 && Object.keys(body.jobs_by_name).length === 2 && body;
+      }, 'both jobs counted');
+      const cut = clip(huge);
+      expect(cut.length).toBe(120);
+      expect(Object.keys(body.jobs_by_name).sort()).toEqual([cut, 'short'].sort());
+      expect(body.jobs_by_name[cut]).toMatchObject({ started: 1, completed: 1, active: 0 });
+      const health = await (await fetch(`http://127.0.0.1:${fleet.healthPort}/health`)).text();
+      expect(health.length).toBeLessThan(30_000);
+      const { samples } = parsePrometheus(await (await fetch(`http://127.0.0.1:${fleet.healthPort}/metrics`)).text());
+      const names = new Set(samples.filter((s) => s.name === 'bouy_jobs_total').map((s) => s.labels.name));
+      expect(names).toEqual(new Set([cut, 'short']));
     });
   });
 });

@@ -40,6 +40,7 @@ describe('configuration', () => {
     [{ MAX_JOB_KILLS: '-1' }, 'MAX_JOB_KILLS="-1" is not valid: a whole number from 0 to 1000'],
     [{ RESTART_DELAY_SECONDS: 'soon' }, 'RESTART_DELAY_SECONDS="soon" is not valid: a number from 0 to 3600'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL="loud" is not valid'],
+    [{ JOB_LOCK_SECONDS: '0.5' }, 'JOB_LOCK_SECONDS="0.5" is not valid: a number from 1 to 3600'],
   ])('rejects %j', (env, message) => {
     expect(problemsOf(env)).toContain(message);
   });
@@ -123,7 +124,8 @@ describe('job settings', () => {
     const config = loadConfig({ QUEUE_RATE_LIMIT: '3000/1m', QUEUE_GLOBAL_CONCURRENCY: '4', JOB_TIMEOUT_SECONDS: '30', JOB_ATTEMPTS: '3', JOB_BACKOFF: 'exponential:1000' }, false);
     expect(config).toMatchObject({ rateLimit: { max: 3000, durationMs: 60_000 }, globalConcurrency: 4, jobTimeoutSeconds: 30, jobDefaults: { attempts: 3, backoff: { type: 'exponential', delay: 1000 } } });
     expect(sharedSettings(config)).toMatchObject({ rateLimit: '3000/1m', globalConcurrency: 4, jobTimeoutSeconds: 30 });
-    expect(loadConfig({}, false)).toMatchObject({ rateLimit: undefined, globalConcurrency: undefined, jobTimeoutSeconds: 0, processorCheck: 'fail', jobDefaults: { attempts: 1, backoff: undefined } });
+    expect(loadConfig({ JOB_LOCK_SECONDS: '90' }, false).jobLockSeconds).toBe(90);
+    expect(loadConfig({}, false)).toMatchObject({ rateLimit: undefined, globalConcurrency: undefined, jobTimeoutSeconds: 0, jobLockSeconds: 30, processorCheck: 'fail', jobDefaults: { attempts: 1, backoff: undefined } });
   });
 
   it('reports every bad job setting at once, naming each variable, its value and what is allowed', () => {

@@ -94,7 +94,7 @@ describe('the merged duration histogram', () => {
 });
 
 describe('a report applied to its slot', () => {
-  const tally = (name: string) => ({ queue: 'q', name, started: 1, completed: 1, failed: 0, totalMs: 2, maxMs: 2, buckets: [1, ...new Array<number>(DURATION_BUCKETS_S.length).fill(0)] });
+  const tally = (name: string) => ({ queue: 'q', name, started: 1, completed: 1, failed: 0, moved: 0, totalMs: 2, maxMs: 2, buckets: [1, ...new Array<number>(DURATION_BUCKETS_S.length).fill(0)] });
 
   it('labels names one at a time: past JOB_NAME_LIMIT within a single report they are other, in the metrics as in /health', () => {
     const slot = newSlot(1, 'w');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { FIXTURES } from './helpers/processes.js';
-import { allReady, withFleet } from './helpers/supervisor.js';
+import { allReady, completedJobs, startFleet, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';
 
 let redis: RedisServer;
@@ -24,5 +24,37 @@ describe('a job whose lock was lost', () => {
       expect(worker).toMatchObject({ pid, restarts: 0, jobs_active: 0 });
       expect(worker.jobs.completed).toBe(0); // no outcome is invented for it
     });
+  });
+});
+
+describe('a job whose lock lapses while Redis is paused', () => {
+  it('is told: its AbortSignal fires with reason "lock lost" before Redis answers again; a healthy Redis renews a short lock', async () => {
+    // The records live on a Redis of their own: the fleet's is paused (SIGSTOP: no answer, no reset).
+    const records = await startRedis();
+    const fleet = await startFleet(redis, { PROCESSOR: `${FIXTURES}/timeout-processor.mjs`, WORKER_COUNT: '1', JOB_LOCK_SECONDS: '2' }, { records });
+    const aborted = async () => (await records.client.lrange(`${fleet.recordPrefix}:aborted`, 0, -1)).map((s) => JSON.parse(s) as { id: string; reason: string });
+    try {
+      await allReady(fleet);
+      expect((await fleet.health()).body.limits.job_lock_s).toBe(2);
+      // Three lock durations with Redis answering: renewed, never aborted.
+      const steady = await fleet.queue.add('steady', { ms: 6000 });
+      await completedJobs(fleet, 1);
+      expect((await fleet.finished()).map((r) => r.id)).toEqual([steady.id]);
+
+      const job = await fleet.queue.add('long', { mode: 'honour' });
+      await waitFor(async () => (await fleet.started()).some((r) => r.id === job.id), 'the job to start');
+      redis.signal('SIGSTOP');
+      try {
+        const [abort] = await waitFor(async () => { const list = await aborted(); return list.length > 0 && list; }, 'the job told its lock is lost', 15_000);
+        expect(abort).toEqual({ id: job.id, reason: 'lock lost', at: expect.any(Number) });
+      } finally {
+        redis.signal('SIGCONT');
+      }
+      expect(fleet.run.lines.some((l) => l.msg?.toString().startsWith('job lock lost: not renewed for 2 s') && l.jobId === job.id)).toBe(true);
+      expect((await aborted()).map((a) => a.id)).toEqual([job.id]);
+    } finally {
+      await fleet.close();
+      await records.close();
+    }
   });
 });

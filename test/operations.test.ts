@@ -139,6 +139,35 @@ describe('admin routes', () => {
     });
   });
 
+  it('take exactly the types their schema says: nothing coerced, no unknown field dropped, each 400 names the field', async () => {
+    await withFleet(redis, { WORKER_COUNT: '1', ADMIN_TOKEN: TOKEN }, async (fleet) => {
+      await readyWorkers(fleet, 1);
+      for (const [body, says] of [
+        [{ workers: true }, 'body.workers must be integer'],
+        [{ workers: '2' }, 'body.workers must be integer'],
+        [{ workers: [2] }, 'body.workers must be integer'],
+        [{ workers: 2, extra: 1 }, 'body.extra is not a known field'],
+        [{}, "must have required property 'workers'"],
+        [{ workers: 0 }, 'body.workers must be >= 1'],
+      ] as const) {
+        const answer = await admin(fleet, '/admin/scale', body);
+        expect({ body, status: answer.status }).toEqual({ body, status: 400 });
+        expect(answer.body.message).toContain(says);
+      }
+      for (const body of [{ worker: '1' }, { worker: true }, { worker: [1] }, { worker: 'some' }]) {
+        const answer = await admin(fleet, '/admin/recycle', body);
+        expect({ body, status: answer.status }).toEqual({ body, status: 400 });
+        expect(answer.body.message).toContain('body.worker must be an integer from 1 to 20 or "all"');
+      }
+      expect((await admin(fleet, '/admin/recycle', { worker: 1, all: true })).body.message).toContain('body.all is not a known field');
+      // Nothing above changed the fleet.
+      expect((await fleet.health()).body.worker_count).toBe(1);
+      // A token of another length is refused like any wrong one (compared as digests).
+      expect((await admin(fleet, '/admin/scale', { workers: 1 }, 'x')).status).toBe(401);
+      expect((await admin(fleet, '/admin/scale', { workers: 1 }, `${TOKEN}-longer`)).status).toBe(401);
+    });
+  });
+
   it('recycle "all" replaces every worker one at a time; /metrics counts each recycle and restart exactly once', async () => {
     await withFleet(redis, { WORKER_COUNT: '2', ADMIN_TOKEN: TOKEN, RESTART_DELAY_SECONDS: '0.3' }, async (fleet) => {
       const before = await readyWorkers(fleet, 2);

@@ -1,19 +1,27 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { redisErrorKind, WRITE_REFUSALS } from '../redis-errors.js';
 
 /** Seconds a client is asked to wait (Retry-After) when Redis is away. */
 export const RETRY_AFTER_SECONDS = 2;
 
-/** What ioredis says when a command could not be sent, or got no answer in time. */
-const REDIS_AWAY = /Stream isn't writeable|Command timed out|Connection is closed|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Reached the max retries/;
-
 /**
- * Every error becomes a deliberate answer: Redis away is a 503 with Retry-After that says
- * whether anything may have been written; a client error keeps its 4xx and message; anything
- * else is a 500, which is a bug, so it is logged with the request and the error.
+ * Every error becomes a deliberate answer: Redis refusing writes (full, a replica, unable to
+ * persist) or away is a 503 with Retry-After that says why and whether anything may have been
+ * written; a client error keeps its 4xx and message; anything else is a 500, which is a bug, so
+ * it is logged with the request and the error.
  */
 export function answerErrors(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (REDIS_AWAY.test(error.message) || error.name === 'MaxRetriesPerRequestError') {
+    const kind = redisErrorKind(error);
+    const refusal = WRITE_REFUSALS[kind];
+    if (refusal) {
+      request.log.warn({ method: request.method, url: request.url, reason: refusal }, `api request refused: ${refusal}`);
+      return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({
+        error: 'redis refuses writes',
+        message: `${refusal}; nothing was written: retry in ${RETRY_AFTER_SECONDS} s`,
+      });
+    }
+    if (kind === 'connection' || kind === 'timeout') {
       request.log.debug({ method: request.method, url: request.url, reason: error.message }, 'api request refused: Redis unavailable');
       // Not connected: nothing was sent. Timed out: Redis holds the command and may yet apply it.
       const outcome = /timed out/.test(error.message) ? 'Redis did not answer in time, so whether it took the request is unknown' : 'Redis is not reachable; nothing was written';

@@ -4,11 +4,13 @@ import type { RedisOptions } from 'ioredis';
 import type { RedisClient as Redis } from '../redis.js';
 import type { Logger } from '../log.js';
 import { healthPlugin, redisReadiness } from '../health/health-plugin.js';
+import { writeProbeKey } from '../health/write-probe.js';
 import { answerErrors } from './answers.js';
 import { requireBearerToken } from './auth.js';
 import { addJobRoutes } from './jobs.js';
 import { useBoundedJsonParser } from './json-body.js';
-import { AJV_OPTIONS, BODY_LIMIT_BYTES, formatValidation } from './schema.js';
+import { BODY_LIMIT_BYTES } from './schema.js';
+import { AJV_OPTIONS, formatValidation } from '../http/strict-schema.js';
 import { openQueue } from '../queue.js';
 
 /**
@@ -28,6 +30,8 @@ export interface ApiAppOptions {
   redis: Redis;
   queues: readonly string[];
   bullPrefix: string;
+  /** KEY_PREFIX: where /readyz's write probe goes (see writeProbe). */
+  keyPrefix: string;
   log: Logger;
   /** Bearer token for every route but the probes; undefined: no authentication. */
   token: string | undefined;
@@ -56,7 +60,7 @@ export async function buildApiApp(options: ApiAppOptions): Promise<ApiApp> {
   useBoundedJsonParser(app);
   if (options.token !== undefined) await requireBearerToken(app, options.token, ['/livez', '/readyz']);
   answerErrors(app);
-  await app.register(healthPlugin, { ready: redisReadiness(redis) });
+  await app.register(healthPlugin, { ready: redisReadiness(redis, writeProbeKey(options.keyPrefix)) });
   addJobRoutes(app, queues, redis, options.bullPrefix, options.jobDefaults ?? { attempts: 1, backoff: undefined });
   return {
     app,

@@ -1,5 +1,3 @@
-import type { FastifySchemaValidationError } from 'fastify';
-
 /** Largest job payload accepted: Redis holds every job, and a queue is not a blob store. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Longest `opts.delay`: one year in ms. Longer is a mistake (seconds for ms) or a scheduler's job. */
@@ -37,20 +35,3 @@ export const enqueueSchema = {
     },
   },
 } as const;
-
-/**
- * Ajv as the api wants it: an unknown field or a value of the wrong type is an error, never
- * silently dropped (Fastify's default `removeAdditional`) or converted (`coerceTypes`).
- */
-export const AJV_OPTIONS = { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true } } as const;
-
-/** Validation errors as one message naming each field the way a client writes it (`body.opts.jobId`). */
-export function formatValidation(errors: FastifySchemaValidationError[], dataVar: string): Error {
-  const lines = errors.map((error) => {
-    const field = `${dataVar}${error.instancePath.replaceAll('/', '.')}`;
-    const params = error.params as Record<string, unknown>;
-    if (error.keyword === 'additionalProperties') return `${field}.${String(params.additionalProperty)} is not a known field`;
-    return `${field} ${error.message ?? 'is not valid'}`;
-  });
-  return new Error(lines.join('; '));
-}

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { invalidConfiguration } from '../errors.js';
+import { MIN_TOKEN_LENGTH } from '../http/credentials.js';
 import { boolean, integer, number, oneOf, Problems, text, type Env } from './parse.js';
 import { describeRedis, redisSettings, type RedisTarget } from './redis-target.js';
 import { parseSchedules, type Schedule } from './schedules.js';
@@ -122,8 +123,8 @@ const PACKAGE_VERSION = (createRequire(import.meta.url)('../../package.json') as
 function adminToken(env: Env, problems: Problems): string | undefined {
   const value = env.ADMIN_TOKEN;
   if (value === undefined || value === '') return undefined;
-  if (value.length < 16) {
-    problems.add('ADMIN_TOKEN', '(hidden)', 'at least 16 characters, or unset to turn the admin routes off');
+  if (value.length < MIN_TOKEN_LENGTH) {
+    problems.add('ADMIN_TOKEN', '(hidden)', `at least ${MIN_TOKEN_LENGTH} characters, or unset to turn the admin routes off`);
     return undefined;
   }
   return value;

@@ -36,6 +36,12 @@ export interface JobSettings {
    * ignores the signal) or killed (its event loop is blocked). @defaultValue 5
    */
   readonly jobTimeoutGraceSeconds: number;
+  /**
+   * BullMQ's lockDuration in seconds: a running job's lock, renewed every half of it. A job whose
+   * lock lapses (Redis paused or unreachable that long) may run again elsewhere; its AbortSignal
+   * fires with reason `lock lost`. @defaultValue 30
+   */
+  readonly jobLockSeconds: number;
   /** At most this many jobs of each queue at once, fleet-wide; undefined: no limit. */
   readonly globalConcurrency: number | undefined;
   /** Queue-wide rate limit; undefined: none. */
@@ -84,6 +90,7 @@ export function parseJobSettings(env: Env, problems: Problems): JobSettings {
     processorCheckSeconds: number(env, problems, 'PROCESSOR_CHECK_SECONDS', 0, 0, 86_400),
     jobTimeoutSeconds: number(env, problems, 'JOB_TIMEOUT_SECONDS', 0, 0, 86_400),
     jobTimeoutGraceSeconds: number(env, problems, 'JOB_TIMEOUT_GRACE_SECONDS', 5, 0.5, 3600),
+    jobLockSeconds: number(env, problems, 'JOB_LOCK_SECONDS', 30, 1, 3600),
     globalConcurrency: concurrency > 0 ? concurrency : undefined,
     rateLimit: rateLimit(env, problems),
     jobDefaults: parseJobDefaults(env, problems),

@@ -5,6 +5,7 @@ import { readSnapshots } from '../fleet/snapshot.js';
 import { within } from '../timeout.js';
 import { FLEET_CSS, FLEET_HTML, FLEET_JS } from './fleet-assets.js';
 import { readOverview } from './fleet-overview.js';
+import { COMMAND_BURST, COMMAND_EVERY_MS, CommandRate } from './command-rate.js';
 
 /**
  * The header a command must carry. A cross-site form cannot set it, and a cross-site fetch
@@ -42,6 +43,7 @@ export function registerFleetPage(app: FastifyInstance, redis: RedisClient, pref
   app.get('/fleet/fleet.js', asset('text/javascript; charset=utf-8', FLEET_JS));
   app.get('/fleet/fleet.css', asset('text/css; charset=utf-8', FLEET_CSS));
 
+  const rate = new CommandRate();
   app.post('/fleet/api/commands', async (request, reply) => {
     if (request.headers[COMMAND_HEADER] !== '1') {
       return reply.code(403).send({ error: 'forbidden', message: `commands need the header ${COMMAND_HEADER}: 1 (sent by the fleet page)` });
@@ -58,6 +60,13 @@ export function registerFleetPage(app: FastifyInstance, redis: RedisClient, pref
     if (!target) return reply.code(404).send({ error: 'not found', message: `no live container ${command.host}; containers are ${snapshots.map((s) => s.host).join(', ') || 'none'}` });
     if (command.action === 'recycle' && command.worker !== 'all' && !target.workers.some((w) => w.index === command.worker)) {
       return reply.code(404).send({ error: 'not found', message: `${command.host} has no worker ${command.worker}; it has ${target.workers.map((w) => w.index).join(', ')}` });
+    }
+    const wait = rate.take(command.host);
+    if (wait > 0) {
+      return reply.code(429).header('retry-after', String(wait)).send({
+        error: 'too many requests',
+        message: `${command.host} takes at most ${COMMAND_BURST} commands at once, then one every ${COMMAND_EVERY_MS / 1000} s: retry in ${wait} s`,
+      });
     }
     await sendCommand(redis, prefix, command);
     return reply.code(202).send({ queued: command });

@@ -45,32 +45,72 @@ export async function sendCommand(redis: RedisClient, prefix: string, command: F
   await redis.multi().rpush(key, JSON.stringify({ ...command, at: Date.now() })).pexpire(key, COMMAND_TTL_MS).exec();
 }
 
+/** Most commands the supervisor takes from its list in one read; a longer burst comes in several. */
+export const COMMAND_BATCH = 1000;
+
+/**
+ * A batch of commands as the supervisor applies them, in order, without the superseded ones:
+ * only the last resize (it decides the size; the ones before would fork and drain workers for
+ * nothing), one quiet, one recycle of all (which covers any single worker's) or one per worker.
+ */
+export function collapseCommands(commands: readonly FleetCommand[]): FleetCommand[] {
+  const lastResize = commands.findLastIndex((c) => c.action === 'resize');
+  const recyclesAll = commands.some((c) => c.action === 'recycle' && c.worker === 'all');
+  const seen = new Set<string>();
+  return commands.filter((command, index) => {
+    if (command.action === 'resize') return index === lastResize;
+    if (command.action === 'recycle' && recyclesAll && command.worker !== 'all') return false;
+    const key = command.action === 'recycle' ? `recycle ${command.worker}` : command.action;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 /**
  * The supervisor's side: waits for its host's commands (BLPOP on a connection of its own, so
- * the blocking read holds up nothing else) and hands each valid, fresh one to `apply`.
+ * the blocking read holds up nothing else), then takes every other one already waiting (up to
+ * COMMAND_BATCH) and hands the valid, fresh ones to `apply`, collapsed (collapseCommands). One
+ * at a time, a burst of 1,001 outran the supervisor: each resize forked or drained workers
+ * before the next was read, and commands aged past COMMAND_TTL_MS in the list.
  */
 export function listenForCommands(
   redis: RedisClient, prefix: string, host: string,
-  apply: (command: FleetCommand) => void, ignored: (why: string) => void,
+  apply: (command: FleetCommand) => void, ignored: (why: string) => void, collapsed: (from: number, to: number) => void = () => {},
 ): { stop(): void } {
   const connection = duplicate(redis);
   connection.on('error', () => {}); // the main connection reports Redis trouble
   const key = fleetKeys(prefix).commands(host);
   let stopped = false;
+  const check = (raw: string): FleetCommand | undefined => {
+    let value: Record<string, unknown>;
+    try {
+      value = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      ignored('not JSON');
+      return undefined;
+    }
+    const { at, ...rest } = value ?? {};
+    const parsed = parseCommand(rest);
+    if ('error' in parsed) ignored(parsed.error);
+    else if (parsed.command.host !== host) ignored(`for host ${parsed.command.host}`);
+    else if (typeof at !== 'number' || Date.now() - at > COMMAND_TTL_MS) ignored('older than 30 s');
+    else return parsed.command;
+    return undefined;
+  };
   const loop = async () => {
     while (!stopped) {
       try {
         const popped = await connection.blpop(key, 1);
         if (!popped) continue;
-        const { at, ...rest } = JSON.parse(popped[1]) as Record<string, unknown>;
-        const parsed = parseCommand(rest);
-        if ('error' in parsed) ignored(parsed.error);
-        else if (parsed.command.host !== host) ignored(`for host ${parsed.command.host}`);
-        else if (typeof at !== 'number' || Date.now() - at > COMMAND_TTL_MS) ignored('older than 30 s');
-        else apply(parsed.command);
+        const more = (await connection.lpop(key, COMMAND_BATCH - 1)) ?? [];
+        const valid = [popped[1], ...more].map(check).filter((c): c is FleetCommand => c !== undefined);
+        const kept = collapseCommands(valid);
+        if (kept.length < valid.length) collapsed(valid.length, kept.length);
+        for (const command of kept) apply(command);
       } catch (error) {
         if (stopped) return;
-        ignored(error instanceof SyntaxError ? 'not JSON' : String(error));
+        ignored(String(error));
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }

@@ -123,7 +123,8 @@ export function startFleetReporting(options: ReporterOptions): FleetReporting {
     }
     soon();
   };
-  const commands = listenForCommands(redis, config.keyPrefix, host, apply, (why) => log.warn({ why }, 'fleet page command ignored'));
+  const commands = listenForCommands(redis, config.keyPrefix, host, apply, (why) => log.warn({ why }, 'fleet page command ignored'),
+    (from, to) => log.info({ from, to }, `fleet page: ${from} commands collapsed to ${to} (only the last resize counts)`));
 
   void publish();
   const timer = setInterval(() => void publish(), Math.min(PUBLISH_EVERY_MS, config.heartbeatSeconds * 1000));

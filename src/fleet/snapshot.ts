@@ -4,10 +4,10 @@ import { fleetKeys } from './keys.js';
 
 /**
  * Bounds on one snapshot whatever the processors do: about 1 KiB for a few idle workers, at
- * most ~150 KiB (20 workers × 20 listed jobs × three 120-character fields).
+ * most ~150 KiB (20 workers × 20 listed jobs × three clipped fields of
+ * jobs/job-names.ts's MAX_TEXT characters).
  */
 export const MAX_JOBS_LISTED = 20;
-const MAX_TEXT = 120;
 
 /** A worker's state on the page: the slot's state, with a ready one that runs jobs shown busy. */
 export type WorkerState = SlotView['state'] | 'busy';
@@ -52,7 +52,7 @@ export interface SupervisorSnapshot {
   scaling?: { mode: 'fixed' | 'auto' | 'range'; current: number; min: number; max: number; target: number };
 }
 
-export const clip = (text: string) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text);
+export { clip } from '../jobs/job-names.js';
 
 /** The page's state of a slot: `busy` is a ready slot with jobs running. */
 export function workerState(view: SlotView): WorkerState {

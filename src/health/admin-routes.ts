@@ -1,24 +1,19 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { MAX_WORKERS } from '../config/config.js';
+import { sameSecret } from '../http/credentials.js';
 import type { WorkerPool } from '../supervisor/pool.js';
-
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 /**
  * Operator actions over HTTP, only when ADMIN_TOKEN is set (otherwise the routes do not exist):
- * recycle one worker or all (rolling), change the number of workers, and go quiet.
+ * recycle one worker or all (rolling), change the number of workers, and go quiet. `app` must
+ * validate with AJV_OPTIONS (buildHealthApp does): a body is taken exactly as its schema says.
  */
 export function registerAdminRoutes(app: FastifyInstance, supervisor: WorkerPool, token: string): void {
   app.register(async (admin) => {
     admin.addHook('onRequest', async (request, reply) => {
       const header = request.headers.authorization ?? '';
       const given = header.startsWith('Bearer ') ? header.slice(7) : '';
-      if (!sameToken(given, token)) {
+      if (!sameSecret(given, token)) {
         return reply.code(401).send({ error: 'unauthorized', message: 'send Authorization: Bearer <ADMIN_TOKEN>' });
       }
     });
@@ -28,7 +23,9 @@ export function registerAdminRoutes(app: FastifyInstance, supervisor: WorkerPool
         body: {
           type: 'object',
           additionalProperties: false,
-          properties: { worker: { anyOf: [{ type: 'integer', minimum: 1, maximum: MAX_WORKERS }, { const: 'all' }] } },
+          properties: {
+            worker: { description: `an integer from 1 to ${MAX_WORKERS} or "all"`, anyOf: [{ type: 'integer', minimum: 1, maximum: MAX_WORKERS }, { const: 'all' }] },
+          },
         },
       },
     }, async (request, reply) => {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { pingWithin, type RedisClient as Redis } from '../redis.js';
 import type { HealthStatus } from './health-status.js';
+import { writeProbe } from './write-probe.js';
 
 /** Seconds a client (or an orchestrator) should wait before asking again after a 503. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -54,10 +55,15 @@ export const healthPlugin = fp<HealthPluginOptions>(async (app: FastifyInstance,
   });
 }, { name: 'bouy-health', fastify: '5.x' });
 
-/** Readiness of a service whose only dependency is Redis (api, dashboard, scheduler). */
-export function redisReadiness(redis: Redis): () => Promise<Readiness> {
+/**
+ * Readiness of a service whose only dependency is Redis (api, dashboard, scheduler): Redis
+ * answers and, for a service that writes (`writeProbeKey` given), takes writes — a full Redis
+ * still answers PING (see writeProbe).
+ */
+export function redisReadiness(redis: Redis, writeProbeKey?: string): () => Promise<Readiness> {
   return async () => {
     const ok = await pingWithin(redis, 1000);
-    return { ready: ok, body: { redis: ok } };
+    const refusal = ok && writeProbeKey !== undefined ? await writeProbe(redis, writeProbeKey) : undefined;
+    return { ready: ok && !refusal, body: { redis: ok, ...(refusal ? { reasons: [refusal] } : {}) } };
   };
 }

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry as PromRegistry } from 'prom-client';
 import type { Config } from '../config/config.js';
 import { BouyError } from '../errors.js';
+import { AJV_OPTIONS, formatValidation } from '../http/strict-schema.js';
 import type { Logger } from '../log.js';
 import type { SlotView } from '../supervisor/slot.js';
 import { healthPlugin } from './health-plugin.js';
@@ -12,6 +13,8 @@ import { describeRateLimit } from '../config/jobs.js';
 export interface HealthSource {
   slots(): SlotView[];
   redisReachable(): Promise<boolean>;
+  /** Why Redis refuses writes now (it is full), if it does. */
+  redisRefusal?(): Promise<string | undefined>;
   /** Extra top-level fields (leader, fleet, …) from other parts of the supervisor. */
   extra?(): Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Prometheus registry served at /metrics. */
@@ -20,11 +23,13 @@ export interface HealthSource {
 
 /** The worker supervisor's health server: the health plugin over its slots, and /metrics. */
 export async function buildHealthApp(config: Config, source: HealthSource): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+  // Strict like the api: the admin routes' bodies are neither coerced nor trimmed of unknown fields.
+  const app = Fastify({ logger: false, ajv: AJV_OPTIONS, schemaErrorFormatter: formatValidation });
   const assess = async () => {
     const slots = source.slots();
     const redis = await source.redisReachable();
-    return { slots, redis, ...assessHealth(redis, slots, config.queues) };
+    const refusal = redis ? await source.redisRefusal?.() : undefined;
+    return { slots, redis, ...assessHealth(redis, slots, config.queues, refusal) };
   };
   const workers = (slots: SlotView[]) => ({ worker_count: slots.length, workers_ready: slots.filter((s) => s.state === 'ready').length });
   await app.register(healthPlugin, {
@@ -57,6 +62,7 @@ export function limitsOf(config: Config): Record<string, unknown> {
   return {
     job_timeout_s: config.jobTimeoutSeconds || null,
     job_timeout_grace_s: config.jobTimeoutGraceSeconds,
+    job_lock_s: config.jobLockSeconds,
     global_concurrency: config.globalConcurrency ?? null,
     rate_limit: describeRateLimit(config.rateLimit),
     job_attempts: config.jobDefaults.attempts,

@@ -12,7 +12,7 @@ export interface HealthAssessment {
 
 /**
  * healthy: Redis answers, every slot consumes and no worker reports errors. degraded (200):
- * some slots are restarting or draining, or some workers fail on a queue that others still
+ * Redis refuses writes (`writeRefusal`: out of memory), some slots are restarting or draining, or some workers fail on a queue that others still
  * consume. unhealthy (503): Redis is gone, or nothing consumes — no ready slot, or every queue's
  * every ready worker fails in a loop (a poisoned key, a broken script) — the only case an
  * orchestrator should act on. quiet (200): told to take no new jobs (SIGTSTP), finishing its
@@ -21,10 +21,13 @@ export interface HealthAssessment {
  * Readiness is stricter: a queue whose every ready worker fails is not being consumed, so
  * /readyz answers 503 while that lasts even if other queues are fine (and /health says which).
  */
-export function assessHealth(redisOk: boolean, slots: readonly SlotView[], queues: readonly string[] = []): HealthAssessment {
+export function assessHealth(redisOk: boolean, slots: readonly SlotView[], queues: readonly string[] = [], writeRefusal?: string): HealthAssessment {
   const ready = slots.filter((s) => s.state === 'ready');
   const reasons: string[] = [];
   if (!redisOk) reasons.push('Redis is unreachable');
+  // Redis answers but refuses writes (full): jobs may still finish, heartbeats and new jobs do
+  // not — degraded and not ready, not unhealthy (a restart frees no memory in Redis).
+  if (redisOk && writeRefusal) reasons.push(writeRefusal);
   if (ready.length === 0) reasons.push('no worker is ready');
   else if (ready.length < slots.length) reasons.push(`${slots.length - ready.length} of ${slots.length} workers not ready`);
 
@@ -50,7 +53,7 @@ export function assessHealth(redisOk: boolean, slots: readonly SlotView[], queue
   const quiet = ready.length === 0 && slots.some((s) => s.state === 'quiet');
   if (quiet) reasons.splice(reasons.indexOf('no worker is ready'), 1, 'quiet: taking no new jobs until shutdown');
   const status: HealthStatus = !redisOk ? 'unhealthy' : quiet ? 'quiet' : nothingConsumes ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';
-  return { status, ready: redisOk && ready.length === slots.length && stalled.size === 0, reasons };
+  return { status, ready: redisOk && !writeRefusal && ready.length === slots.length && stalled.size === 0, reasons };
 }
 
 export interface ProcessorCheckView { ok: boolean; detail: string | null; hint: string | null; checked_at: string; workers_failing: number }

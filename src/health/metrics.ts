@@ -9,6 +9,7 @@ import { residentBytes } from './process-memory.js';
 import { registerBacklogGauges } from './backlog-metrics.js';
 import { processorChecks } from './health-status.js';
 import { openQueue } from '../queue.js';
+import { REDIS_ERROR_KINDS } from '../redis-errors.js';
 
 const SCRAPE_REDIS_MS = 1000;
 
@@ -67,6 +68,13 @@ export function createMetrics(config: Config, sources: MetricsSources): PromRegi
       if (failed > 0) jobs.inc({ queue, name, outcome: 'failed' }, failed);
       if (completed + failed > 0) duration.add({ queue, name }, buckets, totalMs / 1000);
     }
+  });
+  const redisErrors = new Counter({
+    name: 'bouy_redis_errors_total', help: 'Redis commands of the workers that failed, by kind (oom, readonly, misconf: Redis refuses writes)', labelNames: ['kind'], registers: [registry],
+  });
+  for (const kind of REDIS_ERROR_KINDS) redisErrors.inc({ kind }, 0); // every kind present from the start, for rate() and alerts
+  supervisor.on('redis-errors', (counts) => {
+    for (const [kind, count] of Object.entries(counts)) redisErrors.inc({ kind }, count);
   });
   supervisor.on('worker-exited', (worker, kind, detail) => {
     if (kind === 'crash') restarts.inc({ worker });

@@ -1,6 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 
+/** Shortest bearer token accepted (API_TOKEN, ADMIN_TOKEN); `./bouy setup` generates 64 hex characters. */
+export const MIN_TOKEN_LENGTH = 16;
+
 /**
  * Whether a secret someone sent equals the one configured, in time that does not depend on
  * where they differ or on either length: both are hashed to equal-length SHA-256 digests,

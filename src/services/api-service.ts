@@ -16,7 +16,7 @@ export const apiService: Service = {
     const config = loadConfig();
     const { host, port, token } = loadApiConfig(process.env, config.healthHost);
     const { log, redis } = await startRole(config, 'api', releasers, { redisOptions: API_REDIS_OPTIONS });
-    const api = await buildApiApp({ redis, queues: config.queues, bullPrefix: config.bullPrefix, log, token, jobDefaults: config.jobDefaults });
+    const api = await buildApiApp({ redis, queues: config.queues, bullPrefix: config.bullPrefix, keyPrefix: config.keyPrefix, log, token, jobDefaults: config.jobDefaults });
     releasers.add('api server and queues', () => api.close());
     await api.app.listen({ host, port });
     const auth = token !== undefined ? 'bearer token (API_TOKEN)' : process.env.API_AUTH?.trim().toLowerCase() === 'none' ? 'none (API_AUTH=none)' : 'none (loopback only)';

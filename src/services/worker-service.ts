@@ -4,6 +4,7 @@ import { registerAdminRoutes } from '../health/admin-routes.js';
 import { openBacklogQueues, registerBacklogRoute } from '../health/backlog-route.js';
 import { loadBacklogSettings } from '../health/backlog-settings.js';
 import { buildHealthApp, listenInRange } from '../health/health-server.js';
+import { writeProbe, writeProbeKey } from '../health/write-probe.js';
 import { createMetrics } from '../health/metrics.js';
 import { logDestination } from '../log.js';
 import { pingWithin } from '../redis.js';
@@ -81,6 +82,7 @@ export const workerService: Service = {
       const health = await buildHealthApp(config, {
         slots: () => supervisor.view(),
         redisReachable: sharedRead(() => pingWithin(redis, 1000)),
+        redisRefusal: sharedRead(() => writeProbe(redis, writeProbeKey(config.keyPrefix))),
         metrics: createMetrics(config, { supervisor, registry, redis, isLeader, backlogWindowSeconds: backlogSettings.windowSeconds }),
         extra: async () => ({
           leader: isLeader(),

@@ -1,25 +1,33 @@
-/** Counters of one kind of job (or one worker): what started, how it ended, how long it took. */
+import { clip } from '../jobs/job-names.js';
+
+/**
+ * Counters of one kind of job (or one worker): what started, how it ended, how long it took.
+ * A run ends completed, failed or moved (the job went back to delayed, wait or waiting-children
+ * and runs again later: BullMQ's step jobs, flows, a 429), so active = started − the three.
+ */
 export interface JobCounters {
   started: number;
   completed: number;
   failed: number;
+  moved: number;
   active: number;
   total_ms: number;
   max_ms: number;
 }
 
 export function emptyCounters(): JobCounters {
-  return { started: 0, completed: 0, failed: 0, active: 0, total_ms: 0, max_ms: 0 };
+  return { started: 0, completed: 0, failed: 0, moved: 0, active: 0, total_ms: 0, max_ms: 0 };
 }
 
 /** What a worker's report adds to a set of counters (see JobTally). */
-export interface TallyCounts { started: number; completed: number; failed: number; totalMs: number; maxMs: number }
+export interface TallyCounts { started: number; completed: number; failed: number; moved: number; totalMs: number; maxMs: number }
 
 export function addTally(counters: JobCounters, tally: TallyCounts): void {
   counters.started += tally.started;
   counters.completed += tally.completed;
   counters.failed += tally.failed;
-  counters.active = Math.max(0, counters.active + tally.started - tally.completed - tally.failed);
+  counters.moved += tally.moved;
+  counters.active = Math.max(0, counters.active + tally.started - tally.completed - tally.failed - tally.moved);
   counters.total_ms += tally.totalMs;
   counters.max_ms = Math.max(counters.max_ms, tally.maxMs);
 }
@@ -49,8 +57,9 @@ export class JobStatsByName {
 
   constructor(private readonly limit = 50) {}
 
-  /** The name a job is counted (and labelled in /metrics) under: its own, or `other`. */
-  label(name: string): string {
+  /** The name a job is counted (and labelled in /metrics) under: its own (clipped as everywhere), or `other`. */
+  label(given: string): string {
+    const name = clip(given);
     if (this.byName.has(name)) return name;
     const named = this.byName.size - (this.byName.has(OTHER_JOB_NAMES) ? 1 : 0);
     return named < this.limit ? name : OTHER_JOB_NAMES;

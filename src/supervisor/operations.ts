@@ -24,6 +24,8 @@ export interface PoolInternals {
  */
 export class PoolOperations {
   private quietSince: number | undefined;
+  /** A size asked for that the process cap held back: grown to as removed workers exit. */
+  private wanted: number | undefined;
 
   constructor(private readonly pool: PoolInternals) {}
 
@@ -85,14 +87,23 @@ export class PoolOperations {
 
   /**
    * Changes the number of workers at run time. Growing forks new slots in the lowest free
-   * indexes; shrinking drains the highest-numbered ones.
+   * indexes; shrinking drains the highest-numbered ones. Never more than MAX_WORKERS processes
+   * at once: a worker being removed is one until it exits (it finishes its jobs first), so a
+   * growth beyond what is free waits, and goes on as they exit (removedSlotExited). Returns the
+   * number it will run.
    */
   scaleTo(count: number): number {
     const target = Math.max(1, Math.min(MAX_WORKERS, Math.round(count)));
     const staying = this.staying();
+    this.wanted = undefined;
     if (this.pool.stopping() || target === staying.length) return staying.length;
     if (target > staying.length) {
-      for (const index of freeIndexes(this.pool.slots.map((s) => s.index), target - staying.length)) {
+      const free = MAX_WORKERS - this.pool.slots.length;
+      if (target - staying.length > free) {
+        this.wanted = target;
+        this.pool.log.info({ workers: target, now: staying.length, leaving: this.pool.slots.length - staying.length }, `scaling to ${target} worker(s) as the workers being removed exit (at most ${MAX_WORKERS} processes)`);
+      }
+      for (const index of freeIndexes(this.pool.slots.map((s) => s.index), Math.min(free, target - staying.length))) {
         const slot = newSlot(index, workerName(this.pool.config.hostname, index));
         this.pool.slots.push(slot);
         this.pool.slots.sort((a, b) => a.index - b.index);
@@ -103,6 +114,11 @@ export class PoolOperations {
     }
     this.pool.log.info({ workers: target }, `scaling to ${target} worker(s)`);
     return target;
+  }
+
+  /** A removed worker exited (its slot is gone): a size held back by the cap grows on. */
+  removedSlotExited(): void {
+    if (this.wanted !== undefined) this.scaleTo(this.wanted);
   }
 
   /** One more (+1) or one fewer (-1) worker than now, ignoring slots already being removed. */

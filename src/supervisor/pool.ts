@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { JobTally } from '../ipc.js';
+import type { RedisErrorKind } from '../redis-errors.js';
 import type { SlotView } from './slot.js';
 import type { Verification } from './verification.js';
 
@@ -20,6 +21,8 @@ export interface SupervisorEvents {
   /** A worker's report: what its jobs did since the last one, under the names they are counted by. */
   'jobs-reported': [worker: string, tallies: readonly JobTally[]];
   'worker-exited': [worker: string, kind: ExitKind, detail: string];
+  /** Redis commands a worker saw fail since its last such report, by kind. */
+  'redis-errors': [counts: Partial<Record<RedisErrorKind, number>>];
   verified: [verification: Verification];
 }
 

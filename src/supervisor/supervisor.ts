@@ -192,6 +192,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
       case 'recovered':
         slot.errors.delete(message.queue);
         break;
+      case 'redis-errors':
+        this.emit('redis-errors', message.counts);
+        break;
     }
   }
 
@@ -233,6 +236,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
       this.slots.splice(this.slots.indexOf(slot), 1);
       this.log.info({ worker: slot.name, pid, workers: this.slots.length }, 'worker removed');
       this.emit('worker-exited', slot.name, 'remove', exit);
+      this.operations.removedSlotExited();
       return;
     }
     if (departure?.kind === 'recycle' && (clean || killedForTimeout)) {

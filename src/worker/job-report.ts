@@ -1,10 +1,26 @@
 import type { JobTally, RunningJob } from '../ipc.js';
 import { DURATION_BUCKETS_S, bucketOf } from '../jobs/durations.js';
+import { clip } from '../jobs/job-names.js';
 import { OTHER_JOB_NAMES as OTHER } from '../supervisor/job-stats.js';
 
 /** How often a busy worker reports: /health, /metrics and the fleet page lag by at most this. */
 const REPORT_MS = 100;
 
+
+/** BullMQ's errors that move a job instead of failing it (worker.ts handleFailed, BullMQ 6.7). */
+const MOVES = new Set(['DelayedError', 'WaitingChildrenError', 'WaitingError', 'RateLimitError']);
+/** The message BullMQ's RateLimitError carries, and all it checks. */
+const RATE_LIMIT_MESSAGE = 'bullmq:rateLimitExceeded';
+
+/**
+ * Whether a processor's error is one of BullMQ's control-flow errors: the job moved to delayed,
+ * wait or waiting-children, or back for a rate limit, by the documented patterns (step jobs,
+ * flows). BullMQ records no outcome and emits no `failed` for them; neither do we.
+ */
+export function isJobMove(error: unknown): boolean {
+  const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
+  return (typeof name === 'string' && MOVES.has(name)) || message === RATE_LIMIT_MESSAGE;
+}
 
 export interface Report { tallies: JobTally[]; running: RunningJob[] }
 
@@ -36,10 +52,11 @@ export class JobReport {
     private readonly everyMs = REPORT_MS,
   ) {}
 
+  /** `name` is clipped here, once: every view of it (/health, /metrics, the fleet page) shows the same cut. */
   started(queue: string, jobId: string, name: string): ReportedJob {
-    const job: ReportedJob = { queue, jobId, name, startedAt: Date.now() };
+    const job: ReportedJob = { queue, jobId, name: clip(name), startedAt: Date.now() };
     this.running.add(job);
-    this.tally(queue, name).started += 1;
+    this.tally(queue, job.name).started += 1;
     this.schedule();
     return job;
   }
@@ -51,6 +68,16 @@ export class JobReport {
    */
   ended(job: ReportedJob): void {
     if (this.running.delete(job)) this.schedule();
+  }
+
+  /**
+   * Its processor ended the run by moving the job (see isJobMove): not an outcome, the job runs
+   * again later and counts as started again then.
+   */
+  moved(job: ReportedJob): void {
+    this.running.delete(job);
+    this.tally(job.queue, job.name).moved += 1;
+    this.schedule();
   }
 
   finished(job: ReportedJob, outcome: 'completed' | 'failed', durationMs: number): void {
@@ -86,7 +113,7 @@ export class JobReport {
     if (!byName) this.tallies.set(queue, (byName = new Map()));
     let tally = byName.get(name);
     if (!tally) {
-      tally = { queue, name, started: 0, completed: 0, failed: 0, totalMs: 0, maxMs: 0, buckets: new Array<number>(DURATION_BUCKETS_S.length + 1).fill(0) };
+      tally = { queue, name, started: 0, completed: 0, failed: 0, moved: 0, totalMs: 0, maxMs: 0, buckets: new Array<number>(DURATION_BUCKETS_S.length + 1).fill(0) };
       byName.set(name, tally);
     }
     return tally;

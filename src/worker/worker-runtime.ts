@@ -15,8 +15,10 @@ import type { RecycleReason } from '../ipc.js';
 import { jobLimit } from './job-limit.js';
 import { PriorityCascade } from './priority-cascade.js';
 import { WeightedOrder, type QueueOrder } from './weighted-order.js';
-import { JobReport, type ReportedJob } from './job-report.js';
+import { isJobMove, JobReport, type ReportedJob } from './job-report.js';
+import { LOCK_LOST, LockWatch } from './lock-watch.js';
 import { ErrorWatch } from './error-watch.js';
+import { RedisErrorTally } from './redis-error-tally.js';
 import { ProcessorLifecycle } from './processor-lifecycle.js';
 import { jobTimeoutMs, rateLimitOn429, retryAfterOf, runWithDeadline } from './job-deadline.js';
 import { supervisorGone, supervisorPid } from './supervisor-pid.js';
@@ -65,6 +67,8 @@ export class WorkerProcess {
   private readonly workers: Worker[] = [];
   /** Each BullMQ worker's own command connection (the one its fetches go through), for abort's fence. */
   private readonly fetchConnections: RedisClient[] = [];
+  /** Each BullMQ worker's watch over the locks of its running jobs (see lock-watch.ts). */
+  private readonly lockWatches = new Map<Worker, LockWatch>();
   private readonly cascade: QueueOrder;
   private readonly report: JobReport;
   private readonly counters: Counters = { completed: 0, failed: 0 };
@@ -77,6 +81,8 @@ export class WorkerProcess {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   /** BullMQ Worker errors: rate-limited lines, failing/recovered reports to the supervisor. */
   private readonly errors: ErrorWatch;
+  /** Failed Redis commands by kind, sent to the supervisor once a second (bouy_redis_errors_total). */
+  private readonly redisErrors = new RedisErrorTally((counts) => void send({ type: 'redis-errors', counts }));
   private errorTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private readonly redis;
@@ -103,7 +109,7 @@ export class WorkerProcess {
     this.report = new JobReport((report) => send({ type: 'report', ...report }), config.jobNameLimit);
     this.errors = new ErrorWatch(log, (message) => void send(message));
     this.redis = connect(config.redis);
-    this.redis.on('error', (error) => this.log.warn({ err: error }, 'registry connection error'));
+    this.redis.on('error', (error) => { this.redisErrors.count(error); this.log.warn({ err: error }, 'registry connection error'); });
     this.registration = new WorkerRegistration(this.redis, config.keyPrefix, {
       name, pid: process.pid, host: config.hostname, queues: config.queues, startedAt: Date.now(), supervisor: supervisorPid(),
     });
@@ -137,7 +143,7 @@ export class WorkerProcess {
     await this.beat();
     this.heartbeatTimer = setInterval(() => void this.beat(), this.config.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
-    this.errorTimer = setInterval(() => this.errors.tick(), 1000);
+    this.errorTimer = setInterval(() => { this.errors.tick(); this.redisErrors.flush(); }, 1000);
     this.errorTimer.unref();
     const settings = this.effectiveSettings(processors);
     this.log.info({ settings, job_limit: Number.isFinite(this.jobLimit) ? this.jobLimit : null }, 'worker ready');
@@ -207,8 +213,13 @@ export class WorkerProcess {
       limiter: LIMITER_FOR_429S,
       name: this.name,
       autorun: false,
+      lockDuration: this.config.jobLockSeconds * 1000,
     });
-    worker.on('error', (error) => this.errors.record(queue, error));
+    this.lockWatches.set(worker, new LockWatch(worker, this.config.jobLockSeconds * 1000, (jobId, why) => {
+      this.log.warn({ queue, jobId, why }, `job lock lost: ${why}; its AbortSignal fires (it may run again elsewhere)`);
+      worker.cancelJob(jobId, LOCK_LOST);
+    }));
+    worker.on('error', (error) => { this.redisErrors.count(error); this.errors.record(queue, error); });
     worker.on('completed', (job) => this.settle(queue, job, 'completed'));
     worker.on('failed', (job, error) => { if (job) this.settle(queue, job, 'failed', error); });
     return worker;
@@ -225,18 +236,26 @@ export class WorkerProcess {
     const queue = worker.name;
     const active: ActiveJob = { reported: this.report.started(queue, job.id ?? '', job.name), startedAt: performance.now(), returned: false };
     this.jobs.set(job, active);
+    const locks = signal && this.lockWatches.get(worker);
+    locks?.track(job.id ?? '');
     const timeoutMs = jobTimeoutMs(job, this.config.jobTimeoutSeconds);
     const work = timeoutMs > 0
       ? this.runWithDeadline(worker, job, timeoutMs, () => invoke(processor, job, token, signal))
       : invoke(processor, job, token, signal);
     return work.then((result) => {
+      locks?.untrack(job.id ?? '');
       this.report.ended(active.reported);
       active.returned = true;
       return result;
     }, (error: unknown) => {
-      this.report.ended(active.reported);
-      // A 429 (ours, or BullMQ's own RateLimitError) puts the job back: it did not fail.
-      if ((error as Error | null)?.name !== 'RateLimitError' && retryAfterOf(error) === undefined) {
+      locks?.untrack(job.id ?? '');
+      // BullMQ's control-flow errors and a 429 (turned into its RateLimitError below) put the
+      // job back: this run ended, the job did not fail, and BullMQ emits no event for it.
+      if (isJobMove(error) || retryAfterOf(error) !== undefined) {
+        this.jobs.delete(job);
+        this.report.moved(active.reported);
+      } else {
+        this.report.ended(active.reported);
         this.log.warn({ queue, jobId: job.id, jobName: job.name, err: error }, 'job failed');
       }
       return rateLimitOn429(worker, error, (ms) => this.log.warn({ queue, jobId: job.id, retry_after_ms: ms }, 'rate limited by the processor: the queue waits'));
@@ -282,6 +301,7 @@ export class WorkerProcess {
     try {
       await this.registration.heartbeat({ state: this.state, ...this.counters, active: this.report.runningCount });
     } catch (error) {
+      this.redisErrors.count(error);
       this.log.warn({ err: error }, 'heartbeat failed');
     }
   }
@@ -345,6 +365,7 @@ export class WorkerProcess {
   }
 
   private async finish(): Promise<void> {
+    for (const watch of this.lockWatches.values()) watch.stop();
     await this.report.flush();
     clearInterval(this.heartbeatTimer);
     clearInterval(this.errorTimer);

@@ -2,7 +2,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BULLMQ_KEY_NAMES, canBeJobId, jobIdProblem } from '../../src/api/job-id.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH, useBoundedJsonParser } from '../../src/api/json-body.js';
-import { AJV_OPTIONS, BODY_LIMIT_BYTES, enqueueSchema, formatValidation, MAX_DELAY_MS } from '../../src/api/schema.js';
+import { BODY_LIMIT_BYTES, enqueueSchema, MAX_DELAY_MS } from '../../src/api/schema.js';
+import { AJV_OPTIONS, formatValidation } from '../../src/http/strict-schema.js';
 
 // The api's request validation as the api wires it (app.ts), in process through Fastify's
 // inject: no socket, no Redis — the routes that use Redis are tested in test/api*.test.ts.

@@ -91,23 +91,29 @@ describe('start-up verification', () => {
 });
 
 describe('job statistics', () => {
-  const counts = (t: Partial<TallyCounts>): TallyCounts => ({ started: 0, completed: 0, failed: 0, totalMs: 0, maxMs: 0, ...t });
+  const counts = (t: Partial<TallyCounts>): TallyCounts => ({ started: 0, completed: 0, failed: 0, moved: 0, totalMs: 0, maxMs: 0, ...t });
   const started = (name: string, n = 1) => ({ name, ...counts({ started: n }) });
   const finished = (name: string, outcome: 'completed' | 'failed', ms: number) => ({ name, ...counts({ [outcome]: 1, totalMs: ms, maxMs: ms }) });
 
   it('adds reported tallies: starts, outcomes, active jobs and durations', () => {
     const c = emptyCounters();
-    expect(c).toEqual({ started: 0, completed: 0, failed: 0, active: 0, total_ms: 0, max_ms: 0 });
+    expect(c).toEqual({ started: 0, completed: 0, failed: 0, moved: 0, active: 0, total_ms: 0, max_ms: 0 });
     addTally(c, counts({ started: 3 }));
     addTally(c, counts({ completed: 1, failed: 1, totalMs: 40.66, maxMs: 30.4 }));
-    expect(c).toEqual({ started: 3, completed: 1, failed: 1, active: 1, total_ms: 40.66, max_ms: 30.4 });
-    expect(viewCounters(c)).toEqual({ started: 3, completed: 1, failed: 1, active: 1, total_ms: 41, max_ms: 30, mean_ms: 20.3 });
+    expect(c).toEqual({ started: 3, completed: 1, failed: 1, moved: 0, active: 1, total_ms: 40.66, max_ms: 30.4 });
+    expect(viewCounters(c)).toEqual({ started: 3, completed: 1, failed: 1, moved: 0, active: 1, total_ms: 41, max_ms: 30, mean_ms: 20.3 });
     addTally(c, counts({ completed: 2, totalMs: 2, maxMs: 1 }));
     expect(c.active).toBe(0);
     expect(c.max_ms).toBe(30.4);
     // A report that started and finished jobs within one interval leaves active as it was.
     addTally(c, counts({ started: 5, completed: 5, totalMs: 5, maxMs: 1 }));
     expect(c).toMatchObject({ started: 8, completed: 8, active: 0 });
+    // A run that moved its job (a step job's DelayedError) ended without an outcome or a duration.
+    addTally(c, counts({ started: 2 }));
+    addTally(c, counts({ moved: 1 }));
+    expect(c).toMatchObject({ started: 10, completed: 8, moved: 1, active: 1, total_ms: 47.66 });
+    addTally(c, counts({ moved: 1 }));
+    expect(c.active).toBe(0);
     expect(viewCounters(emptyCounters()).mean_ms).toBe(0);
   });
 

@@ -19,6 +19,8 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again on the same port with the same data (AOF). */
   start(): Promise<void>;
+  /** Sends the server process a signal: SIGSTOP pauses it (no answer, no reset), SIGCONT resumes. */
+  signal(signal: NodeJS.Signals): void;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ export async function startRedis(): Promise<RedisServer> {
     client,
     stop: halt,
     start: launch,
+    signal(signal) { proc?.kill(signal); },
     async close() {
       client.disconnect();
       await halt();
