@@ -6,6 +6,7 @@
  * errors into exit codes.
  */
 import module from 'node:module';
+import { applyPassedSettings } from './config/passed-settings.js';
 import { describeError, EXIT, exitCodeOf, BouyError } from './errors.js';
 import { runCommand, findOnPath } from './passthrough.js';
 import { SERVICES, serviceNames } from './services/index.js';
@@ -25,6 +26,8 @@ function enableCompileCache(env: NodeJS.ProcessEnv): void {
 }
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  // Before anything reads a setting: the compose files' BOUY_SET_* (see passed-settings.ts).
+  applyPassedSettings(env);
   enableCompileCache(env);
   const [first, ...rest] = argv;
   const name = first ?? env.SERVICE_TYPE?.trim() ?? 'worker';

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'BOUY_ERR_NO_DOCKER'
   | 'BOUY_ERR_NO_SWARM'
   | 'BOUY_ERR_STACK_NOT_RUNNING'
+  | 'BOUY_ERR_NO_IMAGE'
   | 'BOUY_ERR_INTERNAL';
 
 /** Every code with the exit status it means (sysexits). */
@@ -44,6 +45,8 @@ export const EXIT_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   BOUY_ERR_NO_SWARM: EXIT.unavailable,
   /** The command needs a running stack (or its Redis) and there is none. */
   BOUY_ERR_STACK_NOT_RUNNING: EXIT.unavailable,
+  /** The project's image is not on the engine and the project has no Dockerfile to build it from. */
+  BOUY_ERR_NO_IMAGE: EXIT.unavailable,
   BOUY_ERR_INTERNAL: EXIT.software,
 };
 

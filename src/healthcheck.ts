@@ -5,6 +5,7 @@
  * the orchestrator to kill the whole container), 1 otherwise, as Docker expects.
  */
 import { loadConfig } from './config/config.js';
+import { applyPassedSettings } from './config/passed-settings.js';
 
 const TIMEOUT_MS = 4000;
 
@@ -15,6 +16,7 @@ function probeHost(bind: string): string {
 }
 
 async function check(): Promise<number> {
+  applyPassedSettings(process.env); // the container's environment as the entrypoint saw it
   const config = loadConfig();
   // No health server means nothing to ask: the container is as healthy as its process.
   if (!config.healthServer) return 0;

@@ -3,7 +3,7 @@
  * (From an installed package, and its example compiled: package.test.ts.)
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -60,7 +60,9 @@ describe('bouy init', () => {
     for (const file of WRITTEN) expect(result.stdout).toContain(`  ${file}\n`);
     expect(result.stdout).toContain('npx bouy up worker');
     expect(result.stdout).toContain('npx bouy enqueue example');
-    expect(Object.keys(snapshot(dir)).sort()).toEqual([...WRITTEN, 'package.json'].sort());
+    // compose/.env: a link to .env, which plain Compose reads (docker-compose -f compose/base.yml …).
+    expect(Object.keys(snapshot(dir)).sort()).toEqual([...WRITTEN, 'package.json', 'compose/.env'].sort());
+    expect(readlinkSync(path.join(dir, 'compose', '.env'))).toBe(path.join('..', '.env'));
 
     const dockerfile = read(dir, 'docker/Dockerfile');
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);

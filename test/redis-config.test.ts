@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { hashTag, loadConfig, sharedSettings } from '../src/config/config.js';
+import { applyPassedSettings } from '../src/config/passed-settings.js';
 import { problemsOf } from './helpers/config.js';
 import { ROOT, runEntrypoint } from './helpers/processes.js';
 import { bouy } from './helpers/bouy.js';
@@ -96,12 +97,16 @@ describe('Redis Sentinel and Cluster settings', () => {
 
   it.each(['base.yml', 'stack.yml'])('compose/%s: every role takes REDIS_SENTINELS or REDIS_CLUSTER_NODES from .env instead of the stack\'s Redis', (file) => {
     const services = (parse(readFileSync(path.join(ROOT, 'compose', file), 'utf8')) as { services: Record<string, { environment?: string[] }> }).services;
-    /** The environment compose gives a container: NAME=${VAR:-default} substituted, a bare NAME only when set. */
-    const containerEnv = (entries: string[], dotEnv: Record<string, string>) => Object.fromEntries(entries.flatMap((entry) => {
-      const [name, value] = entry.includes('=') ? [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)] : [entry, undefined];
-      if (value === undefined) return dotEnv[name] === undefined ? [] : [[name, dotEnv[name]]];
-      return [[name, value.replace(/\$\{(\w+):-([^}]*)\}/g, (_, v: string, d: string) => dotEnv[v] || d)]];
-    }));
+    /** The environment a service sees: compose's NAME=${VAR:-default} substituted, then the entrypoint's BOUY_SET_* applied. */
+    const containerEnv = (entries: string[], dotEnv: Record<string, string>) => {
+      const env: Record<string, string | undefined> = Object.fromEntries(entries.map((entry) => {
+        const at = entry.indexOf('=');
+        expect(at, `${entry}: a bare name would remove the image's ENV under Compose v1`).toBeGreaterThan(0);
+        return [entry.slice(0, at), entry.slice(at + 1).replace(/\$\{(\w+):-([^}]*)\}/g, (_, v: string, d: string) => dotEnv[v] || d)];
+      }));
+      applyPassedSettings(env);
+      return env;
+    };
     const roles = Object.entries(services).filter(([, s]) => s.environment?.some((e) => e.startsWith('REDIS_')));
     expect(roles.map(([role]) => role).sort()).toEqual(['api', 'dashboard', 'scheduler', 'worker']);
     for (const [role, service] of roles) {

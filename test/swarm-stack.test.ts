@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { roleOf, stackDeployArgs } from '../src/cli/swarm.js';
+import { loadConfig } from '../src/config/config.js';
 import { bouy } from './helpers/bouy.js';
 import { ROOT } from './helpers/processes.js';
 
@@ -49,7 +50,7 @@ function healthcheck(): { interval: number; startPeriod: number; retries: number
 describe('compose/stack.yml', () => {
   it('has the roles of compose/base.yml, each passing the same variables and the same image', () => {
     // What the stack may add: JSON logs (as prod.yml) and the api's and dashboard's credentials.
-    const extras = ['LOG_FORMAT', 'API_TOKEN', 'API_AUTH', 'DASHBOARD_USER', 'DASHBOARD_PASSWORD', 'DASHBOARD_AUTH'];
+    const extras = ['BOUY_DEFAULT_LOG_FORMAT', ...['API_TOKEN', 'API_AUTH', 'DASHBOARD_USER', 'DASHBOARD_PASSWORD', 'DASHBOARD_AUTH'].map((n) => `BOUY_SET_${n}`)];
     expect(Object.keys(stack).sort()).toEqual(Object.keys(base).sort());
     for (const [role, service] of Object.entries(base)) {
       const ours = names(stack[role]!.environment);
@@ -58,8 +59,8 @@ describe('compose/stack.yml', () => {
       expect(stack[role]!.image, `${role}'s image`).toBe(service.image);
     }
     // The api and the dashboard get their credentials (they refuse to start on 0.0.0.0 without).
-    expect(names(stack.api!.environment)).toEqual(expect.arrayContaining(['API_TOKEN', 'API_AUTH']));
-    expect(names(stack.dashboard!.environment)).toEqual(expect.arrayContaining(['DASHBOARD_USER', 'DASHBOARD_PASSWORD', 'DASHBOARD_AUTH']));
+    expect(names(stack.api!.environment)).toEqual(expect.arrayContaining(['BOUY_SET_API_TOKEN', 'BOUY_SET_API_AUTH']));
+    expect(names(stack.dashboard!.environment)).toEqual(expect.arrayContaining(['BOUY_SET_DASHBOARD_USER', 'BOUY_SET_DASHBOARD_PASSWORD', 'BOUY_SET_DASHBOARD_AUTH']));
   });
 
   it('works without IPVS: dnsrr everywhere, host-mode ports only, depends_on as a list, no build:', () => {
@@ -85,7 +86,9 @@ describe('compose/stack.yml', () => {
     const check = healthcheck();
     // Past the start period, three failed checks make a task unhealthy: the window must see it.
     expect(seconds(update.monitor)).toBeGreaterThanOrEqual(check.startPeriod + check.interval * check.retries);
-    const drain = Number(/SHUTDOWN_TIMEOUT_SECONDS:-(\d+)/.exec(worker.environment!.join('\n'))![1]);
+    // The drain is bouy's own default (the compose files pass SHUTDOWN_TIMEOUT_SECONDS only when set).
+    expect(worker.environment).toContain('BOUY_SET_SHUTDOWN_TIMEOUT_SECONDS=${SHUTDOWN_TIMEOUT_SECONDS:-}');
+    const drain = loadConfig({}, false).shutdownTimeoutSeconds;
     expect(drain).toBe(25);
     expect(seconds(worker.stop_grace_period)).toBeGreaterThan(drain);
   });

@@ -1,3 +1,5 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { BouyError } from '../errors.js';
 import { dockerBin } from './docker.js';
@@ -43,9 +45,14 @@ export function composeEnv(cli: ComposeCli, env: Env): Env {
 export const MODES = ['dev', 'prod', 'test'] as const;
 export type Mode = (typeof MODES)[number];
 
-/** The compose files of a mode: the base and its overlay. */
+/**
+ * The compose files of a mode: the base and its overlay; in dev mode also dev-source.yml where
+ * the project has it (bouy's checkout: its src/ mounted), which an application's has not.
+ */
 export function composeFiles(root: string, mode: Mode): string[] {
-  return [path.join(root, 'compose', 'base.yml'), path.join(root, 'compose', `${mode}.yml`)];
+  const files = [path.join(root, 'compose', 'base.yml'), path.join(root, 'compose', `${mode}.yml`)];
+  const source = path.join(root, 'compose', 'dev-source.yml');
+  return mode === 'dev' && existsSync(source) ? [...files, source] : files;
 }
 
 /** The mode a running stack was started in, from the files its containers were created from. */
@@ -57,8 +64,20 @@ export function modeFromFiles(files: readonly string[]): Mode | undefined {
   return undefined;
 }
 
-/** The full argument list for one compose command of a project in a mode. */
-export function composeArgs(cli: ComposeCli, root: string, project: string, mode: Mode, args: readonly string[]): string[] {
+/**
+ * The full argument list for one compose command of a project in a mode. `envFile`: the file
+ * Compose reads for its own substitutions, bouy's settings file (Compose would otherwise read
+ * compose/.env, a link to the project's .env, even when BOUY_ENV_FILE names another).
+ */
+export function composeArgs(cli: ComposeCli, root: string, project: string, mode: Mode, args: readonly string[], envFile?: string): string[] {
   const files = composeFiles(root, mode).flatMap((f) => ['-f', f]);
-  return [...cli.prefix, '-p', project, ...files, ...args];
+  return [...cli.prefix, ...(envFile ? ['--env-file', envFile] : []), '-p', project, ...files, ...args];
+}
+
+/** A settings file for Compose that exists: `file`, else an empty one (v1 refuses /dev/null). */
+export function composeEnvFile(file: string): string {
+  if (existsSync(file)) return file;
+  const empty = path.join(os.tmpdir(), 'bouy-empty.env');
+  if (!existsSync(empty)) writeFileSync(empty, '');
+  return empty;
 }

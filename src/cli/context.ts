@@ -1,5 +1,6 @@
 import { BouyError } from '../errors.js';
-import { composeArgs, composeEnv, detectCompose, modeFromFiles, type ComposeCli, type Mode } from './compose.js';
+import { composeArgs, composeEnv, composeEnvFile, detectCompose, modeFromFiles, type ComposeCli, type Mode } from './compose.js';
+import { envFile } from './dotenv.js';
 import { assertEngine, projectContainers, type ContainerInfo } from './docker.js';
 import type { Output } from './output.js';
 import { healthPortRange } from './health-port-range.js';
@@ -25,7 +26,8 @@ export interface GlobalArgs {
 export class Context {
   private cli: Promise<ComposeCli> | undefined;
 
-  constructor(readonly root: string, readonly env: Env, readonly out: Output, readonly args: GlobalArgs) {}
+  /** `argv`: the command line as given, for a command that runs it again elsewhere (inside-stack.ts). */
+  constructor(readonly root: string, readonly env: Env, readonly out: Output, readonly args: GlobalArgs, readonly argv: readonly string[] = []) {}
 
   get project(): string {
     return this.args.project;
@@ -60,7 +62,7 @@ export class Context {
 
   private async invocation(args: readonly string[], mode?: Mode, extraEnv: Env = {}): Promise<[string, string[], Env]> {
     const cli = await this.compose();
-    const full = composeArgs(cli, this.root, this.project, mode ?? (await this.mode()), args);
+    const full = composeArgs(cli, this.root, this.project, mode ?? (await this.mode()), args, composeEnvFile(envFile(this.root, this.env)));
     const shown = Object.entries(extraEnv).map(([k, v]) => `${k}=${v} `).join('');
     this.out.debug(`running: ${shown}${[cli.file, ...full].join(' ')}`);
     return [cli.file, full, composeEnv(cli, { ...this.env, ...extraEnv })];

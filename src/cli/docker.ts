@@ -29,8 +29,12 @@ export interface ContainerInfo {
   id: string;
   name: string;
   service: string;
-  /** running, exited, … */
+  /** running, exited, restarting, … */
   state: string;
+  /** The exit status of its last run (0 while it runs and never stopped). */
+  exitCode: number;
+  /** How often the engine restarted it (its restart policy), since it was created. */
+  restarts: number;
   /** healthy, unhealthy, starting, or '' without a HEALTHCHECK. */
   health: string;
   /** Container port ("8080/tcp") → host port. */
@@ -44,7 +48,8 @@ export interface Inspected {
   Id: string;
   Name: string;
   Config: { Labels: Record<string, string> | null };
-  State: { Status: string; Health?: { Status: string } };
+  RestartCount?: number;
+  State: { Status: string; ExitCode?: number; Health?: { Status: string } };
   NetworkSettings: { Ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
 }
 
@@ -60,6 +65,8 @@ export function describeContainer(c: Inspected): ContainerInfo {
     name: c.Name.replace(/^\//, ''),
     service: labels['com.docker.compose.service'] ?? '',
     state: c.State.Status,
+    exitCode: c.State.ExitCode ?? 0,
+    restarts: c.RestartCount ?? 0,
     health: c.State.Health?.Status ?? '',
     ports,
     configFiles: (labels['com.docker.compose.project.config_files'] ?? '').split(',').filter(Boolean),

@@ -63,6 +63,15 @@ function unreachable(base: Base, error: string): HealthReport {
   return { ...base, status: 'unreachable', http: null, workers_ready: 0, worker_count: 0, restarts: 0, leader: false, workers: [], error };
 }
 
+/**
+ * A worker container that should run and does not (stopped, exited, restarting): its state as
+ * the status, so `health` lists it and fails. Port: the one it is bound to (0 when none).
+ */
+export function notRunning(container: ContainerInfo): HealthReport {
+  const base: Base = { container: container.name, id: container.id, service: container.service, port: container.ports[HEALTH_PORT] ?? 0, via: 'published' };
+  return { ...unreachable(base, `container ${container.state} (exit ${container.exitCode})`), status: container.state };
+}
+
 export async function probeHealth(container: ContainerInfo, timeoutMs = 3000): Promise<HealthReport> {
   const port = container.ports[HEALTH_PORT]!;
   const base: Base = { container: container.name, id: container.id, service: container.service, port, via: 'published' };

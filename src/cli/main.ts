@@ -8,14 +8,20 @@ import { fileURLToPath } from 'node:url';
 import { describeError, exitCodeOf } from '../errors.js';
 import { envFile, mergeDotenv } from './dotenv.js';
 import { runCli } from './parser.js';
+import { findProjectDir } from './project.js';
+import { applyPassedSettings } from '../config/passed-settings.js';
 
-/** The checkout (or /app in the image): dist/cli/main.js is two levels below it. */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** bouy's package (its checkout, or /app in the image): dist/cli/main.js is two levels below it. */
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export async function main(argv: readonly string[]): Promise<number> {
   try {
-    const env = mergeDotenv(envFile(ROOT, process.env), process.env);
-    return await runCli(argv, env, ROOT, Boolean(process.stdout.isTTY));
+    // Inside a container of the stack (`docker exec … bouy enqueue`), the settings as the services see them.
+    applyPassedSettings(process.env);
+    // The application's folder when run from it (npx bouy), else bouy's own checkout.
+    const root = findProjectDir(process.cwd(), process.env, PACKAGE_ROOT);
+    const env = mergeDotenv(envFile(root, process.env), process.env);
+    return await runCli(argv, env, root, Boolean(process.stdout.isTTY));
   } catch (error) {
     process.stderr.write(`bouy: ${describeError(error)}\n`);
     return exitCodeOf(error);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { BouyError, EXIT } from '../errors.js';
 import type { Args, BouyCommand } from './command.js';
@@ -19,13 +20,17 @@ import { workers } from './commands/workers.js';
 import { quiet, recycle, resize } from './commands/signal-workers.js';
 import { Context, type GlobalArgs } from './context.js';
 import { Output } from './output.js';
+import { DEFAULT_PROJECT } from './project.js';
 import type { Env } from './process.js';
 
 export const COMMANDS: readonly BouyCommand[] = [up, down, clean, ps, logs, exec, shell, scale, resize, recycle, quiet, build, health, workers, enqueue, deploy, undeploy, test, setup, init];
 
-function version(root: string): string {
+/** bouy's own package, whichever project the CLI drives. */
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function version(): string {
   try {
-    return (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
   }
@@ -69,7 +74,7 @@ export interface Parsed {
  * (--help, --version). Unknown commands and options, missing arguments and conflicting flags
  * are usage errors (64) with a message saying which.
  */
-export async function parseCli(argv: readonly string[], env: Env, root: string, isTty: boolean): Promise<Parsed | undefined> {
+export async function parseCli(argv: readonly string[], env: Env, _root: string, isTty: boolean): Promise<Parsed | undefined> {
   let parsed: Parsed | undefined;
   const split = splitPassthrough(argv);
   const first = argv.find((a) => !a.startsWith('-'));
@@ -87,7 +92,7 @@ export async function parseCli(argv: readonly string[], env: Env, root: string, 
       // No -v: `down -v` drops the volumes, as in `docker compose down -v`.
       verbose: { type: 'boolean', default: false, global: true, describe: 'say which docker/compose commands run' },
       color: { type: 'boolean', default: isTty && env.NO_COLOR === undefined, global: true, describe: 'colour (--no-color: none)', defaultDescription: 'on a terminal' },
-      project: { alias: 'p', type: 'string', default: env.COMPOSE_PROJECT_NAME ?? 'bouy', global: true, describe: 'compose project name', defaultDescription: 'COMPOSE_PROJECT_NAME or bouy' },
+      project: { alias: 'p', type: 'string', default: env.COMPOSE_PROJECT_NAME ?? DEFAULT_PROJECT, global: true, describe: 'compose project name', defaultDescription: 'COMPOSE_PROJECT_NAME or bouy' },
       dev: { type: 'boolean', default: false, global: true, describe: 'development overlay (default for a new stack: src mounted, rebuilt on change)' },
       prod: { type: 'boolean', default: false, global: true, describe: 'production overlay' },
       test: { type: 'boolean', default: false, global: true, describe: 'test overlay' },
@@ -105,7 +110,7 @@ export async function parseCli(argv: readonly string[], env: Env, root: string, 
     .strict()
     .demandCommand(1, 'name a command (bouy --help lists them)')
     .recommendCommands()
-    .version(version(root))
+    .version(version())
     .help()
     .alias('help', 'h')
     .epilogue('Exit status: 0 ok, 1 a check failed or a command it ran failed, 64 bad usage, 69 Docker/stack/Redis unavailable.')
@@ -133,7 +138,7 @@ export async function runCli(argv: readonly string[], env: Env, root: string, is
   const parsed = await parseCli(argv, env, root, isTty);
   if (!parsed) return EXIT.ok;
   const { json, quiet, verbose, color } = parsed.globals;
-  return parsed.command.run(new Context(root, env, new Output({ json, quiet, verbose, color }), parsed.globals), parsed.args);
+  return parsed.command.run(new Context(root, env, new Output({ json, quiet, verbose, color }), parsed.globals, argv), parsed.args);
 }
 
 /** The compose arguments a one-compose-call command line would run (see BouyCommand.composeArgs). */

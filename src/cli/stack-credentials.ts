@@ -16,7 +16,7 @@ export function ensureStackSecrets(ctx: Context, services: readonly string[]): C
   const file = envFile(ctx.root, ctx.env);
   appendSecrets(file, values, generated);
   ctx.out.info(`generated ${generated.join(', ')} into ${file} (mode 0600): the api and the dashboard need credentials`);
-  return new Context(ctx.root, Object.freeze({ ...ctx.env, ...values }), ctx.out, ctx.args);
+  return new Context(ctx.root, Object.freeze({ ...ctx.env, ...values }), ctx.out, ctx.args, ctx.argv);
 }
 
 export interface Login {

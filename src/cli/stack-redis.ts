@@ -3,6 +3,7 @@ import { loadFleetSettings, type FleetSettings, type RedisTarget } from '../conf
 import { BouyError } from '../errors.js';
 import { connect, isAuthError, redisError, setCommandTimeout, type RedisClient } from '../redis.js';
 import type { Context } from './context.js';
+import { IN_STACK } from './inside-stack.js';
 
 /** A URL the user gave the CLI replaces the services' Sentinel and Cluster settings. */
 const NO_HA = {
@@ -15,21 +16,26 @@ const NO_HA = {
  * Redis of --redis-url or BOUY_REDIS_URL when given; else the sentinels or cluster of
  * REDIS_SENTINELS / REDIS_CLUSTER_NODES (the services' own variables, from the environment or
  * .env); else the stack's own Redis through the loopback port the dev and test overlays
- * publish (found, not configured, so two stacks never fight over 6379).
+ * publish (found, not configured, so two stacks never fight over 6379). Undefined when that
+ * Redis is private to the stack (prod): the caller runs itself inside the stack instead.
  */
 export async function stackFleet(
   ctx: Context, explicit: string | undefined, overrides: { heartbeatSeconds?: number } = {},
-): Promise<FleetSettings> {
+): Promise<FleetSettings | undefined> {
   const given = explicit ?? ctx.env.BOUY_REDIS_URL;
   if (given) return loadFleetSettings({ ...ctx.env, ...NO_HA, REDIS_URL: given }, overrides);
+  // Run inside a container of the stack (inside-stack.ts): the services' own Redis settings.
+  if (ctx.env[IN_STACK] === '1') return loadFleetSettings(ctx.env, overrides);
   if (ctx.env.REDIS_SENTINELS?.trim() || ctx.env.REDIS_CLUSTER_NODES?.trim()) return loadFleetSettings(ctx.env, overrides);
   // REDIS_URL of .env names the Redis as the containers see it: not this host's way there.
   const settings = loadFleetSettings({ ...ctx.env, REDIS_URL: undefined, REDIS_URL_DEFAULT: undefined }, overrides);
   const url = await stackRedisUrl(ctx);
+  if (url === undefined) return undefined;
   return Object.freeze({ ...settings, redis: Object.freeze({ kind: 'url' as const, url, auth: settings.redis.auth }) });
 }
 
-async function stackRedisUrl(ctx: Context): Promise<string> {
+/** The published Redis of the stack; undefined when it is private (the prod overlay). */
+async function stackRedisUrl(ctx: Context): Promise<string | undefined> {
   const redis = (await ctx.containers()).find((c) => c.service === 'redis');
   if (!redis) {
     throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `the stack's Redis is not running (project ${ctx.project})`, {
@@ -37,12 +43,7 @@ async function stackRedisUrl(ctx: Context): Promise<string> {
     });
   }
   const port = redis.ports['6379/tcp'];
-  if (port === undefined) {
-    throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `the stack's Redis (${redis.name}) is not published to this host`, {
-      hint: 'the prod overlay keeps Redis private: pass --redis-url, or run `./bouy exec worker node dist/cli/main.js …` inside',
-    });
-  }
-  return `redis://127.0.0.1:${port}`;
+  return port === undefined ? undefined : `redis://127.0.0.1:${port}`;
 }
 
 export const redisUrlOption = {

@@ -12,12 +12,13 @@ export interface BouyResult {
 
 /**
  * Runs `./bouy …args` as a user would, with `env` on top of this process's environment, no
- * terminal and no colour. Resolves when it exits; a command that outlives `timeoutMs` is
- * killed and reported, never left behind.
+ * terminal and no colour, in `cwd` (an application's folder: bouy drives that one's stack).
+ * Resolves when it exits; a command that outlives `timeoutMs` is killed and reported, never
+ * left behind.
  */
-export function bouy(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 240_000): Promise<BouyResult> {
+export function bouy(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 240_000, cwd?: string): Promise<BouyResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(BOUY, args, { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(BOUY, args, { env: { ...process.env, NO_COLOR: '1', ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

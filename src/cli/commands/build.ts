@@ -1,4 +1,5 @@
 import type { BouyCommand } from '../command.js';
+import { assertImageSource } from '../project-image.js';
 
 export const build: BouyCommand = {
   command: 'build [services..]',
@@ -9,6 +10,7 @@ export const build: BouyCommand = {
     .example('$0 build --prod', 'the production image, bouy:latest'),
   run: async (ctx, args) => {
     const mode = await ctx.mode();
+    await assertImageSource(ctx, true);
     ctx.out.info(`building (${mode} mode)`);
     const started = Date.now();
     const code = await ctx.runCompose(['build', ...((args.services as string[] | undefined) ?? [])], mode);

@@ -1,6 +1,7 @@
 import { Job, Queue } from 'bullmq';
 import { BouyError, EXIT } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
+import { runInsideStack } from '../inside-stack.js';
 import { redisUrlOption, stackFleet, withCliRedis } from '../stack-redis.js';
 import { openQueue } from '../../queue.js';
 import { loadJobDefaults, withJobDefaults } from '../../config/jobs.js';
@@ -83,7 +84,9 @@ export const enqueue: BouyCommand = {
     }
     const opts = jobOptions(args.timeout, args.attempts);
     const defaults = loadJobDefaults(ctx.env);
-    const { bullPrefix, redis } = await stackFleet(ctx, args['redis-url'] as string | undefined);
+    const fleet = await stackFleet(ctx, args['redis-url'] as string | undefined);
+    if (!fleet) return runInsideStack(ctx);
+    const { bullPrefix, redis } = fleet;
     return withCliRedis(redis, async (connection) => {
       const queue = openQueue(queueName, connection, bullPrefix);
       try {

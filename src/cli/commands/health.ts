@@ -1,7 +1,8 @@
 import { BouyError, EXIT } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
 import { assertEngine, projectContainers } from '../docker.js';
-import { healthTargets, probeHealth, probeHealthByExec, type HealthReport } from '../health-probe.js';
+import { healthTargets, notRunning, probeHealth, probeHealthByExec, type HealthReport } from '../health-probe.js';
+import { isDown } from '../stack-failure.js';
 import { table, type Output } from '../output.js';
 import { stackContainers, stackName } from '../swarm.js';
 
@@ -25,9 +26,12 @@ export const health: BouyCommand = {
     const stack = stackName((args.stack as string | undefined) ?? ctx.project, '--stack');
     // Only the engine: a swarm-only machine may have no Compose.
     await assertEngine(ctx.env);
-    const composed = healthTargets(await projectContainers(ctx.env, ctx.project));
+    const all = await projectContainers(ctx.env, ctx.project, { all: true });
+    const composed = healthTargets(all);
+    // A worker container of the stack that is stopped or restarting is listed too, and fails the check.
+    const down = all.filter((c) => c.service === 'worker' && isDown(c));
     const tasks = (await stackContainers(ctx.env, stack)).filter((c) => c.service === 'worker' && c.state === 'running');
-    if (composed.length === 0 && tasks.length === 0) {
+    if (composed.length === 0 && tasks.length === 0 && down.length === 0) {
       throw new BouyError('BOUY_ERR_STACK_NOT_RUNNING', `no running worker container of project ${ctx.project} or swarm stack ${stack} on this host`, {
         hint: 'start the workers: ./bouy up worker, or ./bouy deploy for a swarm',
       });
@@ -35,9 +39,10 @@ export const health: BouyCommand = {
     const reports: HealthReport[] = await Promise.all([
       ...composed.map((c) => probeHealth(c)),
       ...tasks.map((c) => probeHealthByExec(ctx.env, c)),
+      ...down.map((c) => notRunning(c)),
     ]);
     ctx.out.result(reports, () => table(['CONTAINER', 'PORT', 'STATUS', 'WORKERS', 'RESTARTS', 'LEADER'], reports.map((r) => [
-      r.container, r.via === 'exec' ? `${r.port} (exec)` : String(r.port), colourStatus(ctx.out, r.status),
+      r.container, r.via === 'exec' ? `${r.port} (exec)` : r.port ? String(r.port) : '-', colourStatus(ctx.out, r.status),
       `${r.workers_ready}/${r.worker_count}`, String(r.restarts), r.leader ? 'yes' : '',
     ])));
     return reports.every((r) => r.status === 'healthy') ? EXIT.ok : EXIT.failure;

@@ -11,6 +11,7 @@ import { BouyError, EXIT } from '../../errors.js';
 import { PROCESSOR_EXTENSIONS } from '../../worker/load-processor.js';
 import type { BouyCommand } from '../command.js';
 import { writePrivate } from '../secrets.js';
+import { linkComposeEnv } from '../project.js';
 
 /** The installed package (or this checkout): dist/cli/commands/init.js is three levels below it. */
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -61,17 +62,6 @@ export function renderEnv(project: string, queues: readonly string[]): string {
   ].join('\n');
 }
 
-/**
- * The compose development overlay. The package's own dev.yml is bouy's, for working on bouy
- * (its sources mounted, its `dev` image stage): an application has neither, so it gets its
- * own (templates/compose/dev.yml: its processors mounted, the workers restarted on change).
- */
-function devOverlay(): string {
-  const shipped = readFileSync(path.join(PACKAGE_ROOT, 'compose', 'dev.yml'), 'utf8');
-  const bouysOwn = /\.\.\/src\b|target:\s*dev\b/.test(shipped);
-  return bouysOwn ? readFileSync(path.join(TEMPLATES, 'compose', 'dev.yml'), 'utf8') : shipped;
-}
-
 /** Every file init would write in `cwd`, with its content. */
 export function plan(cwd: string): { files: Planned[]; project: string; queues: string[] } {
   const manifestFile = path.join(cwd, 'package.json');
@@ -94,7 +84,8 @@ export function plan(cwd: string): { files: Planned[]; project: string; queues: 
     { file: 'docker/Dockerfile', content: template('docker/Dockerfile') },
     { file: '.dockerignore', content: template('dockerignore') },
     ...SHARED_COMPOSE.map((name) => ({ file: `compose/${name}`, content: readFileSync(path.join(PACKAGE_ROOT, 'compose', name), 'utf8') })),
-    { file: 'compose/dev.yml', content: devOverlay() },
+    // The application's own development overlay (its processors mounted), not bouy's dev.yml.
+    { file: 'compose/dev.yml', content: template('compose/dev.yml') },
     { file: '.env', content: renderEnv(project, found.length > 0 ? found : ['example']), private: true },
   ];
   if (found.length === 0) files.push({ file: 'processors/example.ts', content: template('processors/example.ts') });
@@ -131,6 +122,8 @@ export const init: BouyCommand = {
       if (f.private) writePrivate(target, f.content);
       else writeFileSync(target, f.content);
     }
+    // Plain Compose reads compose/.env (the first -f file's folder): the link gives it this .env.
+    linkComposeEnv(cwd);
     const queue = queues[0]!;
     ctx.out.result({ folder: cwd, project, queues, written: files.map((f) => f.file), replaced: existing }, () => [
       `wrote in ${cwd}:`,

@@ -1,12 +1,14 @@
 import { EXIT } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
 import { table } from '../output.js';
+import { describeDown } from '../stack-failure.js';
 
 export const ps: BouyCommand = {
   command: 'ps',
-  describe: 'the stack\'s containers: name, service, state, health, ports',
+  describe: 'the stack\'s containers, stopped ones too: name, service, state, health, ports',
   builder: (y) => y
-    .options({ all: { alias: 'a', type: 'boolean', default: false, describe: 'stopped containers too' } })
+    // Stopped and restarting containers are part of the stack: listed unless --no-all.
+    .options({ all: { alias: 'a', type: 'boolean', default: true, describe: 'stopped and restarting containers too (--no-all: running ones only)' } })
     .example('$0 ps', 'what runs')
     .example('$0 ps --json', 'the same, for scripts'),
   run: async (ctx, args) => {
@@ -14,7 +16,7 @@ export const ps: BouyCommand = {
     ctx.out.result({ project: ctx.project, containers }, () => containers.length === 0
       ? `no containers in project ${ctx.project} (start them with \`./bouy up\`)`
       : table(['CONTAINER', 'ID', 'SERVICE', 'STATE', 'HEALTH', 'PORTS'], containers.map((c) => [
-        c.name, c.id, c.service, c.state, c.health || '-',
+        c.name, c.id, c.service, c.state === 'running' ? c.state : describeDown(c), c.health || '-',
         Object.entries(c.ports).map(([inner, host]) => `${host}->${inner}`).join(', ') || '-',
       ])));
     return EXIT.ok;

@@ -5,15 +5,28 @@ import type { ContainerInfo } from '../docker.js';
 import { healthTargets, probeHealth, type HealthReport } from '../health-probe.js';
 import { table } from '../output.js';
 import { describeLogin, ensureStackSecrets, loginOf } from '../stack-credentials.js';
+import { envFile } from '../dotenv.js';
+import { assertImageSource } from '../project-image.js';
+import { rememberProjectName } from '../project.js';
+import { describeStackFailure, isDown } from '../stack-failure.js';
 import { upWithWorkers, WORKER_SERVICE } from '../worker-ports.js';
 
 const POLL_MS = 500;
 
-/** Polls every worker container's /health until all say healthy, or the deadline passes. */
-async function waitHealthy(ctx: Context, timeoutS: number): Promise<{ reports: HealthReport[]; seconds: number }> {
+/**
+ * Polls every worker container's /health until all say healthy, or the deadline passes; a
+ * worker container that went down meanwhile ends it at once (`failure`: what to tell).
+ */
+async function waitHealthy(ctx: Context, timeoutS: number): Promise<{ reports: HealthReport[]; seconds: number; failure?: string }> {
   const started = Date.now();
   let reports: HealthReport[] = [];
+  // A worker container that exits or restarts while we wait ends the wait at once, with its
+  // last lines: a crash loop (a bad PROCESSOR exits 64 on every start) never turns healthy.
+  const workersOf = async () => (await ctx.containers({ all: true })).filter((c) => c.service === WORKER_SERVICE);
+  const baseline = new Map((await workersOf()).map((c) => [c.id, c.restarts]));
   for (;;) {
+    const down = (await workersOf()).filter((c) => isDown(c, baseline));
+    if (down.length > 0) return { reports, seconds: elapsed(started), failure: await describeStackFailure(ctx, down) };
     const containers = await ctx.containers();
     const targets = healthTargets(containers);
     // Only Redis was started (`up redis`): there is no health to wait for.
@@ -29,7 +42,11 @@ async function waitHealthy(ctx: Context, timeoutS: number): Promise<{ reports: H
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-  return { reports, seconds: Math.round((Date.now() - started) / 100) / 10 };
+  return { reports, seconds: elapsed(started) };
+}
+
+function elapsed(since: number): number {
+  return Math.round((Date.now() - since) / 100) / 10;
 }
 
 function summary(containers: ContainerInfo[], reports: HealthReport[]): string {
@@ -52,6 +69,8 @@ export async function startStack(ctx: Context, options: {
   const limits = { worker: workerLimit(ctx.env) };
   const scales = options.scale.map((s) => parseScale(s, limits));
   const mode = await ctx.mode();
+  await assertImageSource(ctx, options.build);
+  for (const line of rememberProjectName(ctx.root, envFile(ctx.root, ctx.env), ctx.env, ctx.project)) ctx.out.info(line);
   ctx = ensureStackSecrets(ctx, options.services);
   const workerCount = ctx.env.WORKER_COUNT ?? '1';
   ctx.out.info(`starting ${options.services.join(', ') || 'the stack'} (project ${ctx.project}, ${mode} mode, WORKER_COUNT=${workerCount}); builds the image if it is missing`);
@@ -69,6 +88,10 @@ export async function startStack(ctx: Context, options: {
     return code;
   }
   const waited = options.wait ? await waitHealthy(ctx, options.waitTimeout) : { reports: [], seconds: null };
+  if ('failure' in waited && waited.failure) {
+    ctx.out.error(waited.failure);
+    return EXIT.failure;
+  }
   const containers = await ctx.containers();
   const login = loginOf(containers, ctx);
   ctx.out.result(

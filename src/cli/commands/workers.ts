@@ -5,6 +5,7 @@ import { readFleet } from '../../registry/fleet.js';
 import { leaderKey, readLeader } from '../../leader/index.js';
 import type { BouyCommand } from '../command.js';
 import { table } from '../output.js';
+import { runInsideStack } from '../inside-stack.js';
 import { redisUrlOption, stackFleet, withCliRedis } from '../stack-redis.js';
 
 
@@ -27,6 +28,7 @@ export const workers: BouyCommand = {
   run: async (ctx, args) => {
     // Stale as the supervisors count it: the same settings, read and validated the same way.
     const fleetSettings = await stackFleet(ctx, args['redis-url'] as string | undefined, { heartbeatSeconds: args['heartbeat-seconds'] as number | undefined });
+    if (!fleetSettings) return runInsideStack(ctx);
     const { staleAfterMs, keyPrefix: prefix } = fleetSettings;
     return withCliRedis(fleetSettings.redis, async (redis) => {
       const registry = new Registry(redis, prefix, fleetSettings.bullPrefix);
