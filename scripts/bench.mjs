@@ -4,7 +4,9 @@
 //   --reps N       repetitions per figure (default 3)
 //   --jobs N       jobs per throughput run (default 10000; the issue's 20000 fits only on a quiet machine)
 //   --cpu-jobs N   CPU-bound jobs per run (default 200)
-//   --only a,b     run only these suites (throughput, cpu, startup, restart, recovery, drain, health, stale, recycle, jobs)
+//   --command-jobs N  no-op jobs per drain counted by the commands suite (default 5000)
+//   --pss-reps N   repetitions of the PSS suite (default 1: no timing in it)
+//   --only a,b     run only these suites (commands, rest, pss, throughput, cpu, startup, restart, recovery, drain, health, stale, recycle, jobs)
 import { $, argv, fs, path } from 'zx';
 import { machine } from './bench/machine.mjs';
 import { startRedis } from './bench/redis-server.mjs';
@@ -12,7 +14,7 @@ import { markdownTable } from './bench/table.mjs';
 import * as memory from './bench/suites/memory.mjs';
 
 $.verbose = false;
-const SUITES = ['throughput', 'cpu', 'startup', 'restart', 'recovery', 'drain', 'health', 'stale', 'recycle', 'jobs'];
+const SUITES = ['commands', 'rest', 'pss', 'throughput', 'cpu', 'startup', 'restart', 'recovery', 'drain', 'health', 'stale', 'recycle', 'jobs'];
 const only = argv.only ? String(argv.only).split(',') : SUITES;
 const unknown = only.filter((s) => !SUITES.includes(s));
 if (unknown.length > 0) {
@@ -23,6 +25,8 @@ const options = {
   reps: Number(argv.reps ?? 3),
   jobs: Number(argv.jobs ?? 10_000),
   cpuJobs: Number(argv['cpu-jobs'] ?? 200),
+  commandJobs: Number(argv['command-jobs'] ?? 5000),
+  pssReps: Number(argv['pss-reps'] ?? 1),
   log: (message) => console.error(`  · ${message}`),
 };
 

@@ -84,6 +84,32 @@ describe('queue-wide limits', () => {
       expect(ran.find((r) => r.id === other.id)!.at).toBeGreaterThanOrEqual(limitedUntil - 100);
       const done = (await fleet.queue.getJob(first.id!))!;
       expect(done.attemptsMade).toBe(1);
+      // Once the hold is over the queue is as before it: no limit for BullMQ's fetch to count jobs against.
+      await waitFor(async () => (await redis.client.hexists(`bull:${fleet.queueName}:meta`, 'max')) === 0, 'the hold released');
+      expect(await redis.client.hmget(`bull:${fleet.queueName}:meta`, 'max', 'duration')).toEqual([null, null]);
+    });
+  });
+
+  it('a 429 also holds a supervisor that starts during the hold (its start keeps the hold), and is released after it', async () => {
+    const shared = `retry-${randomUUID().slice(0, 8)}`;
+    const env = { WORKER_COUNT: '1', PROCESSOR: `${FIXTURES}/rate-limited-processor.mjs`, TEST_SHARED_PREFIX: shared };
+    await withFleet(redis, env, async (first) => {
+      await allReady(first);
+      await first.queue.add('limited', { retryAfterMs: 8000 }, { attempts: 1 });
+      await waitFor(async () => (await redis.client.llen(`${shared}:limited`)) === 1, 'the 429');
+      const ttl = await waitFor(async () => { const ms = await redis.client.pttl(`bull:${first.queueName}:limiter`); return ms > 0 && ms; }, 'the queue rate-limited');
+      const limitedUntil = Date.now() + ttl;
+      // A second container of the same queue, started while the first one's 429 holds it: its
+      // workers never saw the 429, and its supervisor's start clears limits nobody configured.
+      await withFleet(redis, { ...env, QUEUE_NAME: first.queueName }, async (second) => {
+        await allReady(second);
+        expect(Date.now()).toBeLessThan(limitedUntil); // else this test proves nothing
+        const other = await first.queue.add('other', {});
+        await completedJobs(first, 2, 30_000);
+        const ran = (await redis.client.lrange(`${shared}:ran`, 0, -1)).map((s) => JSON.parse(s) as { id: string; at: number });
+        expect(ran.find((r) => r.id === other.id)!.at).toBeGreaterThanOrEqual(limitedUntil - 100);
+        await waitFor(async () => (await redis.client.hexists(`bull:${first.queueName}:meta`, 'max')) === 0, 'the hold released');
+      });
     });
   });
 });

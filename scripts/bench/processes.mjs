@@ -132,3 +132,19 @@ export function treeRssMb(pid) {
 }
 
 export { waitFor };
+
+/**
+ * Proportional set size of a process in MiB, from /proc/<pid>/smaps_rollup: its private pages
+ * plus its share of every page it maps together with other processes (Node's binary and
+ * libraries, mapped by every Node process of the machine, split between them). Summed over a
+ * container's processes it is close to what the container's memory accounting charges, where
+ * RSS counts each shared page once per process. Undefined if it is gone.
+ */
+export function pssMb(pid) {
+  try {
+    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -101,7 +101,7 @@ export function listenForCommands(
   const loop = async () => {
     while (!stopped) {
       try {
-        const popped = await connection.blpop(key, 1);
+        const popped = await connection.blpop(key, 5); // 5 s, not 1: at rest a wait costs Redis a command; stop() disconnects, a command ends the wait at once
         if (!popped) continue;
         const more = (await connection.lpop(key, COMMAND_BATCH - 1)) ?? [];
         const valid = [popped[1], ...more].map(check).filter((c): c is FleetCommand => c !== undefined);

@@ -61,14 +61,18 @@ export function workerState(view: SlotView): WorkerState {
 
 /**
  * Stores a snapshot with an expiry (a supervisor that dies stops refreshing it, and it
- * vanishes) and notes its host in the index the dashboard reads.
+ * vanishes) and notes its host in the index the dashboard reads. A pipeline, not a MULTI (two
+ * commands, not four): one connection keeps their order, so a reader that finds the host in the
+ * index finds its snapshot too, and one that reads between the two misses a host for one poll.
  */
 export async function publishSnapshot(redis: RedisClient, prefix: string, snapshot: SupervisorSnapshot, ttlMs: number): Promise<void> {
   const keys = fleetKeys(prefix);
-  await redis.multi()
+  const replies = await redis.pipeline()
     .set(keys.snapshot(snapshot.host), JSON.stringify(snapshot), 'PX', ttlMs)
     .zadd(keys.snapshots, snapshot.at, snapshot.host)
     .exec();
+  const failed = replies?.find(([error]) => error)?.[0];
+  if (failed) throw failed;
 }
 
 export async function withdrawSnapshot(redis: RedisClient, prefix: string, host: string): Promise<void> {

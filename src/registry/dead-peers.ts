@@ -38,13 +38,15 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * resets that clock, not our own start: a supervisor started beside a dead peer reclaims it at
  * once (the restarted survivor of a lost host must not leave its jobs to BullMQ's stall check).
  *
- * One reclaimer at a time: a short Redis lock (SET NX PX), not the leader. The leader may be
+ * One sweeper a tick for the whole fleet (the sweep token, see tick), and one reclaimer at a
+ * time: a short Redis lock (SET NX PX), not the leader. The leader may be
  * the very peer that died, and a new one is elected only after LEADER_TTL_SECONDS (15 s),
  * which alone would miss the goal of 3 heartbeats + 2 s; any survivor can take the lock.
  */
 export function reclaimDeadPeers(redis: Redis, registry: Registry, options: DeadPeerOptions, log: Logger): { stop(): void } {
   const lockKey = `${registryKeys(options.prefix).index}:reclaim-lock`;
   const probeKey = `${registryKeys(options.prefix).index}:write-probe`;
+  const sweepKey = `${registryKeys(options.prefix).index}:sweep`;
   const lockMs = Math.max(5000, options.staleAfterMs);
   /** Since when our own writes have gone through promptly; undefined while they fail. */
   let writableSince: number | undefined = Number.NEGATIVE_INFINITY;
@@ -62,8 +64,17 @@ export function reclaimDeadPeers(redis: Redis, registry: Registry, options: Dead
     busy = true;
     try {
       const probedAt = Date.now();
+      const mayJudge = writableSince !== undefined && probedAt - writableSince >= options.staleAfterMs;
+      let sweeps: boolean;
       try {
-        await redis.set(probeKey, options.hostname, 'PX', lockMs);
+        // One write a tick, two uses: it probes our writes (below), and, once we may judge, it
+        // is the fleet's sweep token (SET NX PX): the first supervisor to ask in a period sweeps
+        // for everyone, the others only probe. So a fleet sweeps about once a tick, not once a
+        // tick per supervisor (issue 21, goal 4). The token lives a little less than a tick,
+        // so a lone supervisor wins it every tick.
+        sweeps = mayJudge
+          ? (await redis.set(sweepKey, options.hostname, 'PX', Math.max(1, Math.floor(options.everyMs * 0.8)), 'NX')) === 'OK'
+          : (await redis.set(probeKey, options.hostname, 'PX', lockMs), false);
       } catch (error) {
         writableSince = undefined;
         throw error;
@@ -71,7 +82,7 @@ export function reclaimDeadPeers(redis: Redis, registry: Registry, options: Dead
       // Our connection queues (and, at a failover, resends) a write Redis does not take: a
       // slow probe is an outage we lived through, a failed one an outage still going on.
       if (writableSince === undefined || heldUp(probedAt)) writableSince = Date.now();
-      if (Date.now() - writableSince < options.staleAfterMs) return;
+      if (!sweeps || Date.now() - writableSince < options.staleAfterMs) return;
       const expired = await registry.expired(options.staleAfterMs);
       if (expired.length === 0) return;
       const pipeline = redis.pipeline();

@@ -3,13 +3,16 @@ import type { Config } from '../config/config.js';
 import { describeRateLimit } from '../config/jobs.js';
 import type { Logger } from '../log.js';
 import { openQueue } from '../queue.js';
+import { holdKeysOf, releaseQueue } from '../worker/queue-hold.js';
 
 /**
  * QUEUE_GLOBAL_CONCURRENCY and QUEUE_RATE_LIMIT, written to each queue's BullMQ meta hash, which
  * every worker's fetch script reads (moveToActive): the limits hold fleet-wide, however many
  * containers and workers consume. Every supervisor writes them at start, the same values on a
  * fleet that agrees (the fingerprint includes them), so it is idempotent; an unset variable
- * removes the limit, so the environment stays the one truth about it.
+ * removes the limit, so the environment stays the one truth about it — except while a
+ * processor's 429 holds the queue (queue-hold.ts): a supervisor starting then must not let
+ * the fleet go, so the hold stays armed until it ends.
  */
 export async function applyQueueLimits(config: Config, redis: RedisClient, log: Logger): Promise<void> {
   for (const name of config.queues) {
@@ -17,7 +20,7 @@ export async function applyQueueLimits(config: Config, redis: RedisClient, log: 
     try {
       if (config.globalConcurrency === undefined) await queue.removeGlobalConcurrency();
       else await queue.setGlobalConcurrency(config.globalConcurrency);
-      if (config.rateLimit === undefined) await queue.removeGlobalRateLimit();
+      if (config.rateLimit === undefined) await releaseQueue(redis, holdKeysOf(queue), true);
       else await queue.setGlobalRateLimit(config.rateLimit.max, config.rateLimit.durationMs);
     } finally {
       await queue.close();

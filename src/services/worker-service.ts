@@ -134,7 +134,7 @@ export const workerService: Service = {
     // Jobs of peers that died whole (nothing restarts them) go back once their heartbeat expired.
     const deadPeers = reclaimDeadPeers(redis, registry, {
       prefix: config.keyPrefix, hostname: config.hostname, maxKills: config.maxJobKills,
-      staleAfterMs: config.staleAfterMs, heartbeatMs: config.heartbeatSeconds * 1000, everyMs: Math.min(500, config.heartbeatSeconds * 500), // a tick is a SET and a ZRANGEBYSCORE: cheap, and the goal is 3 heartbeats + 2 s
+      staleAfterMs: config.staleAfterMs, heartbeatMs: config.heartbeatSeconds * 1000, everyMs: Math.min(1000, config.heartbeatSeconds * 500), // a tick is a SET (and for one supervisor of the fleet a ZRANGEBYSCORE); the goal is 3 heartbeats + 2 s
     }, log);
     releasers.add('dead-peer reclaim', () => deadPeers.stop());
     supervisor.once('stopping', () => deadPeers.stop());

@@ -1,4 +1,5 @@
 import { Worker, type Job } from 'bullmq';
+import type { QueueHold } from './queue-hold.js';
 
 /** The failure of a job past its timeout; BullMQ records its message and applies attempts/backoff. */
 export class JobTimeoutError extends Error {
@@ -60,8 +61,8 @@ export async function runWithDeadline<T>(work: () => Promise<T>, timeoutMs: numb
 
 /**
  * A provider's 429, as a processor reports it: an error with a `retryAfterMs` number (ms until
- * the provider takes calls again). bouy then rate-limits the whole queue for that long (BullMQ
- * `worker.rateLimit`) and puts the job back, without spending one of its attempts.
+ * the provider takes calls again). bouy then holds the whole queue for that long (queue-hold.ts,
+ * BullMQ's limiter key) and puts the job back, without spending one of its attempts.
  */
 export function retryAfterOf(error: unknown): number | undefined {
   const ms = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
@@ -73,10 +74,10 @@ export function retryAfterOf(error: unknown): number | undefined {
  * queue-wide rate limit for that long and puts the job back (`limited` is told first); any
  * other error stays as it is.
  */
-export async function rateLimitOn429(worker: Worker, error: unknown, limited: (retryAfterMs: number) => void): Promise<never> {
+export async function rateLimitOn429(hold: QueueHold, error: unknown, limited: (retryAfterMs: number) => void): Promise<never> {
   const retryAfterMs = retryAfterOf(error);
   if (retryAfterMs === undefined) throw error;
   limited(retryAfterMs);
-  await worker.rateLimit(retryAfterMs);
+  await hold.hold(retryAfterMs);
   throw Worker.RateLimitError();
 }

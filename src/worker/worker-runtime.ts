@@ -22,6 +22,7 @@ import { RedisErrorTally } from './redis-error-tally.js';
 import { ProcessorLifecycle } from './processor-lifecycle.js';
 import { jobTimeoutMs, rateLimitOn429, retryAfterOf, runWithDeadline } from './job-deadline.js';
 import { supervisorGone, supervisorPid } from './supervisor-pid.js';
+import { holdKeysOf, QueueHold } from './queue-hold.js';
 
 /** Resolves once the message is handed to the channel (or at once when there is none). */
 export function send(message: WorkerMessage): Promise<void> {
@@ -31,8 +32,6 @@ export function send(message: WorkerMessage): Promise<void> {
   });
 }
 
-/** A billion jobs a second: no limit, only what makes `worker.rateLimit(ms)` bite. */
-const LIMITER_FOR_429S = { max: 1_000_000_000, duration: 1000 };
 /** How often a busy worker reads its RSS against MAX_MEMORY_MB after jobs (checkLimits). */
 const MEMORY_CHECK_MS = 100;
 
@@ -67,6 +66,8 @@ export class WorkerProcess {
   private readonly workers: Worker[] = [];
   /** Each BullMQ worker's own command connection (the one its fetches go through), for abort's fence. */
   private readonly fetchConnections: RedisClient[] = [];
+  /** Each BullMQ worker's side of a processor's 429: the whole queue held, then released. */
+  private readonly holds = new Map<Worker, QueueHold>();
   /** Each BullMQ worker's watch over the locks of its running jobs (see lock-watch.ts). */
   private readonly lockWatches = new Map<Worker, LockWatch>();
   private readonly cascade: QueueOrder;
@@ -207,14 +208,14 @@ export class WorkerProcess {
       connection,
       prefix: this.config.bullPrefix,
       concurrency: this.config.concurrency,
-      // BullMQ honours a manual rate limit (a processor's 429, see rateLimitOn429) only on a
-      // worker with a limiter; this one never limits by itself. QUEUE_RATE_LIMIT, in the queue's
-      // meta (queue-limits.ts), takes precedence over it in BullMQ's fetch script.
-      limiter: LIMITER_FOR_429S,
+      // No `limiter`: it would cost three commands per job (GET, HEXISTS, INCR) when no limit is
+      // set. A processor's 429 arms the queue's meta for the hold instead (queue-hold.ts), and
+      // QUEUE_RATE_LIMIT lives there too (queue-limits.ts).
       name: this.name,
       autorun: false,
       lockDuration: this.config.jobLockSeconds * 1000,
     });
+    this.holds.set(worker, new QueueHold(this.redis, holdKeysOf(worker), (error) => this.log.warn({ err: error, queue }, 'could not release the queue after a 429 hold; it costs commands per job until a supervisor starts')));
     this.lockWatches.set(worker, new LockWatch(worker, this.config.jobLockSeconds * 1000, (jobId, why) => {
       this.log.warn({ queue, jobId, why }, `job lock lost: ${why}; its AbortSignal fires (it may run again elsewhere)`);
       worker.cancelJob(jobId, LOCK_LOST);
@@ -258,7 +259,7 @@ export class WorkerProcess {
         this.report.ended(active.reported);
         this.log.warn({ queue, jobId: job.id, jobName: job.name, err: error }, 'job failed');
       }
-      return rateLimitOn429(worker, error, (ms) => this.log.warn({ queue, jobId: job.id, retry_after_ms: ms }, 'rate limited by the processor: the queue waits'));
+      return rateLimitOn429(this.holds.get(worker)!, error, (ms) => this.log.warn({ queue, jobId: job.id, retry_after_ms: ms }, 'rate limited by the processor: the queue waits'));
     });
   }
 
@@ -324,6 +325,8 @@ export class WorkerProcess {
       await this.beat();
       await Promise.allSettled(this.workers.map((w) => w.close()));
       await this.lifecycle?.stop();
+      // Bounded: a Redis that does not answer must not hold the drain (the meta stays armed then).
+      await within(Promise.allSettled([...this.holds.values()].map((hold) => hold.close())), 1000, undefined);
       await this.finish();
       this.log.info({ ...this.counters }, 'drained');
     })();
