@@ -194,4 +194,14 @@ describe('the fleet page', () => {
       await closeAll(setup);
     }
   });
+
+  it('WORKER_COUNT=MIN-MAX: the container line shows current, min, max and target', async () => {
+    const setup = await openFleetPage(1, { WORKER_COUNT: '1-3' });
+    try {
+      const meta = await setup.page.waitForSelector(`section[data-host="${setup.fleet.hostname}"] .meta`, { timeout: 30_000 });
+      await waitFor(async () => (await meta.textContent())?.includes('workers 1 (min 1, max 3, target 1)'), 'the scaling figures on the page');
+    } finally {
+      await closeAll(setup);
+    }
+  });
 });

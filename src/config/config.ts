@@ -6,10 +6,13 @@ import { boolean, integer, number, oneOf, Problems, text, type Env } from './par
 import { describeRedis, redisSettings, type RedisTarget } from './redis-target.js';
 import { parseSchedules, type Schedule } from './schedules.js';
 import { describeRateLimit, parseJobSettings, type JobSettings } from './jobs.js';
+import { availableCores, readCgroupFiles, type CgroupFiles } from './cgroup-limits.js';
+import { parseWorkerCount, type WorkerScaling } from './worker-count.js';
+import { describeQueues, parseQueueList } from './queue-list.js';
 
 export { describeRedis, hashTag, redactUrl, type HostPort, type RedisAuth, type RedisSettings, type RedisTarget } from './redis-target.js';
 
-export type { Schedule };
+export type { Schedule, WorkerScaling };
 
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -29,10 +32,18 @@ export interface Config extends JobSettings {
    * @defaultValue `{ kind: 'url', url: 'redis://localhost:6379' }`
    */
   readonly redis: RedisTarget;
-  /** Worker processes this supervisor keeps alive. @defaultValue 1 (1–20) */
+  /** Worker processes this supervisor starts with (WORKER_COUNT: N, auto, or MIN of MIN-MAX). @defaultValue 1 (1–20) */
   readonly workerCount: number;
-  /** Queues each worker consumes, highest priority first. @defaultValue ['llm'] */
+  /** WORKER_COUNT's form: fixed, auto (from the CPU quota) or an autoscaled range, and why. */
+  readonly workerScaling: WorkerScaling;
+  /** Seconds between autoscaling decisions (WORKER_COUNT=MIN-MAX). @defaultValue 2 */
+  readonly autoscaleIntervalSeconds: number;
+  /** Spare capacity of a whole worker for this long drains one away (WORKER_COUNT=MIN-MAX). @defaultValue 30 */
+  readonly autoscaleQuietSeconds: number;
+  /** Queues each worker consumes, highest priority first (or in weighted order, see queueWeights). @defaultValue ['llm'] */
   readonly queues: readonly string[];
+  /** QUEUE_NAME=a:3,b:1: each queue's share of fetches while several have work; undefined = strict priority. */
+  readonly queueWeights: readonly number[] | undefined;
   /** Jobs each worker runs at once. @defaultValue 1 */
   readonly concurrency: number;
   /** Module whose default export processes a job, for every queue; undefined: look up by queue name. */
@@ -121,7 +132,6 @@ function adminToken(env: Env, problems: Problems): string | undefined {
   return value;
 }
 
-const QUEUE_NAME = /^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/;
 const PORT_RANGE = /^(\d{1,5})-(\d{1,5})$/;
 
 function portRange(env: Env, problems: Problems): [number, number] {
@@ -141,7 +151,9 @@ function portRange(env: Env, problems: Problems): [number, number] {
  * Reads and validates every setting at once. Throws one BouyError (exit 64) listing every
  * problem, so nothing starts on a half-valid configuration.
  */
-export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdout.isTTY)): Config {
+export function loadConfig(
+  env: Env = process.env, isTty = Boolean(process.stdout.isTTY), cgroup: () => CgroupFiles = readCgroupFiles, cores: () => number = availableCores,
+): Config {
   const problems = new Problems();
   const problemsBefore = problems.list.length;
   const range = portRange(env, problems);
@@ -151,10 +163,8 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
   if (rangeOk && (healthPort < range[0] || healthPort > range[1])) {
     problems.add('HEALTH_PORT', env.HEALTH_PORT, `a port inside HEALTH_PORT_RANGE (${range[0]}-${range[1]})`);
   }
-  const queues = text(env, problems, 'QUEUE_NAME', 'llm', QUEUE_NAME,
-    'a queue name or a comma list of them (letters, digits, _ . -), highest priority first');
-  const twice = queues.split(',').find((queue, i, all) => all.indexOf(queue) !== i);
-  if (twice) problems.add('QUEUE_NAME', env.QUEUE_NAME, `each queue once (${twice} is listed twice)`);
+  const queueList = parseQueueList(env, problems);
+  const workerScaling = parseWorkerCount(env, problems, MAX_WORKERS, cgroup, cores);
   const processor = env.PROCESSOR?.trim();
   if (processor === '') problems.add('PROCESSOR', env.PROCESSOR, 'a path to a module whose default export processes a job, or unset');
   const processorsDir = env.PROCESSORS_DIR?.trim();
@@ -164,8 +174,12 @@ export function loadConfig(env: Env = process.env, isTty = Boolean(process.stdou
   const redis = redisSettings(env, problems);
   const config: Config = {
     redis: redis.target,
-    workerCount: integer(env, problems, 'WORKER_COUNT', 1, 1, MAX_WORKERS),
-    queues: Object.freeze(queues.split(',')),
+    workerCount: workerScaling.min,
+    workerScaling: Object.freeze(workerScaling),
+    autoscaleIntervalSeconds: number(env, problems, 'AUTOSCALE_INTERVAL_SECONDS', 2, 0.1, 3600),
+    autoscaleQuietSeconds: number(env, problems, 'AUTOSCALE_QUIET_SECONDS', 30, 0, 86400),
+    queues: queueList.queues,
+    queueWeights: queueList.weights,
     concurrency: integer(env, problems, 'WORKER_CONCURRENCY', 1, 1, 1000),
     processor: processor ? processor : undefined,
     processorsDir: processorsDir ? processorsDir : undefined,
@@ -241,7 +255,7 @@ export function sharedSettings(config: Config): Record<string, unknown> {
   return {
     redis: describeRedis(config.redis),
     prefixes: `${config.keyPrefix} ${config.bullPrefix}`,
-    queues: config.queues.join(','),
+    queues: describeQueues({ queues: config.queues, weights: config.queueWeights }),
     concurrency: config.concurrency,
     processor: config.processor ?? '(by queue name)',
     maxJobsPerWorker: config.maxJobsPerWorker,

@@ -155,11 +155,18 @@ export const FLEET_JS = String.raw`'use strict';
     ]);
   }
 
+  // WORKER_COUNT=MIN-MAX: where the autoscaler is and is going; auto: that it was computed.
+  function scaling(s) {
+    if (!s || s.mode === 'fixed') return '';
+    if (s.mode === 'auto') return ' · workers ' + s.current + ' (auto)';
+    return ' · workers ' + s.current + ' (min ' + s.min + ', max ' + s.max + ', target ' + s.target + ')';
+  }
+
   function container(c) {
     var badges = [c.leader ? el('span', { 'class': 'badge leader', text: 'leader' }) : null, c.quiet ? el('span', { 'class': 'badge state-quiet', text: 'quiet' }) : null];
     var head = el('div', {}, [el('h2', { text: c.host })].concat(badges));
     var meta = el('div', { 'class': 'meta', text: 'version ' + c.version + ' · up ' + duration(c.uptime_s) + ' · health port ' + (c.health_port == null ? '–' : c.health_port)
-      + ' · restarts ' + c.restarts + ' · ' + c.queues.join(', ') + ' × ' + c.concurrency + ' · fingerprint ' + c.fingerprint + ' · seen ' + ago(c.at) });
+      + ' · restarts ' + c.restarts + ' · ' + c.queues.join(', ') + ' × ' + c.concurrency + scaling(c.scaling) + ' · fingerprint ' + c.fingerprint + ' · seen ' + ago(c.at) });
     var actions = el('div', { 'class': 'actions' }, [
       el('button', { type: 'button', 'data-action': 'quiet', disabled: c.quiet ? 'disabled' : null, text: c.quiet ? 'Quiet' : 'Quiet…', onclick: function () {
         confirmThen('Quiet ' + c.host + '? Its workers take no new jobs and finish the running ones; it stays quiet until it is stopped.', false, null, function () {

@@ -4,6 +4,7 @@ import { residentBytes } from '../health/process-memory.js';
 import type { Logger } from '../log.js';
 import { within } from '../timeout.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
+import type { ScalingView } from '../supervisor/autoscaler.js';
 import { listenForCommands, type FleetCommand } from './commands.js';
 import { recordEvent, type FleetEvent } from './events.js';
 import { clip, MAX_JOBS_LISTED, publishSnapshot, withdrawSnapshot, workerState, type SupervisorSnapshot } from './snapshot.js';
@@ -37,6 +38,8 @@ export interface ReporterOptions {
   fingerprint: string;
   isLeader(): boolean;
   healthPort(): number | undefined;
+  /** The pool's size: current, min, max and the autoscaler's target (the page shows them). */
+  scaling?(): ScalingView;
 }
 
 /**
@@ -45,6 +48,8 @@ export interface ReporterOptions {
  * the fleet's event list, and carries out the page's commands (quiet, recycle, resize) that
  * arrive for its host through Redis.
  */
+const scalingOf = ({ mode, current, min, max, target }: ScalingView) => ({ mode, current, min, max, target });
+
 export function startFleetReporting(options: ReporterOptions): FleetReporting {
   const { config, redis, supervisor, log } = options;
   const host = config.hostname;
@@ -77,6 +82,7 @@ export function startFleetReporting(options: ReporterOptions): FleetReporting {
       concurrency: config.concurrency, started_at: startedAt, uptime_s: Math.round((now - startedAt) / 1000),
       health_port: options.healthPort() ?? null, leader: options.isLeader(), quiet: supervisor.isQuiet,
       restarts: supervisor.slots.reduce((n, s) => n + s.restarts, 0), at: now, workers,
+      ...(options.scaling ? { scaling: scalingOf(options.scaling()) } : {}),
     };
   };
 

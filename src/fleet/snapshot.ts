@@ -48,6 +48,8 @@ export interface SupervisorSnapshot {
   restarts: number;
   at: number;
   workers: WorkerSnapshot[];
+  /** The pool's size (WORKER_COUNT): autoscaled between min and max towards target, or fixed. */
+  scaling?: { mode: 'fixed' | 'auto' | 'range'; current: number; min: number; max: number; target: number };
 }
 
 export { clip } from '../jobs/job-names.js';

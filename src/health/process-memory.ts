@@ -17,3 +17,20 @@ export async function residentBytes(pid: number): Promise<number | undefined> {
     return undefined;
   }
 }
+
+/**
+ * Proportional set size of a process (`Pss` of /proc/<pid>/smaps_rollup): its private pages
+ * plus its share of those it maps with others — what a container's memory accounting charges
+ * for one more such process, where RSS counts Node's shared binary again in each. Falls back to
+ * RSS where smaps_rollup is absent (kernels before 4.14, macOS: undefined there too).
+ */
+export async function proportionalBytes(pid: number): Promise<number | undefined> {
+  try {
+    const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const match = /^Pss:\s+(\d+) kB/m.exec(rollup);
+    if (match) return Number(match[1]) * 1024;
+  } catch {
+    // absent or exited: RSS below says which
+  }
+  return residentBytes(pid);
+}

@@ -17,6 +17,7 @@ import { removeStaleRegistrations } from '../registry/stale-cleanup.js';
 import type { SingletonStart } from '../leader/index.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { replaceUnreachableWorkers } from '../supervisor/unreachable-workers.js';
+import { startAutoscaling } from '../supervisor/autoscaler.js';
 import { discardPreforked } from '../supervisor/prefork.js';
 import { locateProcessors } from '../worker/load-processor.js';
 import { recordEvent } from '../fleet/events.js';
@@ -63,6 +64,10 @@ export const workerService: Service = {
     });
     // Which file runs each queue, said at start: an application's own, or bouy's built-in example.
     log.info({ ...sharedSettings(config), workers: config.workerCount, processors }, 'pre-flight passed');
+    const { mode, min, max, source } = config.workerScaling;
+    log.info({ workers: config.workerCount, mode, min, max, source }, mode === 'range'
+      ? `worker count: ${min}-${max}, autoscaled (${source})`
+      : `worker count: ${config.workerCount} (${source})`);
     await applyQueueLimits(config, redis, log);
 
     // Every age (heartbeats, presence, the clean-up below) is judged on Redis's clock; a host
@@ -92,6 +97,11 @@ export const workerService: Service = {
       await bounded(hostClaim.release());
     });
     const supervisor = new Supervisor(config, log, output, registry);
+    // Its timer starts here, its first look one interval later (the workers are starting then).
+    const autoscaling = startAutoscaling(config, supervisor, redis, log, (from, to, reason) =>
+      void recordEvent(redis, config.keyPrefix, { host: config.hostname, kind: 'resize', message: `autoscaled ${from} → ${to} worker(s): ${reason}` }));
+    releasers.add('autoscaling', () => bounded(autoscaling.stop()));
+    supervisor.once('stopping', () => void autoscaling.stop());
     const leadership = startLeadership(config, singleton, log);
     releasers.add('leadership', () => bounded(leadership.stop()));
     const fleet = joinFleet(config, redis, log, clock);
@@ -115,6 +125,7 @@ export const workerService: Service = {
           // Its own id when it leads: the shared read may be up to 250 ms older than the
           // election, and `leader: true` beside `leader_id: null` would contradict itself.
           leader_id: isLeader() ? leadership.election.id : await leaderId(),
+          scaling: autoscaling.view(),
           jobs_by_name: supervisor.jobsByName(),
           verification: supervisor.lastVerification ?? null,
           fingerprint: fleet.fingerprint,
@@ -159,7 +170,7 @@ export const workerService: Service = {
     supervisor.once('all-ready', () => log.info({ workers: config.workerCount }, `all ${config.workerCount} worker(s) ready`));
     supervisor.start();
     // The fleet page's snapshot, events and commands; withdrawn after the drain (released first).
-    const fleetPage = startFleetReporting({ config, redis, supervisor, log, fingerprint: fleet.fingerprint, isLeader: () => leadership.election.isLeader(), healthPort: () => healthPort });
+    const fleetPage = startFleetReporting({ config, redis, supervisor, log, fingerprint: fleet.fingerprint, isLeader: () => leadership.election.isLeader(), healthPort: () => healthPort, scaling: () => autoscaling.view() });
     releasers.add('fleet page', () => bounded(fleetPage.stop()));
     // Jobs of peers that died whole (nothing restarts them) go back once their heartbeat expired.
     const deadPeers = reclaimDeadPeers(redis, registry, {

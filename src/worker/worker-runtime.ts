@@ -15,6 +15,7 @@ import { loadProcessors, type JobProcessor, type LoadedProcessor } from './load-
 import type { RecycleReason } from '../ipc.js';
 import { jobLimit } from './job-limit.js';
 import { PriorityCascade } from './priority-cascade.js';
+import { WeightedOrder, type QueueOrder } from './weighted-order.js';
 import { isJobMove, JobReport, type ReportedJob } from './job-report.js';
 import { LOCK_LOST, LockWatch } from './lock-watch.js';
 import { ErrorWatch } from './error-watch.js';
@@ -70,7 +71,7 @@ export class WorkerProcess {
   private readonly holds = new Map<Worker, QueueHold>();
   /** Each BullMQ worker's watch over the locks of its running jobs (see lock-watch.ts). */
   private readonly lockWatches = new Map<Worker, LockWatch>();
-  private readonly cascade: PriorityCascade;
+  private readonly cascade: QueueOrder;
   private readonly report: JobReport;
   private readonly counters: Counters = { completed: 0, failed: 0 };
   /**
@@ -110,7 +111,9 @@ export class WorkerProcess {
     private readonly linesLogged: () => number,
   ) {
     this.jobLimit = jobLimit(config.maxJobsPerWorker, config.maxJobsJitter);
-    this.cascade = new PriorityCascade(config.queues.length > 1);
+    this.cascade = config.queueWeights
+      ? new WeightedOrder(config.queueWeights, config.concurrency)
+      : new PriorityCascade(config.queues.length > 1);
     this.report = new JobReport((report) => send({ type: 'report', ...report }), config.jobNameLimit);
     this.errors = new ErrorWatch(log, (message) => void send(message));
     // Its heartbeats must get through a half-open connection well inside the stale period.

@@ -64,7 +64,8 @@ export async function startFleet(
     ...env,
   };
   const run = runEntrypoint(['worker'], fullEnv, options);
-  const queue = new Queue(queueName.split(',')[0]!, { connection: redis.client, prefix: env.BULLMQ_PREFIX ?? ('bullPrefix' in redis ? redis.bullPrefix : 'bull') });
+  const queue = new Queue(queueName.split(',')[0]!.split(':')[0]!, { // QUEUE_NAME may weigh its queues (a:3,b:1)
+    connection: redis.client, prefix: env.BULLMQ_PREFIX ?? ('bullPrefix' in redis ? redis.bullPrefix : 'bull') });
   queue.on('error', () => {}); // tests that stop Redis on purpose
   const list = async (key: string) => (await records.client.lrange(`${recordPrefix}:${key}`, 0, -1)).map((s) => JSON.parse(s) as Record);
   const boundPort = () => {

@@ -116,7 +116,7 @@ export const deploy: BouyCommand = {
     }
     const waited = args.wait ? await waitConverged(ctx, stack, args['wait-timeout'] as number) : undefined;
     const services = waited?.services ?? await stackServices(ctx.env, stack);
-    ctx.out.result({ stack, image, replicas, worker_count: Number(workerCount), converged_after_s: waited?.seconds ?? null, services, health: waited?.health ?? [] }, () => [
+    ctx.out.result({ stack, image, replicas, worker_count: /^\d+$/.test(workerCount) ? Number(workerCount) : workerCount, converged_after_s: waited?.seconds ?? null, services, health: waited?.health ?? [] }, () => [
       table(['SERVICE', 'TASKS'], services.map((s) => [s.name, `${s.running}/${s.desired}`])),
       ...(waited ? [`\nconverged after ${waited.seconds} s; worker health: ./bouy health --stack ${stack}`] : []),
     ].join('\n'));

@@ -8,7 +8,7 @@ import { fillSecrets, renderSecrets, writePrivate } from '../secrets.js';
 
 /** What `setup` asks, in order, with the defaults the image uses. */
 export const SETTINGS: ReadonlyArray<{ name: string; fallback: string; question: string }> = [
-  { name: 'WORKER_COUNT', fallback: '1', question: 'worker processes per container (1-20)' },
+  { name: 'WORKER_COUNT', fallback: '1', question: 'worker processes per container (1-20, auto, or MIN-MAX to autoscale)' },
   { name: 'QUEUE_NAME', fallback: 'llm', question: 'queue(s) to consume, comma list in priority order' },
   { name: 'WORKER_CONCURRENCY', fallback: '1', question: 'jobs at once per worker' },
   { name: 'SHUTDOWN_TIMEOUT_SECONDS', fallback: '25', question: 'drain time on stop, seconds (keep under 35, the stop grace period)' },
