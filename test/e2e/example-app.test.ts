@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -7,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerInfo } from '../../src/cli/docker.js';
 import type { HealthReport } from '../../src/cli/health-probe.js';
 import { capture } from '../../src/cli/process.js';
-import { json, type BouyResult } from '../helpers/bouy.js';
+import { json, runCommand, type BouyResult } from '../helpers/bouy.js';
 import { ROOT } from '../helpers/processes.js';
 import { docker } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
@@ -31,22 +30,7 @@ const { COMPOSE_PROJECT_NAME: _p, BOUY_IMAGE: _i, BOUY_ENV_FILE: _e, BOUY_PROJEC
 const appEnv = { ...hostEnv, NO_COLOR: '1', CI: 'true' };
 
 function sh(file: string, args: string[], timeoutMs = 300_000, env: Record<string, string | undefined> = {}): Promise<BouyResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: app, env: { ...appEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${file} ${args.join(' ')} did not finish in ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCommand(file, args, { ...appEnv, ...env }, timeoutMs, app);
 }
 
 /** `npx bouy …` from the application's folder, as its team runs it. */

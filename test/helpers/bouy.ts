@@ -17,15 +17,20 @@ export interface BouyResult {
  * left behind.
  */
 export function bouy(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 240_000, cwd?: string): Promise<BouyResult> {
+  return runCommand(BOUY, args, { ...process.env, NO_COLOR: '1', ...env }, timeoutMs, cwd);
+}
+
+/** Any command (`npx bouy …` in an application's folder too), as `bouy` runs ./bouy: `env` is its whole environment. */
+export function runCommand(file: string, args: string[], env: Record<string, string | undefined>, timeoutMs = 240_000, cwd?: string): Promise<BouyResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(BOUY, args, { env: { ...process.env, NO_COLOR: '1', ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`./bouy ${args.join(' ')} did not finish in ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(new Error(`${file} ${args.join(' ')} did not finish in ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
