@@ -3,16 +3,13 @@
  * `bouy`, the command line (the top-level `./bouy` launcher runs this). The one place that
  * turns errors into exit statuses.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describeError, exitCodeOf } from '../errors.js';
 import { envFile, mergeDotenv } from './dotenv.js';
 import { runCli } from './parser.js';
 import { findProjectDir } from './project.js';
 import { applyPassedSettings } from '../config/passed-settings.js';
+import { PACKAGE_ROOT } from './package-root.js';
 
-/** bouy's package (its checkout, or /app in the image): dist/cli/main.js is two levels below it. */
-const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export async function main(argv: readonly string[]): Promise<number> {
   try {

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { BouyError, EXIT } from '../errors.js';
 import type { Args, BouyCommand } from './command.js';
@@ -22,11 +21,10 @@ import { Context, type GlobalArgs } from './context.js';
 import { Output } from './output.js';
 import { DEFAULT_PROJECT } from './project.js';
 import type { Env } from './process.js';
+import { PACKAGE_ROOT } from './package-root.js';
 
 export const COMMANDS: readonly BouyCommand[] = [up, down, clean, ps, logs, exec, shell, scale, resize, recycle, quiet, build, health, workers, enqueue, deploy, undeploy, test, setup, init];
 
-/** bouy's own package, whichever project the CLI drives. */
-const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function version(): string {
   try {

@@ -6,15 +6,13 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BouyError, EXIT } from '../../errors.js';
 import { PROCESSOR_EXTENSIONS } from '../../worker/load-processor.js';
 import type { BouyCommand } from '../command.js';
 import { writePrivate } from '../secrets.js';
 import { linkComposeEnv } from '../project.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
-/** The installed package (or this checkout): dist/cli/commands/init.js is three levels below it. */
-const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const TEMPLATES = path.join(PACKAGE_ROOT, 'templates');
 
 /** The compose files copied as the package ships them: they name the image only through BOUY_IMAGE. */
