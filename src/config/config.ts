@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { invalidConfiguration } from '../errors.js';
 import { MIN_TOKEN_LENGTH } from '../http/credentials.js';
-import { boolean, integer, number, oneOf, Problems, text, type Env } from './parse.js';
+import { boolean, integer, number, oneOf, portRange, Problems, text, type Env } from './parse.js';
 import { describeRedis, redisSettings, type RedisTarget } from './redis-target.js';
 import { parseSchedules, type Schedule } from './schedules.js';
 import { describeRateLimit, parseJobSettings, type JobSettings } from './jobs.js';
@@ -132,19 +132,13 @@ function adminToken(env: Env, problems: Problems): string | undefined {
   return value;
 }
 
-const PORT_RANGE = /^(\d{1,5})-(\d{1,5})$/;
-
-function portRange(env: Env, problems: Problems): [number, number] {
+/** HEALTH_PORT_RANGE (default 8080-8089); undefined when invalid, the problem added. */
+function healthPortRange(env: Env, problems: Problems): [number, number] | undefined {
   const value = env.HEALTH_PORT_RANGE?.trim();
   if (value === undefined) return [8080, 8089];
-  const match = PORT_RANGE.exec(value);
-  const low = Number(match?.[1]);
-  const high = Number(match?.[2]);
-  if (!match || low < 1 || high > 65535 || low > high) {
-    problems.add('HEALTH_PORT_RANGE', env.HEALTH_PORT_RANGE, 'LOW-HIGH with 1 ≤ LOW ≤ HIGH ≤ 65535, e.g. 8080-8089');
-    return [8080, 8089];
-  }
-  return [low, high];
+  const range = portRange(value);
+  if (range === undefined) problems.add('HEALTH_PORT_RANGE', env.HEALTH_PORT_RANGE, 'LOW-HIGH with 1 ≤ LOW ≤ HIGH ≤ 65535, e.g. 8080-8089');
+  return range;
 }
 
 /**
@@ -155,12 +149,11 @@ export function loadConfig(
   env: Env = process.env, isTty = Boolean(process.stdout.isTTY), cgroup: () => CgroupFiles = readCgroupFiles, cores: () => number = availableCores,
 ): Config {
   const problems = new Problems();
-  const problemsBefore = problems.list.length;
-  const range = portRange(env, problems);
-  const rangeOk = problems.list.length === problemsBefore;
+  const givenRange = healthPortRange(env, problems);
+  const range = givenRange ?? [8080, 8089];
   const healthPort = integer(env, problems, 'HEALTH_PORT', range[0], 1, 65535);
   // Against an invalid range the port would be judged by the default one: a second, wrong error.
-  if (rangeOk && (healthPort < range[0] || healthPort > range[1])) {
+  if (givenRange && (healthPort < range[0] || healthPort > range[1])) {
     problems.add('HEALTH_PORT', env.HEALTH_PORT, `a port inside HEALTH_PORT_RANGE (${range[0]}-${range[1]})`);
   }
   const queueList = parseQueueList(env, problems);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Queue } from 'bullmq';
-import { sameSecret } from '../http/credentials.js';
+import { bearerMatches } from '../http/credentials.js';
 import { readFleetBacklog } from './queue-backlog.js';
 import { windowFromQuery, type BacklogSettings } from './backlog-settings.js';
 import { RETRY_AFTER_SECONDS } from './health-plugin.js';
@@ -28,8 +28,7 @@ const READ_REDIS_MS = 1000;
 export function registerBacklogRoute(app: FastifyInstance, queues: readonly Queue[], settings: BacklogSettings): void {
   app.get('/backlog', async (request, reply) => {
     if (settings.token !== undefined) {
-      const given = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
-      if (!sameSecret(given, settings.token)) {
+      if (!bearerMatches(request.headers.authorization, settings.token)) {
         return reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: 'unauthorized', message: '/backlog needs `Authorization: Bearer <BACKLOG_TOKEN>`' });
       }
     }
