@@ -1,37 +1,31 @@
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import { invalidConfiguration } from '../errors.js';
 import { MIN_TOKEN_LENGTH } from '../http/credentials.js';
-import { boolean, integer, number, oneOf, portRange, Problems, text, type Env } from './parse.js';
+import { boolean, integer, number, portRange, Problems, text, type Env } from './parse.js';
 import { describeRedis, redisSettings, type RedisTarget } from './redis-target.js';
 import { parseSchedules, type Schedule } from './schedules.js';
 import { describeRateLimit, parseJobSettings, type JobSettings } from './jobs.js';
 import { availableCores, readCgroupFiles, type CgroupFiles } from './cgroup-limits.js';
 import { parseWorkerCount, type WorkerScaling } from './worker-count.js';
-import { describeQueues, parseQueueList } from './queue-list.js';
+import { describeQueues } from './queue-list.js';
+import { parseSharedSettings, type SharedSettings } from './shared.js';
 
 export { describeRedis, hashTag, redactUrl, type HostPort, type RedisAuth, type RedisSettings, type RedisTarget } from './redis-target.js';
 
 export type { Schedule, WorkerScaling };
 
-export const LOG_FORMATS = ['json', 'pretty'] as const;
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel, type SharedSettings } from './shared.js';
 
 /** Most worker processes one supervisor runs (WORKER_COUNT, resize, the admin routes). */
 export const MAX_WORKERS = 20;
 /** A registration or presence not renewed for this many heartbeats is stale (its process is gone). */
 export const MISSED_HEARTBEATS = 3;
 
-/** The whole configuration of a bouy process, read once from the environment (job side: jobs.ts). */
-export interface Config extends JobSettings {
-  /**
-   * Which Redis: REDIS_URL, or the master named REDIS_SENTINEL_NAME that REDIS_SENTINELS
-   * monitor, or the cluster of REDIS_CLUSTER_NODES (exactly one of the three).
-   * @defaultValue `{ kind: 'url', url: 'redis://localhost:6379' }`
-   */
-  readonly redis: RedisTarget;
+/**
+ * The whole configuration of a supervisor (and the scheduler), read once from the environment:
+ * the settings every role shares (shared.ts), the job side (jobs.ts) and the rest below.
+ */
+export interface Config extends SharedSettings, JobSettings {
   /** Worker processes this supervisor starts with (WORKER_COUNT: N, auto, or MIN of MIN-MAX). @defaultValue 1 (1–20) */
   readonly workerCount: number;
   /** WORKER_COUNT's form: fixed, auto (from the CPU quota) or an autoscaled range, and why. */
@@ -40,10 +34,6 @@ export interface Config extends JobSettings {
   readonly autoscaleIntervalSeconds: number;
   /** Spare capacity of a whole worker for this long drains one away (WORKER_COUNT=MIN-MAX). @defaultValue 30 */
   readonly autoscaleQuietSeconds: number;
-  /** Queues each worker consumes, highest priority first (or in weighted order, see queueWeights). @defaultValue ['llm'] */
-  readonly queues: readonly string[];
-  /** QUEUE_NAME=a:3,b:1: each queue's share of fetches while several have work; undefined = strict priority. */
-  readonly queueWeights: readonly number[] | undefined;
   /** Jobs each worker runs at once. @defaultValue 1 */
   readonly concurrency: number;
   /** Module whose default export processes a job, for every queue; undefined: look up by queue name. */
@@ -66,8 +56,6 @@ export interface Config extends JobSettings {
   readonly shutdownTimeoutSeconds: number;
   /** @defaultValue true */
   readonly healthServer: boolean;
-  /** @defaultValue 0.0.0.0 — a published container port must reach it */
-  readonly healthHost: string;
   /** @defaultValue 8080 */
   readonly healthPort: number;
   /** Ports tried, in order from healthPort, when it is taken. @defaultValue 8080-8089 */
@@ -83,12 +71,6 @@ export interface Config extends JobSettings {
    * `timeout`); its lock would have expired anyway. 0 = never. @defaultValue 60
    */
   readonly hangTimeoutSeconds: number;
-  /** Key prefix of bouy's own Redis keys (registry, leader). @defaultValue bouy */
-  readonly keyPrefix: string;
-  /** BullMQ's key prefix. @defaultValue bull */
-  readonly bullPrefix: string;
-  /** Host part of worker names. @defaultValue os.hostname() (the container id in Docker) */
-  readonly hostname: string;
   /** Recycle a worker after this many jobs (plus jitter); 0 = never. @defaultValue 0 */
   readonly maxJobsPerWorker: number;
   /** Up to this many extra jobs, random per worker, so a fleet does not recycle in step. @defaultValue 0 */
@@ -115,9 +97,6 @@ export interface Config extends JobSettings {
   readonly schedules: readonly Schedule[];
   /** Version of the image (or checkout) this process runs, published for fleet checks. */
   readonly imageVersion: string;
-  readonly logLevel: LogLevel;
-  /** @defaultValue pretty on a terminal, json otherwise */
-  readonly logFormat: LogFormat;
 }
 
 const PACKAGE_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -156,7 +135,6 @@ export function loadConfig(
   if (givenRange && (healthPort < range[0] || healthPort > range[1])) {
     problems.add('HEALTH_PORT', env.HEALTH_PORT, `a port inside HEALTH_PORT_RANGE (${range[0]}-${range[1]})`);
   }
-  const queueList = parseQueueList(env, problems);
   const workerScaling = parseWorkerCount(env, problems, MAX_WORKERS, cgroup, cores);
   const processor = env.PROCESSOR?.trim();
   if (processor === '') problems.add('PROCESSOR', env.PROCESSOR, 'a path to a module whose default export processes a job, or unset');
@@ -164,15 +142,11 @@ export function loadConfig(
   if (processorsDir === '') problems.add('PROCESSORS_DIR', env.PROCESSORS_DIR, 'a folder holding one module per queue (<queue>.ts, .mjs or .js), or unset');
 
   const heartbeatSeconds = number(env, problems, 'HEARTBEAT_SECONDS', 5, 0.1, 3600);
-  const redis = redisSettings(env, problems);
-  const config: Config = {
-    redis: redis.target,
+  const own = {
     workerCount: workerScaling.min,
     workerScaling: Object.freeze(workerScaling),
     autoscaleIntervalSeconds: number(env, problems, 'AUTOSCALE_INTERVAL_SECONDS', 2, 0.1, 3600),
     autoscaleQuietSeconds: number(env, problems, 'AUTOSCALE_QUIET_SECONDS', 30, 0, 86400),
-    queues: queueList.queues,
-    queueWeights: queueList.weights,
     concurrency: integer(env, problems, 'WORKER_CONCURRENCY', 1, 1, 1000),
     processor: processor ? processor : undefined,
     processorsDir: processorsDir ? processorsDir : undefined,
@@ -182,16 +156,12 @@ export function loadConfig(
     crashLoopMaxDelaySeconds: number(env, problems, 'CRASH_LOOP_MAX_DELAY_SECONDS', 300, 0, 86400),
     shutdownTimeoutSeconds: number(env, problems, 'SHUTDOWN_TIMEOUT_SECONDS', 25, 0, 86400),
     healthServer: boolean(env, problems, 'HEALTH_SERVER', true),
-    healthHost: text(env, problems, 'HEALTH_HOST', '0.0.0.0'),
     healthPort,
     healthPortRange: Object.freeze(range) as readonly [number, number],
     heartbeatSeconds,
     staleAfterMs: heartbeatSeconds * 1000 * MISSED_HEARTBEATS,
     hangTimeoutSeconds: number(env, problems, 'WORKER_HANG_TIMEOUT_SECONDS', 60, 0, 86400),
     livezRedisSeconds: number(env, problems, 'LIVEZ_REDIS_SECONDS', 60, 15, 86400),
-    keyPrefix: redis.keyPrefix,
-    bullPrefix: redis.bullPrefix,
-    hostname: text(env, problems, 'BOUY_HOSTNAME', os.hostname(), /^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -'),
     maxJobsPerWorker: integer(env, problems, 'MAX_JOBS_PER_WORKER', 0, 0, 1_000_000_000),
     maxJobsJitter: integer(env, problems, 'MAX_JOBS_JITTER', 0, 0, 1_000_000_000),
     maxMemoryMb: integer(env, problems, 'MAX_MEMORY_MB', 0, 0, 1_048_576),
@@ -203,9 +173,9 @@ export function loadConfig(
     schedules: parseSchedules(env, problems),
     ...parseJobSettings(env, problems),
     imageVersion: text(env, problems, 'BOUY_IMAGE_VERSION', PACKAGE_VERSION),
-    logLevel: oneOf(env, problems, 'LOG_LEVEL', 'info', LOG_LEVELS),
-    logFormat: oneOf(env, problems, 'LOG_FORMAT', isTty ? 'pretty' : 'json', LOG_FORMATS),
   };
+  // The shared settings after this role's own: problems are listed in the order they are read.
+  const config: Config = { ...own, ...parseSharedSettings(env, problems, isTty) };
   if (problems.list.length > 0) {
     throw invalidConfiguration(problems.list);
   }
