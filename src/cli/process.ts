@@ -14,23 +14,26 @@ function shellStatus(code: number | null, signal: NodeJS.Signals | null): number
   return signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 1);
 }
 
-/** Runs a command and collects its output; a missing executable is code 127, as in a shell. */
-export function capture(file: string, args: readonly string[], env: Env, cwd?: string): Promise<Captured> {
-  return new Promise((resolve) => {
-    const child = spawn(file, args, { env: env as NodeJS.ProcessEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', (error) => resolve({ code: 127, stdout, stderr: stderr + error.message }));
-    child.on('close', (code, signal) => resolve({ code: shellStatus(code, signal), stdout, stderr }));
-  });
+/**
+ * Runs a command and collects its output; a missing executable is code 127, as in a shell.
+ * zx (quiet: nothing echoed; nothrow: a failure is a status, not an exception) runs it through
+ * bash with every argument quoted, so `args` reach the command exactly as given. Imported on
+ * first use: a command that runs nothing (`--help`, `workers`) does not pay its load.
+ */
+export async function capture(file: string, args: readonly string[], env: Env, cwd?: string): Promise<Captured> {
+  const { $ } = await import('zx');
+  const output = await $({ env: env as NodeJS.ProcessEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'], quiet: true, nothrow: true, verbose: false })`${file} ${[...args]}`;
+  return { code: shellStatus(output.exitCode, output.signal), stdout: output.stdout, stderr: output.stderr };
 }
 
 /**
  * Runs a command attached to this terminal (compose's progress, logs -f, exec) and resolves to
  * its exit status. Ctrl-C reaches it through the terminal's process group; this process only
  * stays alive until it has finished, so the status is the command's own.
+ *
+ * Not zx: zx settles a command on the child's 'close' and always runs it under a shell, and
+ * here the status must be the command's own the moment it exits ('exit', see below), with no
+ * bash between the terminal and compose to take the Ctrl-C first.
  */
 export function attach(
   file: string, args: readonly string[], env: Env, options: { stdout?: 'inherit' | 'stderr'; cwd?: string } = {},
