@@ -5,7 +5,7 @@ import { allReady, completedJobs, startFleet, withFleet } from './helpers/superv
 import { waitFor } from './helpers/wait.js';
 import { FIXTURES, workerPidsOf } from './helpers/processes.js';
 import { pollUntil } from './helpers/poll.js';
-import { ABORT_GRACE_MS } from '../src/supervisor/shutdown.js';
+import { ABORT_GRACE_MS } from '../src/ipc.js';
 import type { TestFleet } from './helpers/supervisor.js';
 
 /**
