@@ -35,6 +35,7 @@ export async function buildHealthApp(config: Config, source: HealthSource): Prom
   };
   const workers = (slots: SlotView[]) => ({ worker_count: slots.length, workers_ready: slots.filter((s) => s.state === 'ready').length });
   await app.register(healthPlugin, {
+    identity: { service: 'worker', hostname: config.hostname },
     // Alive unless Redis has not answered this process for LIVEZ_REDIS_SECONDS: a half-open
     // connection its reconnects did not mend (issue 23), which only a restart may.
     live() {
@@ -51,9 +52,10 @@ export async function buildHealthApp(config: Config, source: HealthSource): Prom
       const { slots, redis, status, reasons } = await assess();
       return {
         status,
+        redis,
         body: {
-          reasons, ...workers(slots), queue: config.queues.join(','), queues: config.queues, hostname: config.hostname,
-          redis: redis ? 'ok' : 'unreachable', processor: processorChecks(slots.filter((s) => s.state === 'ready')), limits: limitsOf(config),
+          reasons, ...workers(slots), queue: config.queues.join(','), queues: config.queues,
+          processor: processorChecks(slots.filter((s) => s.state === 'ready')), limits: limitsOf(config),
           ...(await source.extra?.()), workers: slots,
         },
       };

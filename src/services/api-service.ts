@@ -15,7 +15,7 @@ export const apiService: Service = {
     const config = loadApiSettings();
     const { apiHost: host, apiPort: port, token, authentication: auth } = config;
     const { log, redis } = await startRole(config, 'api', releasers, { redisOptions: API_REDIS_OPTIONS });
-    const api = await buildApiApp({ redis, queues: config.queues, bullPrefix: config.bullPrefix, keyPrefix: config.keyPrefix, log, token, jobDefaults: config.jobDefaults });
+    const api = await buildApiApp({ redis, queues: config.queues, bullPrefix: config.bullPrefix, keyPrefix: config.keyPrefix, log, token, jobDefaults: config.jobDefaults, hostname: config.hostname });
     releasers.add('api server and queues', () => api.close());
     await api.app.listen({ host, port });
     log.info({ address: host, port, queues: config.queues, auth }, `api on http://${host}:${port}/ (authentication: ${auth})`);

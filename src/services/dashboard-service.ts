@@ -32,7 +32,7 @@ export const dashboardService: Service = {
     const app = Fastify({ logger: false });
     releasers.add('dashboard server', () => app.close());
     if (auth.kind === 'basic') await requireBasicAuth(app, auth.user, auth.password, ['/livez', '/readyz']);
-    await app.register(healthPlugin, { ready: redisReadiness(redis) });
+    await app.register(healthPlugin, { ready: redisReadiness(redis), identity: { service: 'dashboard', hostname: config.hostname } });
     registerFleetPage(app, redis, config.keyPrefix); // /fleet: the workers, beside bull-board's queues
     await app.register(board.registerPlugin(), { prefix: '/' });
     await app.listen({ host, port });

@@ -38,12 +38,13 @@ export const schedulerService: Service = {
     const ready = redisReadiness(redis);
     await app.register(healthPlugin, {
       ready,
+      identity: { service: 'scheduler', hostname: config.hostname },
       status: async () => {
         const { ready: ok } = await ready();
         return {
           status: ok ? 'healthy' : 'unhealthy',
+          redis: ok,
           body: {
-            service: 'scheduler', hostname: config.hostname, redis: ok ? 'ok' : 'unreachable',
             leader: leadership.election.isLeader(), leader_id: await leadership.leaderId(), schedules: config.schedules.map((s) => s.id),
           },
         };
