@@ -64,7 +64,7 @@ export interface Config extends SharedSettings, JobSettings {
   readonly heartbeatSeconds: number;
   /** heartbeatSeconds × MISSED_HEARTBEATS in ms: a registration this old belongs to a dead process. */
   readonly staleAfterMs: number;
-  /** /livez fails once this process has not reached Redis for this long (a half-open connection, issue 23). */
+  /** /livez fails once this process has not reached Redis for this long (a half-open connection only a restart mends). */
   readonly livezRedisSeconds: number;
   /**
    * A worker whose event loop has not answered for this long is killed and replaced (Gunicorn's

@@ -37,7 +37,7 @@ export async function buildHealthApp(config: Config, source: HealthSource): Prom
   await app.register(healthPlugin, {
     identity: { service: 'worker', hostname: config.hostname },
     // Alive unless Redis has not answered this process for LIVEZ_REDIS_SECONDS: a half-open
-    // connection its reconnects did not mend (issue 23), which only a restart may.
+    // connection its reconnects did not mend, which only a restart may.
     live() {
       const silentMs = source.redisUnansweredMs?.() ?? 0;
       if (silentMs <= config.livezRedisSeconds * 1000) return { ready: true };

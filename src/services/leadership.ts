@@ -66,7 +66,7 @@ export interface Leadership {
 }
 
 /**
- * Joins the fleet's leader election (seed 001): exactly one process of every service that
+ * Joins the fleet's leader election (leader/): exactly one process of every service that
  * shares this Redis runs the singleton services — the job schedulers of SCHEDULES and
  * SINGLETON_MODULE — and hands them over when it stops or dies.
  */
