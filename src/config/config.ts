@@ -1,9 +1,10 @@
 import { createRequire } from 'node:module';
 import { invalidConfiguration } from '../errors.js';
 import { MIN_TOKEN_LENGTH } from '../http/credentials.js';
-import { boolean, integer, number, portRange, Problems, text, type Env } from './parse.js';
+import { integer, number, Problems, text, type Env } from './parse.js';
 import { describeRedis, redisSettings, type RedisTarget } from './redis-target.js';
-import { parseSchedules, type Schedule } from './schedules.js';
+import type { Schedule } from './schedules.js';
+import { parseLeaderSettings, type LeaderSettings } from './scheduler.js';
 import { describeRateLimit, parseJobSettings, type JobSettings } from './jobs.js';
 import { availableCores, readCgroupFiles, type CgroupFiles } from './cgroup-limits.js';
 import { parseWorkerCount, type WorkerScaling } from './worker-count.js';
@@ -22,10 +23,11 @@ export const MAX_WORKERS = 20;
 export const MISSED_HEARTBEATS = 3;
 
 /**
- * The whole configuration of a supervisor (and the scheduler), read once from the environment:
- * the settings every role shares (shared.ts), the job side (jobs.ts) and the rest below.
+ * The whole configuration of a supervisor, read once from the environment: the settings every
+ * role shares (shared.ts), those of a process that may lead (scheduler.ts), the job side
+ * (jobs.ts) and the rest below.
  */
-export interface Config extends SharedSettings, JobSettings {
+export interface Config extends SharedSettings, LeaderSettings, JobSettings {
   /** Worker processes this supervisor starts with (WORKER_COUNT: N, auto, or MIN of MIN-MAX). @defaultValue 1 (1–20) */
   readonly workerCount: number;
   /** WORKER_COUNT's form: fixed, auto (from the CPU quota) or an autoscaled range, and why. */
@@ -54,12 +56,6 @@ export interface Config extends SharedSettings, JobSettings {
   readonly crashLoopMaxDelaySeconds: number;
   /** Drain time after SIGTERM before stragglers are stopped. @defaultValue 25 */
   readonly shutdownTimeoutSeconds: number;
-  /** @defaultValue true */
-  readonly healthServer: boolean;
-  /** @defaultValue 8080 */
-  readonly healthPort: number;
-  /** Ports tried, in order from healthPort, when it is taken. @defaultValue 8080-8089 */
-  readonly healthPortRange: readonly [number, number];
   /** Seconds between a worker's registry heartbeats; stale after three missed. @defaultValue 5 */
   readonly heartbeatSeconds: number;
   /** heartbeatSeconds × MISSED_HEARTBEATS in ms: a registration this old belongs to a dead process. */
@@ -89,12 +85,6 @@ export interface Config extends SharedSettings, JobSettings {
   readonly jobNameLimit: number;
   /** Bearer token for the health server's /admin routes; unset = admin routes off. */
   readonly adminToken: string | undefined;
-  /** Leader lease; a dead leader is replaced within this. @defaultValue 15 */
-  readonly leaderTtlSeconds: number;
-  /** Module whose default export `(ctx) => stop` runs only on the fleet's leader (migrations…). */
-  readonly singletonModule: string | undefined;
-  /** BullMQ job schedulers the leader keeps in place (SCHEDULES, JSON). @defaultValue [] */
-  readonly schedules: readonly Schedule[];
   /** Version of the image (or checkout) this process runs, published for fleet checks. */
   readonly imageVersion: string;
 }
@@ -111,15 +101,6 @@ function adminToken(env: Env, problems: Problems): string | undefined {
   return value;
 }
 
-/** HEALTH_PORT_RANGE (default 8080-8089); undefined when invalid, the problem added. */
-function healthPortRange(env: Env, problems: Problems): [number, number] | undefined {
-  const value = env.HEALTH_PORT_RANGE?.trim();
-  if (value === undefined) return [8080, 8089];
-  const range = portRange(value);
-  if (range === undefined) problems.add('HEALTH_PORT_RANGE', env.HEALTH_PORT_RANGE, 'LOW-HIGH with 1 ≤ LOW ≤ HIGH ≤ 65535, e.g. 8080-8089');
-  return range;
-}
-
 /**
  * Reads and validates every setting at once. Throws one BouyError (exit 64) listing every
  * problem, so nothing starts on a half-valid configuration.
@@ -128,13 +109,6 @@ export function loadConfig(
   env: Env = process.env, isTty = Boolean(process.stdout.isTTY), cgroup: () => CgroupFiles = readCgroupFiles, cores: () => number = availableCores,
 ): Config {
   const problems = new Problems();
-  const givenRange = healthPortRange(env, problems);
-  const range = givenRange ?? [8080, 8089];
-  const healthPort = integer(env, problems, 'HEALTH_PORT', range[0], 1, 65535);
-  // Against an invalid range the port would be judged by the default one: a second, wrong error.
-  if (givenRange && (healthPort < range[0] || healthPort > range[1])) {
-    problems.add('HEALTH_PORT', env.HEALTH_PORT, `a port inside HEALTH_PORT_RANGE (${range[0]}-${range[1]})`);
-  }
   const workerScaling = parseWorkerCount(env, problems, MAX_WORKERS, cgroup, cores);
   const processor = env.PROCESSOR?.trim();
   if (processor === '') problems.add('PROCESSOR', env.PROCESSOR, 'a path to a module whose default export processes a job, or unset');
@@ -155,9 +129,6 @@ export function loadConfig(
     crashLoopThreshold: integer(env, problems, 'CRASH_LOOP_THRESHOLD', 3, 1, 100),
     crashLoopMaxDelaySeconds: number(env, problems, 'CRASH_LOOP_MAX_DELAY_SECONDS', 300, 0, 86400),
     shutdownTimeoutSeconds: number(env, problems, 'SHUTDOWN_TIMEOUT_SECONDS', 25, 0, 86400),
-    healthServer: boolean(env, problems, 'HEALTH_SERVER', true),
-    healthPort,
-    healthPortRange: Object.freeze(range) as readonly [number, number],
     heartbeatSeconds,
     staleAfterMs: heartbeatSeconds * 1000 * MISSED_HEARTBEATS,
     hangTimeoutSeconds: number(env, problems, 'WORKER_HANG_TIMEOUT_SECONDS', 60, 0, 86400),
@@ -168,14 +139,12 @@ export function loadConfig(
     maxJobKills: integer(env, problems, 'MAX_JOB_KILLS', 2, 0, 1000),
     jobNameLimit: integer(env, problems, 'JOB_NAME_LIMIT', 50, 1, 10_000),
     adminToken: adminToken(env, problems),
-    leaderTtlSeconds: number(env, problems, 'LEADER_TTL_SECONDS', 15, 2, 3600),
-    singletonModule: env.SINGLETON_MODULE?.trim() ? env.SINGLETON_MODULE.trim() : undefined,
-    schedules: parseSchedules(env, problems),
     ...parseJobSettings(env, problems),
     imageVersion: text(env, problems, 'BOUY_IMAGE_VERSION', PACKAGE_VERSION),
   };
-  // The shared settings after this role's own: problems are listed in the order they are read.
-  const config: Config = { ...own, ...parseSharedSettings(env, problems, isTty) };
+  // This role's own, then the leader's (a supervisor may lead), then the shared settings:
+  // problems are listed in the order they are read.
+  const config: Config = { ...own, ...parseLeaderSettings(env, problems), ...parseSharedSettings(env, problems, isTty) };
   if (problems.list.length > 0) {
     throw invalidConfiguration(problems.list);
   }

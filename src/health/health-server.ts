@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry as PromRegistry } from 'prom-client';
 import type { Config } from '../config/config.js';
+import type { SchedulerSettings } from '../config/scheduler.js';
 import { BouyError } from '../errors.js';
 import { AJV_OPTIONS, formatValidation } from '../http/strict-schema.js';
 import type { Logger } from '../log.js';
@@ -87,7 +88,7 @@ export function limitsOf(config: Config): Record<string, unknown> {
  * Listens on HEALTH_PORT, or the next free port of HEALTH_PORT_RANGE when it is taken (several
  * supervisors on one host). Returns the port it got; none free is a configuration error.
  */
-export async function listenInRange(app: FastifyInstance, config: Config, log: Logger): Promise<number> {
+export async function listenInRange(app: FastifyInstance, config: SchedulerSettings, log: Logger): Promise<number> {
   const [, high] = config.healthPortRange;
   for (let port = config.healthPort; port <= high; port += 1) {
     try {

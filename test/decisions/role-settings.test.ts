@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadApiSettings, type ApiSettings } from '../../src/config/api.js';
 import { loadDashboardSettings, MIN_PASSWORD_LENGTH } from '../../src/config/dashboard.js';
 import { Problems } from '../../src/config/parse.js';
+import { loadSchedulerSettings } from '../../src/config/scheduler.js';
 import { parseSharedSettings } from '../../src/config/shared.js';
 import { BouyError } from '../../src/errors.js';
 
@@ -106,5 +107,26 @@ describe("the dashboard's settings", () => {
     expect(error.code).toBe('BOUY_ERR_CONFIG');
     expect(error.message).toBe('the dashboard would listen on 0.0.0.0 without authentication: DASHBOARD_USER and DASHBOARD_PASSWORD are not set');
     expect(error.hint).toBe('set DASHBOARD_USER and DASHBOARD_PASSWORD (`./bouy setup` generates them into .env), or bind to loopback (DASHBOARD_HOST=127.0.0.1), or, to serve it open on purpose, DASHBOARD_AUTH=none');
+  });
+});
+
+describe("the scheduler's settings", () => {
+  it('are the shared ones plus a leader\'s; a worker-only setting is not read', () => {
+    const settings = loadSchedulerSettings({ MAX_MEMORY_MB: 'abc', WORKER_COUNT: '0', QUEUE_RATE_LIMIT: 'fast', HEALTH_PORT_RANGE: ' 9000-9001 ', LEADER_TTL_SECONDS: '2', SINGLETON_MODULE: ' ./m.js ' }, false);
+    expect(settings).toMatchObject({ healthServer: true, healthPort: 9000, healthPortRange: [9000, 9001], leaderTtlSeconds: 2, singletonModule: './m.js', schedules: [], queues: ['llm'] });
+    expect(Object.isFrozen(settings) && Object.isFrozen(settings.healthPortRange)).toBe(true);
+    expect(loadSchedulerSettings({ SINGLETON_MODULE: ' ' }, false)).toMatchObject({ healthPort: 8080, healthPortRange: [8080, 8089], leaderTtlSeconds: 15, singletonModule: undefined });
+  });
+
+  it('lists its own problems, then the shared ones, at once', () => {
+    expect(refusal(() => loadSchedulerSettings({ HEALTH_PORT: '9100', HEALTH_SERVER: 'maybe', LEADER_TTL_SECONDS: '1', LOG_LEVEL: 'loud' }, false)).message).toBe([
+      'invalid configuration:',
+      '  - HEALTH_PORT="9100" is not valid: a port inside HEALTH_PORT_RANGE (8080-8089)',
+      '  - HEALTH_SERVER="maybe" is not valid: one of 1, true, yes, on, 0, false, no, off',
+      '  - LEADER_TTL_SECONDS="1" is not valid: a number from 2 to 3600',
+      '  - LOG_LEVEL="loud" is not valid: one of fatal, error, warn, info, debug, trace, silent',
+    ].join('\n'));
+    expect(refusal(() => loadSchedulerSettings({ HEALTH_PORT_RANGE: '9000', HEALTH_PORT: '1' }, false)).message)
+      .toBe('invalid configuration:\n  - HEALTH_PORT_RANGE="9000" is not valid: LOW-HIGH with 1 ≤ LOW ≤ HIGH ≤ 65535, e.g. 8080-8089');
   });
 });
