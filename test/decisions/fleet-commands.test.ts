@@ -68,4 +68,14 @@ describe("the fleet page's command rate", () => {
     for (let i = 1; i < COMMAND_BURST; i += 1) expect(rate.take('a', 1000 + 10 * COMMAND_EVERY_MS)).toBe(0);
     expect(rate.take('a', 1000 + 10 * COMMAND_EVERY_MS)).toBe(1);
   });
+
+  it('forgets only full buckets when many hosts were seen: a drained host stays limited', () => {
+    const rate = new CommandRate();
+    for (let i = 0; i < COMMAND_BURST; i += 1) rate.take('drained', 0);
+    // 64 hosts and more: the forgetting runs on each take.
+    for (let i = 0; i < 70; i += 1) expect(rate.take(`host-${i}`, 500)).toBe(0);
+    expect(rate.take('drained', 500)).toBe(1);
+    // Half a second later still: 0.5 + 0.5 tokens make one command.
+    expect(rate.take('drained', 1000)).toBe(0);
+  });
 });
