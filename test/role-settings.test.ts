@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi } from './helpers/api.js';
+import { freePort } from './helpers/free-port.js';
 import { runEntrypoint, stopProcess } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 
 // Each role reads the shared settings and its own: a setting only the workers read does not
@@ -17,6 +19,21 @@ describe('settings per role', () => {
       expect((await api.call('POST', '/jobs/llm', { body: { data: { x: 1 } } })).status).toBe(202);
     } finally {
       await stopProcess(api.run);
+    }
+  });
+
+  it('the scheduler starts and answers /health with a bad worker-only setting', async () => {
+    const port = await freePort();
+    const run = runEntrypoint(['scheduler'], { REDIS_URL: redis.url, HEALTH_HOST: '127.0.0.1', HEALTH_PORT: String(port), HEALTH_PORT_RANGE: `${port}-${port}`, MAX_MEMORY_MB: 'abc', WORKER_CONCURRENCY: '0' });
+    try {
+      const health = await waitFor(async () => {
+        if (run.proc.exitCode !== null) throw new Error(`scheduler exited ${run.proc.exitCode}: ${run.stderr.join('\n')}`);
+        const answer = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+        return answer?.ok && ((await answer.json()) as Record<string, unknown>);
+      }, 'the scheduler\'s /health');
+      expect(health).toMatchObject({ status: 'healthy', service: 'scheduler', redis: 'ok' });
+    } finally {
+      await stopProcess(run);
     }
   });
 
