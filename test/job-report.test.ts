@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { DURATION_BUCKETS_S, bucketOf } from '../src/jobs/durations.js';
 import { MergedHistogram } from '../src/health/merged-histogram.js';
 import { JobReport, type Report } from '../src/worker/job-report.js';
-import { JobStatsByName, OTHER_JOB_NAMES } from '../src/supervisor/job-stats.js';
+import { JobStatsByName } from '../src/supervisor/job-stats.js';
+import { OTHER_JOB_NAMES } from '../src/jobs/job-names.js';
 import { applyReport, newSlot } from '../src/supervisor/slot.js';
 import { waitFor } from './helpers/wait.js';
 

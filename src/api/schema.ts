@@ -1,9 +1,9 @@
+import { MAX_TIMEOUT_MS } from '../jobs/timeout.js';
+
 /** Largest job payload accepted: Redis holds every job, and a queue is not a blob store. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Longest `opts.delay`: one year in ms. Longer is a mistake (seconds for ms) or a scheduler's job. */
 export const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
-/** Longest `opts.timeout`: one day in ms, as JOB_TIMEOUT_SECONDS allows. */
-export const MAX_TIMEOUT_MS = 24 * 3600 * 1000;
 
 export interface EnqueueBody {
   name?: string;
@@ -28,7 +28,7 @@ export const enqueueSchema = {
           attempts: { type: 'integer', minimum: 1, maximum: 100 },
           priority: { type: 'integer', minimum: 0, maximum: 2097152 },
           jobId: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^:]+$' },
-          /** ms; past it the job's AbortSignal fires and it fails "timed out" (JOB_TIMEOUT_SECONDS for this job). */
+          /** JOB_TIMEOUT_SECONDS for this job, in the unit jobs/timeout.ts states. */
           timeout: { type: 'integer', minimum: 1, maximum: MAX_TIMEOUT_MS },
         },
       },

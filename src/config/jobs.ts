@@ -5,6 +5,7 @@
  */
 import { invalidConfiguration } from '../errors.js';
 import { integer, number, oneOf, Problems, type Env } from './parse.js';
+import { parseRateLimit, RATE_LIMIT_HELP, type RateLimit } from '../jobs/rate-limit.js';
 
 export const PROCESSOR_CHECK_MODES = ['fail', 'warn'] as const;
 export type ProcessorCheckMode = (typeof PROCESSOR_CHECK_MODES)[number];
@@ -12,9 +13,6 @@ export type ProcessorCheckMode = (typeof PROCESSOR_CHECK_MODES)[number];
 /** BullMQ's own backoff strategies; a custom one needs the worker's `backoffStrategy`. */
 export const BACKOFF_TYPES = ['exponential', 'fixed'] as const;
 export interface Backoff { readonly type: (typeof BACKOFF_TYPES)[number]; readonly delay: number }
-
-/** `QUEUE_RATE_LIMIT`: at most `max` job starts per `durationMs`, queue-wide. */
-export interface RateLimit { readonly max: number; readonly durationMs: number }
 
 /** What a job gets unless it sets its own (`attempts`, `backoff` of BullMQ's JobsOptions). */
 export interface JobDefaults {
@@ -49,21 +47,12 @@ export interface JobSettings {
   readonly jobDefaults: JobDefaults;
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const RATE_LIMIT = /^(\d{1,9})\/(\d{1,9})(ms|s|m|h)$/;
-const RATE_LIMIT_HELP = '<max>/<duration>, e.g. 50/1s, 3000/1m, 10/500ms (max 1 or more, duration up to 24h)';
-
 function rateLimit(env: Env, problems: Problems): RateLimit | undefined {
   const value = env.QUEUE_RATE_LIMIT?.trim();
   if (value === undefined || value === '') return undefined;
-  const match = RATE_LIMIT.exec(value);
-  const max = Number(match?.[1]);
-  const durationMs = Number(match?.[2]) * (DURATION_UNITS[match?.[3] ?? ''] ?? Number.NaN);
-  if (!match || max < 1 || !(durationMs >= 1 && durationMs <= 86_400_000)) {
-    problems.add('QUEUE_RATE_LIMIT', env.QUEUE_RATE_LIMIT, RATE_LIMIT_HELP);
-    return undefined;
-  }
-  return Object.freeze({ max, durationMs });
+  const limit = parseRateLimit(value);
+  if (!limit) problems.add('QUEUE_RATE_LIMIT', env.QUEUE_RATE_LIMIT, RATE_LIMIT_HELP);
+  return limit;
 }
 
 const BACKOFF = /^(exponential|fixed):(\d{1,9})$/;
@@ -112,11 +101,4 @@ export function withJobDefaults<T extends { attempts?: number; backoff?: unknown
     ...(defaults.backoff ? { backoff: { type: defaults.backoff.type, delay: defaults.backoff.delay } } : {}),
     ...opts,
   } as T & { attempts: number };
-}
-
-/** `50/1s` back from a RateLimit, for banners and /health. */
-export function describeRateLimit(limit: RateLimit | undefined): string | null {
-  if (!limit) return null;
-  const [unit, size] = Object.entries(DURATION_UNITS).reverse().find(([, ms]) => limit.durationMs % ms === 0) ?? ['ms', 1];
-  return `${limit.max}/${limit.durationMs / size}${unit}`;
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { SlotView } from '../supervisor/slot.js';
 import { healthPlugin } from './health-plugin.js';
 import { assessHealth, processorChecks } from './health-status.js';
-import { describeRateLimit } from '../config/jobs.js';
+import { describeRateLimit } from '../jobs/rate-limit.js';
 
 /** What the health server needs to know, injected so it stays independent of the supervisor. */
 export interface HealthSource {

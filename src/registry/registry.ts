@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { BULL_WORKER_FIELD, registryKeys } from './keys.js';
 import { openQueue } from '../queue.js';
 import { countKill, killSuspects } from './kill-count.js';
-import { JobTimeoutError } from '../worker/job-deadline.js';
+import { JobTimeoutError } from '../jobs/timeout.js';
 import { RedisClock } from './redis-clock.js';
 
 export interface Registration {

@@ -1,6 +1,6 @@
 import type { RedisClient } from '../redis.js';
 import type { Config } from '../config/config.js';
-import { describeRateLimit } from '../config/jobs.js';
+import { describeRateLimit } from '../jobs/rate-limit.js';
 import type { Logger } from '../log.js';
 import { openQueue } from '../queue.js';
 import { holdKeysOf, releaseQueue } from '../worker/queue-hold.js';

@@ -1,4 +1,4 @@
-import { clip } from '../jobs/job-names.js';
+import { clip, OTHER_JOB_NAMES } from '../jobs/job-names.js';
 
 /**
  * Counters of one kind of job (or one worker): what started, how it ended, how long it took.
@@ -42,9 +42,6 @@ export function viewCounters(counters: JobCounters): JobCounters & { mean_ms: nu
     mean_ms: finished ? Math.round((counters.total_ms / finished) * 10) / 10 : 0,
   };
 }
-
-/** Where the job names past the limit are counted. */
-export const OTHER_JOB_NAMES = 'other';
 
 /**
  * Counters per job name, across every worker of this supervisor: which kind of job is slow or

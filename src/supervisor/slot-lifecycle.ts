@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { RestartDecision } from './restart-policy.js';
+import { deadlineOf } from '../jobs/timeout.js';
 import type { Departure, Slot, SlotState } from './slot.js';
 
 /**
@@ -118,6 +119,11 @@ export function queueFailing(slot: Slot, queue: string, error: string, count: nu
 export function killedForTimeout(slot: Slot, jobs: ReadonlyMap<string, string>): void {
   draining(slot, { kind: 'recycle', reason: 'job-timeout', killed: true });
   for (const [key, message] of jobs) slot.timedOut.set(key, message);
+}
+
+/** The worker is about to run a job with a timeout (IPC `job-deadline`, sent before the processor starts). */
+export function deadlineSet(slot: Slot, key: string, timeoutMs: number, now = Date.now()): void {
+  slot.deadlines.set(key, deadlineOf(timeoutMs, now));
 }
 
 /** A worker ended a timed-out job itself (or it finished): nothing left for the supervisor to enforce. */

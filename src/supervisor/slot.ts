@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { addTally, emptyCounters, viewCounters, type JobCounters, type JobStatsByName } from './job-stats.js';
+import type { JobDeadline } from '../jobs/timeout.js';
 import type { CheckReport, JobTally, RecycleReason, WorkerMessage } from '../ipc.js';
 
 /** `quiet`: started and alive but taking no new jobs (Sidekiq's TSTP), until shutdown. */
@@ -42,7 +43,7 @@ export interface Slot {
   /** The current worker's last check() result per queue. */
   checks: Map<string, CheckReport>;
   /** Running jobs with a timeout: `queue:id` → when the supervisor stops waiting for the worker to end it. */
-  deadlines: Map<string, { at: number; timeoutMs: number }>;
+  deadlines: Map<string, JobDeadline>;
   /** Jobs the supervisor killed the worker for (past timeout and grace): `queue:id` → failure message. */
   timedOut: Map<string, string>;
 }

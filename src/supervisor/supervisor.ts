@@ -12,7 +12,7 @@ import { decideRestart, describeExit, restartPolicyOf, type RestartPolicy } from
 import { PoolOperations } from './operations.js';
 import { Shutdown } from './shutdown.js';
 import { activeJobsOf, applyReport, newSlot, viewSlot, type Slot, type SlotView } from './slot.js';
-import { becameReady, deadlineMet, draining, exited, forked, queueFailing, recycled, restartScheduled } from './slot-lifecycle.js';
+import { becameReady, deadlineMet, deadlineSet, draining, exited, forked, queueFailing, recycled, restartScheduled } from './slot-lifecycle.js';
 import { startWatchdogs } from './watchdog.js';
 import { logBanner, verifyWorkers, type Verification } from './verification.js';
 import { WorkerOutput } from './worker-output.js';
@@ -180,7 +180,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
         this.emit('jobs-reported', slot.name, applyReport(slot, this.jobStats, message));
         break;
       case 'job-deadline':
-        slot.deadlines.set(`${message.queue}:${message.jobId}`, { at: Date.now() + message.timeoutMs, timeoutMs: message.timeoutMs });
+        deadlineSet(slot, `${message.queue}:${message.jobId}`, message.timeoutMs);
         break;
       case 'recycle-request':
         this.operations.recycleRequested(slot, message.reason, message.jobsDone, message.rssMb);

@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
-import { timedOutMessage } from '../worker/job-deadline.js';
+import { isOverdue, timedOutMessage } from '../jobs/timeout.js';
 import { hungSlots } from './hang-watchdog.js';
 import type { Slot } from './slot.js';
 import { killedForTimeout } from './slot-lifecycle.js';
@@ -17,7 +17,7 @@ export function overdueJobs(slot: Slot, graceMs: number, now: number): Map<strin
   const overdue = new Map<string, string>();
   if (slot.child === undefined || slot.departure?.kind === 'recycle' && slot.departure.killed) return overdue;
   for (const [key, deadline] of slot.deadlines) {
-    if (now > deadline.at + graceMs) overdue.set(key, timedOutMessage(deadline.timeoutMs));
+    if (isOverdue(deadline, graceMs, now)) overdue.set(key, timedOutMessage(deadline.timeoutMs));
   }
   return overdue;
 }

@@ -1,7 +1,6 @@
 import type { JobTally, RunningJob } from '../ipc.js';
 import { DURATION_BUCKETS_S, bucketOf } from '../jobs/durations.js';
-import { clip } from '../jobs/job-names.js';
-import { OTHER_JOB_NAMES as OTHER } from '../supervisor/job-stats.js';
+import { clip, OTHER_JOB_NAMES as OTHER } from '../jobs/job-names.js';
 
 /** How often a busy worker reports: /health, /metrics and the fleet page lag by at most this. */
 const REPORT_MS = 100;

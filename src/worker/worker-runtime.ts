@@ -20,7 +20,8 @@ import { LOCK_LOST, LockWatch } from './lock-watch.js';
 import { ErrorWatch } from './error-watch.js';
 import { RedisErrorTally } from './redis-error-tally.js';
 import { ProcessorLifecycle } from './processor-lifecycle.js';
-import { jobTimeoutMs, rateLimitOn429, retryAfterOf, runWithDeadline } from './job-deadline.js';
+import { jobTimeoutMs, runWithDeadline } from '../jobs/timeout.js';
+import { rateLimitOn429, retryAfterOf } from '../jobs/rate-limit.js';
 import { supervisorGone, supervisorPid } from './supervisor-pid.js';
 import { holdKeysOf, QueueHold } from './queue-hold.js';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BouyError } from '../../src/errors.js';
 import { Problems } from '../../src/config/parse.js';
-import { describeRateLimit, loadJobDefaults, parseJobSettings, withJobDefaults, type JobSettings } from '../../src/config/jobs.js';
+import { loadJobDefaults, parseJobSettings, withJobDefaults, type JobSettings } from '../../src/config/jobs.js';
+import { describeRateLimit } from '../../src/jobs/rate-limit.js';
 import { loadLlmSettings } from '../../src/config/llm.js';
 
 /** The job settings and every problem parseJobSettings found in `env`. */

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { decideRecycle } from '../../src/supervisor/recycle-policy.js';
 import { restartPolicyOf, decideRestart } from '../../src/supervisor/restart-policy.js';
 import { bannerLines, logBanner, verifyWorkers } from '../../src/supervisor/verification.js';
-import { addTally, emptyCounters, JobStatsByName, OTHER_JOB_NAMES, viewCounters, type TallyCounts } from '../../src/supervisor/job-stats.js';
+import { addTally, emptyCounters, JobStatsByName, viewCounters, type TallyCounts } from '../../src/supervisor/job-stats.js';
+import { OTHER_JOB_NAMES } from '../../src/jobs/job-names.js';
 import type { Logger } from '../../src/log.js';
 
 describe('recycle policy', () => {

@@ -5,6 +5,7 @@ import { runInsideStack } from '../inside-stack.js';
 import { redisUrlOption, stackFleet, withCliRedis } from '../stack-redis.js';
 import { openQueue } from '../../queue.js';
 import { loadJobDefaults, withJobDefaults } from '../../config/jobs.js';
+import { MAX_TIMEOUT_MS, timeoutOptionOf } from '../../jobs/timeout.js';
 
 const MAX_COUNT = 100_000;
 const POLL_MS = 200;
@@ -19,14 +20,15 @@ function parseData(text: string): unknown {
   }
 }
 
-/** --timeout (s → the job's `opts.timeout` in ms) and --attempts, checked like the api checks them. */
+/** --timeout (seconds, made the job's `opts.timeout`: jobs/timeout.ts) and --attempts, checked like the api checks them. */
 function jobOptions(timeout: unknown, attempts: unknown): { timeout?: number; attempts?: number } {
   const opts: { timeout?: number; attempts?: number } = {};
   if (timeout !== undefined) {
-    if (typeof timeout !== 'number' || !(timeout > 0 && timeout <= 86_400)) {
-      throw new BouyError('BOUY_ERR_USAGE', `--timeout ${String(timeout)} is not valid: seconds, more than 0 and at most 86400`);
+    const maxSeconds = MAX_TIMEOUT_MS / 1000;
+    if (typeof timeout !== 'number' || !(timeout > 0 && timeout <= maxSeconds)) {
+      throw new BouyError('BOUY_ERR_USAGE', `--timeout ${String(timeout)} is not valid: seconds, more than 0 and at most ${maxSeconds}`);
     }
-    opts.timeout = Math.round(timeout * 1000);
+    opts.timeout = timeoutOptionOf(timeout);
   }
   if (attempts !== undefined) {
     if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > 100) {

@@ -1,5 +1,27 @@
-import { Worker, type Job } from 'bullmq';
-import type { QueueHold } from './queue-hold.js';
+import type { Job } from 'bullmq';
+
+/**
+ * A job's timeout, everything both processes agree on. Where each half runs:
+ *
+ * - the worker runs the processor against its deadline (runWithDeadline, from
+ *   worker/worker-runtime.ts): past it the job fails with JobTimeoutError and its AbortSignal
+ *   fires; a processor that ignores the signal gets its worker recycled after the grace;
+ * - the supervisor is told the deadline before the processor starts (IPC `job-deadline`,
+ *   slot-lifecycle.ts `deadlineSet`) and kills a worker whose event loop is blocked past it and
+ *   the grace (supervisor/watchdog.ts `overdueJobs`, slot-lifecycle.ts `killedForTimeout`);
+ * - the registry then fails that job as timed out instead of counting a kill (Registry.reclaim).
+ *
+ * The unit, stated here once: a job's own `opts.timeout` is in **milliseconds** (the api's
+ * `opts.timeout`, `./bouy enqueue --timeout` seconds × 1000), JOB_TIMEOUT_SECONDS in seconds.
+ */
+
+/** Longest `opts.timeout`: one day in ms, as JOB_TIMEOUT_SECONDS allows (86,400 s). */
+export const MAX_TIMEOUT_MS = 24 * 3600 * 1000;
+
+/** `opts.timeout` (ms) for a timeout given in seconds (the CLI's `--timeout`). */
+export function timeoutOptionOf(seconds: number): number {
+  return Math.round(seconds * 1000);
+}
 
 /** The failure of a job past its timeout; BullMQ records its message and applies attempts/backoff. */
 export class JobTimeoutError extends Error {
@@ -10,11 +32,23 @@ export function timedOutMessage(timeoutMs: number): string {
   return `timed out after ${Math.round(timeoutMs / 100) / 10} s`;
 }
 
-/** A job's timeout in ms: its own `opts.timeout` (ms, as the api and `enqueue --timeout` set it), else JOB_TIMEOUT_SECONDS; 0 = none. */
+/** A job's timeout in ms: its own `opts.timeout`, else JOB_TIMEOUT_SECONDS; 0 = none. */
 export function jobTimeoutMs(job: Job, defaultSeconds: number): number {
   const own = (job.opts as { timeout?: unknown }).timeout;
   if (typeof own === 'number' && Number.isFinite(own) && own > 0) return own;
   return defaultSeconds * 1000;
+}
+
+/** A running job's deadline as the supervisor keeps it: when it is due, and the timeout it came from. */
+export interface JobDeadline { readonly at: number; readonly timeoutMs: number }
+
+export function deadlineOf(timeoutMs: number, now: number): JobDeadline {
+  return { at: now + timeoutMs, timeoutMs };
+}
+
+/** Past its deadline and the grace, the worker has neither ended nor failed the job: its event loop is blocked. */
+export function isOverdue(deadline: JobDeadline, graceMs: number, now: number): boolean {
+  return now > deadline.at + graceMs;
 }
 
 export interface DeadlineHooks {
@@ -31,7 +65,7 @@ export interface DeadlineHooks {
  * job fails with JobTimeoutError at once (its attempts and backoff apply) and its AbortSignal
  * fires, so a processor that honours it stops its call. One that does not keeps running in the
  * background; `ignored` is called after the grace period so its worker can be recycled (a blocked
- * event loop runs no timer at all: the supervisor watches that case, see job-deadlines.ts).
+ * event loop runs no timer at all: the supervisor watches that case, see supervisor/watchdog.ts).
  */
 export async function runWithDeadline<T>(work: () => Promise<T>, timeoutMs: number, graceMs: number, hooks: DeadlineHooks): Promise<T> {
   let settled = false;
@@ -57,27 +91,4 @@ export async function runWithDeadline<T>(work: () => Promise<T>, timeoutMs: numb
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * A provider's 429, as a processor reports it: an error with a `retryAfterMs` number (ms until
- * the provider takes calls again). bouy then holds the whole queue for that long (queue-hold.ts,
- * BullMQ's limiter key) and puts the job back, without spending one of its attempts.
- */
-export function retryAfterOf(error: unknown): number | undefined {
-  const ms = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? Math.min(ms, 3_600_000) : undefined;
-}
-
-/**
- * A processor's failure, as bouy hands it to BullMQ: a 429 (retryAfterOf) becomes BullMQ's
- * queue-wide rate limit for that long and puts the job back (`limited` is told first); any
- * other error stays as it is.
- */
-export async function rateLimitOn429(hold: QueueHold, error: unknown, limited: (retryAfterMs: number) => void): Promise<never> {
-  const retryAfterMs = retryAfterOf(error);
-  if (retryAfterMs === undefined) throw error;
-  limited(retryAfterMs);
-  await hold.hold(retryAfterMs);
-  throw Worker.RateLimitError();
 }
