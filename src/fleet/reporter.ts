@@ -3,7 +3,7 @@ import type { Config } from '../config/config.js';
 import { residentBytes } from '../health/process-memory.js';
 import type { Logger } from '../log.js';
 import { within } from '../timeout.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import type { WorkerPool } from '../supervisor/pool.js';
 import type { ScalingView } from '../supervisor/autoscaler.js';
 import { listenForCommands, type FleetCommand } from './commands.js';
 import { recordEvent, type FleetEvent } from './events.js';
@@ -33,7 +33,7 @@ export interface FleetReporting {
 export interface ReporterOptions {
   config: Config;
   redis: RedisClient;
-  supervisor: Supervisor;
+  supervisor: WorkerPool;
   log: Logger;
   fingerprint: string;
   isLeader(): boolean;
@@ -63,12 +63,9 @@ export function startFleetReporting(options: ReporterOptions): FleetReporting {
   const snapshot = async (): Promise<SupervisorSnapshot> => {
     const now = Date.now();
     const views = supervisor.view();
-    const workers = await Promise.all(supervisor.slots.map(async (slot, i) => {
-      const view = views[i]!;
-      const jobs = [...slot.running].map(([key, { name, startedAt }]) => {
-        const at = key.indexOf(':');
-        return { queue: clip(key.slice(0, at)), name: clip(name), id: clip(key.slice(at + 1)), started_at: startedAt };
-      }).sort((a, b) => a.started_at - b.started_at).slice(0, MAX_JOBS_LISTED);
+    const workers = await Promise.all(views.map(async (view) => {
+      const jobs = supervisor.runningJobs(view.name).slice(0, MAX_JOBS_LISTED)
+        .map(({ queue, name, id, startedAt }) => ({ queue: clip(queue), name: clip(name), id: clip(id), started_at: startedAt }));
       return {
         name: view.name, index: view.index, pid: view.pid, state: workerState(view),
         rss_bytes: view.pid ? ((await residentBytes(view.pid)) ?? null) : null,
@@ -81,7 +78,7 @@ export function startFleetReporting(options: ReporterOptions): FleetReporting {
       host, pid: process.pid, version: config.imageVersion, fingerprint: options.fingerprint, queues: config.queues,
       concurrency: config.concurrency, started_at: startedAt, uptime_s: Math.round((now - startedAt) / 1000),
       health_port: options.healthPort() ?? null, leader: options.isLeader(), quiet: supervisor.isQuiet,
-      restarts: supervisor.slots.reduce((n, s) => n + s.restarts, 0), at: now, workers,
+      restarts: views.reduce((n, v) => n + v.restarts, 0), at: now, workers,
       ...(options.scaling ? { scaling: scalingOf(options.scaling()) } : {}),
     };
   };
@@ -117,7 +114,7 @@ export function startFleetReporting(options: ReporterOptions): FleetReporting {
     // The restart decision is taken right after this event, in the same turn: read it then.
     setImmediate(() => {
       if (kind === 'crash') {
-        const state = supervisor.slots.find((s) => s.name === worker)?.state;
+        const state = supervisor.view().find((v) => v.name === worker)?.state;
         if (state === 'crash-loop') event('crash-loop', `crash loop (${detail}); backing off`, worker);
         else event('restart', `exited unexpectedly (${detail}); restarting`, worker);
       } else if (kind === 'recycle') event('recycle', `recycled (${detail})`, worker);
@@ -135,7 +132,7 @@ export function startFleetReporting(options: ReporterOptions): FleetReporting {
     log.info({ command }, `fleet page: ${command.action}`);
     if (command.action === 'quiet') supervisor.quiet('fleet page');
     else if (command.action === 'resize') event('resize', `resized to ${supervisor.scaleTo(command.workers)} worker(s) from the fleet page`);
-    else if (command.worker !== 'all' && !supervisor.slots.some((s) => s.index === command.worker)) log.warn({ command }, 'fleet page: no such worker');
+    else if (command.worker !== 'all' && !supervisor.view().some((v) => v.index === command.worker)) log.warn({ command }, 'fleet page: no such worker');
     else {
       event('command', `recycle ${command.worker === 'all' ? 'all workers' : `worker ${command.worker}`} from the fleet page`);
       void supervisor.recycle(command.worker);

@@ -16,7 +16,6 @@ import { claimHostname } from '../registry/hostname-claim.js';
 import { removeStaleRegistrations } from '../registry/stale-cleanup.js';
 import type { SingletonStart } from '../leader/index.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { replaceUnreachableWorkers } from '../supervisor/unreachable-workers.js';
 import { startAutoscaling } from '../supervisor/autoscaler.js';
 import { discardPreforked } from '../supervisor/prefork.js';
 import { locateProcessors } from '../worker/load-processor.js';
@@ -178,12 +177,6 @@ export const workerService: Service = {
       staleAfterMs: config.staleAfterMs, heartbeatMs: config.heartbeatSeconds * 1000, everyMs: Math.min(1000, config.heartbeatSeconds * 500), // a tick is a SET (and for one supervisor of the fleet a ZRANGEBYSCORE); the goal is 3 heartbeats + 2 s
     }, log);
     releasers.add('dead-peer reclaim', () => deadPeers.stop());
-    // A worker alive but cut off from Redis (a half-open connection it did not mend) is replaced.
-    const unreachable = replaceUnreachableWorkers({
-      slots: () => supervisor.slots, registry, staleAfterMs: config.staleAfterMs, everyMs: config.heartbeatSeconds * 1000, log,
-      replace: (slot, silentMs) => supervisor.replaceUnreachable(slot, silentMs),
-    });
-    releasers.add('unreachable workers', () => unreachable.stop());
     supervisor.once('stopping', () => deadPeers.stop());
 
     await stopped;

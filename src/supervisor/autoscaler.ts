@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis.js';
 import { readQueueBacklog } from '../health/queue-backlog.js';
 import { decideScale, INITIAL_SCALE_STATE, slotsFull, type MemoryRoom, type ScaleState } from './autoscale-decision.js';
-import type { Supervisor } from './supervisor.js';
+import type { WorkerPool } from './pool.js';
 
 /** What /health and the fleet page show of the pool's size. */
 export interface ScalingView {
@@ -38,14 +38,13 @@ export interface Autoscaling {
  * auto counts start no timer: the view alone.
  */
 export function startAutoscaling(
-  config: Config, supervisor: Supervisor, redis: RedisClient, log: Logger, changed: (from: number, to: number, reason: string) => void,
+  config: Config, supervisor: WorkerPool, redis: RedisClient, log: Logger, changed: (from: number, to: number, reason: string) => void,
 ): Autoscaling {
   const { mode, min, max, source } = config.workerScaling;
-  const staying = () => supervisor.slots.filter((s) => s.departure?.kind !== 'remove');
   let target = min;
   let reason: string | null = null;
   const view = (): ScalingView => {
-    const current = staying().length;
+    const current = supervisor.staying().length;
     return { mode, current, min, max, target: mode === 'range' ? target : current, source, reason };
   };
   if (mode !== 'range') return { view, stop: async () => {} };
@@ -78,14 +77,14 @@ export function startAutoscaling(
   let running: Promise<void> | undefined;
   let stopped = false;
   const tick = async () => {
-    const slots = staying();
+    const slots = supervisor.staying();
     const ready = slots.filter((s) => s.state === 'ready');
     const observation = {
       now: Date.now(),
       workers: slots.length,
       starting: slots.filter((s) => s.state === 'starting').length,
       ready: ready.length,
-      busy: ready.reduce((n, s) => n + s.running.size, 0),
+      busy: ready.reduce((n, s) => n + s.jobs_active, 0),
       frozen: supervisor.isQuiet || supervisor.stopping,
     };
     // Redis and /proc are read only when every slot is busy: an idle pool costs nothing.
@@ -95,12 +94,12 @@ export function startAutoscaling(
     if (stopped) return;
     const decision = decideScale(
       { min, max, concurrency: config.concurrency, quietWindowMs: config.autoscaleQuietSeconds * 1000 },
-      state, { ...observation, workers: staying().length, waiting, memory },
+      state, { ...observation, workers: supervisor.staying().length, waiting, memory },
     );
     state = decision.state;
     target = decision.target;
     reason = decision.reason;
-    const current = staying().length;
+    const current = supervisor.staying().length;
     if (decision.target !== current && !supervisor.stopping) {
       supervisor.scaleTo(decision.target);
       log.info({ from: current, to: decision.target, reason: decision.reason }, `autoscale: ${current} → ${decision.target} worker(s): ${decision.reason}`);

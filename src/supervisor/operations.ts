@@ -4,12 +4,13 @@ import { workerName } from '../registry/keys.js';
 import type { RecycleReason, SupervisorMessage } from '../ipc.js';
 import { decideRecycle } from './recycle-policy.js';
 import { newSlot, type Slot } from './slot.js';
-import { draining, quieted } from './slot-lifecycle.js';
+import { draining, quieted, recycleRefused } from './slot-lifecycle.js';
+import type { SlotTable } from './slot-table.js';
 
 /** What the operator actions need of the supervisor. */
 export interface PoolInternals {
-  /** The supervisor's own list: slots are added to and removed from it in place. */
-  slots: Slot[];
+  /** The supervisor's slots: a scale adds and removes them here. */
+  slots: SlotTable;
   config: Config;
   log: Logger;
   stopping(): boolean;
@@ -42,8 +43,8 @@ export class PoolOperations {
   quiet(reason: string): boolean {
     if (this.isQuiet || this.pool.stopping()) return false;
     this.quietSince = Date.now();
-    this.pool.log.info({ reason, active: this.pool.slots.reduce((n, s) => n + s.running.size, 0) }, 'quiet: taking no new jobs; running ones finish; stays up until SIGTERM');
-    for (const slot of this.pool.slots) {
+    this.pool.log.info({ reason, active: this.pool.slots.all().reduce((n, s) => n + s.running.size, 0) }, 'quiet: taking no new jobs; running ones finish; stays up until SIGTERM');
+    for (const slot of this.pool.slots.all()) {
       quieted(slot);
       this.pool.send(slot, { type: 'quiet' });
     }
@@ -54,7 +55,7 @@ export class PoolOperations {
   recycleRequested(slot: Slot, reason: RecycleReason, jobsDone: number, rssMb: number): void {
     const decision = decideRecycle(reason, jobsDone, rssMb, this.pool.config.maxMemoryMb);
     if (!decision.recycle) {
-      slot.recycleRefused = decision.why;
+      recycleRefused(slot, decision.why);
       this.pool.log.error({ worker: slot.name, reason, rss_mb: rssMb }, `recycle refused: ${decision.why}`);
       return;
     }
@@ -75,7 +76,7 @@ export class PoolOperations {
    * only once the previous slot's replacement is ready, so capacity never drops by more than one.
    */
   async recycle(target: number | 'all'): Promise<string[]> {
-    const slots = target === 'all' ? [...this.pool.slots] : this.pool.slots.filter((s) => s.index === target);
+    const slots = this.pool.slots.all().filter((s) => target === 'all' || s.index === target);
     const recycled: string[] = [];
     for (const slot of slots) {
       if (!this.recycleSlot(slot, 'manual')) continue;
@@ -94,19 +95,18 @@ export class PoolOperations {
    */
   scaleTo(count: number): number {
     const target = Math.max(1, Math.min(MAX_WORKERS, Math.round(count)));
-    const staying = this.staying();
+    const staying = this.pool.slots.staying();
     this.wanted = undefined;
     if (this.pool.stopping() || target === staying.length) return staying.length;
     if (target > staying.length) {
-      const free = MAX_WORKERS - this.pool.slots.length;
+      const free = MAX_WORKERS - this.pool.slots.size;
       if (target - staying.length > free) {
         this.wanted = target;
-        this.pool.log.info({ workers: target, now: staying.length, leaving: this.pool.slots.length - staying.length }, `scaling to ${target} worker(s) as the workers being removed exit (at most ${MAX_WORKERS} processes)`);
+        this.pool.log.info({ workers: target, now: staying.length, leaving: this.pool.slots.size - staying.length }, `scaling to ${target} worker(s) as the workers being removed exit (at most ${MAX_WORKERS} processes)`);
       }
-      for (const index of freeIndexes(this.pool.slots.map((s) => s.index), Math.min(free, target - staying.length))) {
+      for (const index of freeIndexes(this.pool.slots.all().map((s) => s.index), Math.min(free, target - staying.length))) {
         const slot = newSlot(index, workerName(this.pool.config.hostname, index));
-        this.pool.slots.push(slot);
-        this.pool.slots.sort((a, b) => a.index - b.index);
+        this.pool.slots.add(slot);
         this.pool.spawn(slot);
       }
     } else {
@@ -123,17 +123,13 @@ export class PoolOperations {
 
   /** One more (+1) or one fewer (-1) worker than now, ignoring slots already being removed. */
   scaleBy(change: number): number {
-    return this.scaleTo(this.staying().length + change);
-  }
-
-  private staying(): Slot[] {
-    return this.pool.slots.filter((s) => s.departure?.kind !== 'remove');
+    return this.scaleTo(this.pool.slots.staying().length + change);
   }
 
   private removeSlot(slot: Slot): void {
     clearTimeout(slot.restartTimer);
     if (!slot.child) {
-      this.pool.slots.splice(this.pool.slots.indexOf(slot), 1);
+      this.pool.slots.remove(slot);
       return;
     }
     draining(slot, { kind: 'remove' });
@@ -143,7 +139,7 @@ export class PoolOperations {
   private untilReady(slot: Slot): Promise<void> {
     return new Promise((resolve) => {
       const timer = setInterval(() => {
-        const gone = !this.pool.slots.includes(slot) || this.pool.stopping();
+        const gone = !this.pool.slots.has(slot) || this.pool.stopping();
         if (gone || ((slot.state === 'ready' || slot.state === 'quiet') && !slot.departure)) {
           clearInterval(timer);
           resolve();

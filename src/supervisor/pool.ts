@@ -26,13 +26,21 @@ export interface SupervisorEvents {
   verified: [verification: Verification];
 }
 
+/** A job running in one of the pool's workers now, as its last report said. */
+export interface RunningJobView { queue: string; id: string; name: string; startedAt: number }
+
 /**
- * The supervisor as the rest of the process sees it: what health, metrics and the admin routes
- * may read and ask. They depend on this, never on the Supervisor class and its slots.
+ * The supervisor as the rest of the process sees it: what health, metrics, the admin routes,
+ * the autoscaler and the fleet page may read and ask. They depend on this, never on the
+ * Supervisor class and its slots (private to it: slot-table.ts, slot-lifecycle.ts).
  */
 export interface WorkerPool extends Pick<EventEmitter<SupervisorEvents>, 'on' | 'once' | 'off'> {
-  /** Every slot, as /health shows it. */
+  /** Every slot, as /health shows it, in index order. */
   view(): SlotView[];
+  /** The jobs the named worker runs now, oldest first (none for a worker not in the pool). */
+  runningJobs(worker: string): RunningJobView[];
+  /** The slots not being removed (the pool's size as it was asked for), viewed as view() does. */
+  staying(): SlotView[];
   /** Jobs of `queue` running in this pool's workers now. */
   activeJobs(queue: string): number;
   /** Per job name statistics (job-stats.ts). */

@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import type { RestartDecision } from './restart-policy.js';
+import type { CheckReport } from '../ipc.js';
+import type { ExitKind } from './pool.js';
+import { describeExit, type RestartDecision } from './restart-policy.js';
 import { deadlineOf } from '../jobs/timeout.js';
 import type { Departure, Slot, SlotState } from './slot.js';
 
@@ -57,8 +59,24 @@ export function forked(slot: Slot, child: ChildProcess, now = Date.now()): void 
  * The worker said it consumes. Only a starting worker becomes ready (a draining one stays so);
  * in a quiet supervisor it becomes quiet (it was told not to fetch before it started).
  */
-export function becameReady(slot: Slot, quiet = false): void {
+export function becameReady(slot: Slot, quiet = false, settings?: Record<string, unknown>): void {
+  if (settings) slot.settings = settings;
   if (slot.state === 'starting') move(slot, quiet ? 'quiet' : 'ready');
+}
+
+/** The worker said something over IPC: it is not hung (hang-watchdog.ts). */
+export function heard(slot: Slot, now = Date.now()): void {
+  slot.lastSeen = now;
+}
+
+/** The worker's check() of a queue's processor ran. */
+export function checked(slot: Slot, report: CheckReport): void {
+  slot.checks.set(report.queue, report);
+}
+
+/** A recycle the worker asked for would only loop: refused, and /health says why. */
+export function recycleRefused(slot: Slot, why: string): void {
+  slot.recycleRefused = why;
 }
 
 /** The supervisor went quiet: a ready worker now takes no new jobs (a starting one, once ready). */
@@ -82,12 +100,58 @@ export function exited(slot: Slot, exit: string): void {
   slot.deadlines.clear();
 }
 
+/** What a worker's exit was, taken as it happened (before its jobs are returned). */
+export interface WorkerExit {
+  /** `exit code 1`, `signal SIGKILL`: as /health's last_exit shows it. */
+  exit: string;
+  uptimeMs: number;
+  departure: Departure | undefined;
+  /**
+   * Exit 0 of a worker asked to go (drain, recycle, removal, shutdown). A worker that exits on
+   * its own — even with code 0, a processor calling process.exit — died mid-job like a crash.
+   */
+  clean: boolean;
+  /** The supervisor killed it, blocked past a job's timeout (killedForTimeout): not the jobs' doing. */
+  killedForTimeout: boolean;
+}
+
+/** The worker process is gone (its exit event): the slot forgets it; what it was is returned. */
+export function workerGone(slot: Slot, code: number | null, signal: NodeJS.Signals | null, stopping: boolean, now = Date.now()): WorkerExit {
+  const departure = slot.departure;
+  const gone: WorkerExit = {
+    exit: describeExit(code, signal),
+    uptimeMs: now - (slot.startedAt ?? now),
+    departure,
+    clean: code === 0 && signal === null && (stopping || departure !== undefined),
+    killedForTimeout: departure?.kind === 'recycle' && departure.killed === true,
+  };
+  exited(slot, gone.exit);
+  return gone;
+}
+
+/**
+ * What follows a worker's exit, decided once its jobs are returned (a shutdown may have begun
+ * meanwhile): the shutdown counts it; a removed slot goes; a recycled one (clean, or killed for
+ * a timeout) is refilled at once; anything else is a crash, restarted after the policy's delay.
+ */
+export function exitKind(gone: WorkerExit, stopping: boolean): ExitKind {
+  if (stopping) return 'stop';
+  if (gone.departure?.kind === 'remove') return 'remove';
+  if (gone.departure?.kind === 'recycle' && (gone.clean || gone.killedForTimeout)) return 'recycle';
+  return 'crash';
+}
+
 /** The slot will not run a worker again (shutdown, or removed by a scale-down). */
 export function stopped(slot: Slot): void {
   clearTimeout(slot.restartTimer);
   slot.restartTimer = undefined;
   slot.nextStartAt = undefined;
   move(slot, 'stopped');
+}
+
+/** A crashed worker's restart delay is over: it is started again. */
+export function restartDue(slot: Slot): void {
+  slot.restarts += 1;
 }
 
 /** A crashed worker is replaced after the policy's delay (longer in a crash loop). */
@@ -102,6 +166,11 @@ export function restartScheduled(slot: Slot, decision: RestartDecision, timer: N
 export function recycled(slot: Slot, reason: string): void {
   slot.recycles[reason] = (slot.recycles[reason] ?? 0) + 1;
   slot.departure = undefined;
+}
+
+/** The worker consumes a queue it failed on again. */
+export function queueRecovered(slot: Slot, queue: string): void {
+  slot.errors.delete(queue);
 }
 
 /** The worker reports a queue failing in a loop; true the first time (worth a log line). */

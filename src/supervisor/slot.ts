@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { addTally, emptyCounters, viewCounters, type JobCounters, type JobStatsByName } from './job-stats.js';
 import type { JobDeadline } from '../jobs/timeout.js';
+import type { RunningJobView } from './pool.js';
 import type { CheckReport, JobTally, RecycleReason, WorkerMessage } from '../ipc.js';
 
 /** `quiet`: started and alive but taking no new jobs (Sidekiq's TSTP), until shutdown. */
@@ -120,6 +121,15 @@ export function applyReport(slot: Slot, stats: JobStatsByName, report: Extract<W
   });
   slot.jobs.active = slot.running.size;
   return labelled;
+}
+
+/** The jobs a slot's worker runs now, oldest first (none without a slot). */
+export function runningJobsOf(slot: Slot | undefined): RunningJobView[] {
+  if (!slot) return [];
+  return [...slot.running].map(([key, { name, startedAt }]) => {
+    const at = key.indexOf(':');
+    return { queue: key.slice(0, at), id: key.slice(at + 1), name, startedAt };
+  }).sort((a, b) => a.startedAt - b.startedAt);
 }
 
 /** Jobs of `queue` running in these slots' workers now. */

@@ -3,32 +3,36 @@ import type { DestinationStream } from 'pino';
 import type { Config } from '../config/config.js';
 import { startFailure } from '../errors.js';
 import type { Logger } from '../log.js';
-import { logReclaimed, type Registry } from '../registry/registry.js';
+import type { Registry } from '../registry/registry.js';
 import { workerName } from '../registry/keys.js';
 import { JobStatsByName } from './job-stats.js';
 import { isWorkerMessage, type SupervisorMessage, type WorkerMessage } from '../ipc.js';
-import type { SupervisorEvents, WorkerPool } from './pool.js';
-import { decideRestart, describeExit, restartPolicyOf, type RestartPolicy } from './restart-policy.js';
+import type { RunningJobView, SupervisorEvents, WorkerPool } from './pool.js';
+import { decideRestart, restartPolicyOf, type RestartPolicy } from './restart-policy.js';
 import { PoolOperations } from './operations.js';
 import { Shutdown } from './shutdown.js';
-import { activeJobsOf, applyReport, newSlot, viewSlot, type Slot, type SlotView } from './slot.js';
-import { becameReady, deadlineMet, deadlineSet, draining, exited, forked, queueFailing, recycled, restartScheduled } from './slot-lifecycle.js';
+import { activeJobsOf, applyReport, newSlot, runningJobsOf, viewSlot, type Departure, type Slot, type SlotView } from './slot.js';
+import {
+  becameReady, checked, deadlineMet, deadlineSet, draining, exitKind, forked, heard, queueFailing, queueRecovered, recycled, restartDue, restartScheduled, workerGone, type WorkerExit,
+} from './slot-lifecycle.js';
+import { SlotTable } from './slot-table.js';
 import { startWatchdogs } from './watchdog.js';
 import { logBanner, verifyWorkers, type Verification } from './verification.js';
 import { WorkerOutput } from './worker-output.js';
 import { forkWorker } from './fork-worker.js';
-import { within } from '../timeout.js';
+import { returnJobsOf } from './dead-worker-jobs.js';
 import { takePreforked } from './prefork.js';
 
 /**
  * Keeps `workerCount` worker processes alive: forks them, restarts a dead one after the restart
  * delay (backing off in a crash loop), refills a recycled one at once, returns a dead worker's
  * jobs to their queues, changes the number of workers at run time, and drains them all on
- * shutdown (shutdown.ts). Slot states change only through slot-lifecycle.ts.
+ * shutdown (shutdown.ts). Its slots are its own (slot-table.ts): their states and fields change
+ * only through slot-lifecycle.ts, and the rest of the process sees them through WorkerPool.
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> implements WorkerPool {
-  readonly slots: Slot[];
-  readonly jobStats: JobStatsByName;
+  private readonly slots: SlotTable;
+  private readonly jobStats: JobStatsByName;
   private readonly policy: RestartPolicy;
   private readonly output: WorkerOutput;
   private readonly shutdown: Shutdown;
@@ -46,15 +50,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   ) {
     super();
     this.jobStats = new JobStatsByName(config.jobNameLimit);
-    this.slots = Array.from({ length: config.workerCount }, (_, i) => newSlot(i + 1, workerName(config.hostname, i + 1)));
+    this.slots = new SlotTable(Array.from({ length: config.workerCount }, (_, i) => newSlot(i + 1, workerName(config.hostname, i + 1))));
     this.policy = restartPolicyOf(config);
     this.output = new WorkerOutput(output, log, (slot) => this.announceReady(slot));
     this.shutdown = new Shutdown({
-      slots: () => this.slots,
+      slots: () => this.slots.all(),
       send: (slot, message) => this.send(slot, message),
       killAll: (signal) => this.killAll(signal),
       onStopping: () => {
-        for (const slot of this.slots) clearTimeout(slot.restartTimer);
+        for (const slot of this.slots.all()) clearTimeout(slot.restartTimer);
         this.emit('stopping');
       },
       onStopped: () => {
@@ -99,9 +103,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   }
 
   start(): void {
-    this.log.info({ workers: this.slots.length, queues: this.config.queues }, `starting ${this.slots.length} worker(s)`);
-    for (const slot of this.slots) this.spawn(slot);
-    this.stopWatchdogs = startWatchdogs(() => this.slots, this.config, this.log);
+    this.log.info({ workers: this.slots.size, queues: this.config.queues }, `starting ${this.slots.size} worker(s)`);
+    for (const slot of this.slots.all()) this.spawn(slot);
+    this.stopWatchdogs = startWatchdogs({ slots: () => this.slots.all(), stopping: () => this.stopping, registry: this.registry }, this.config, this.log);
   }
 
   /** First call: drain every worker, deadline armed. A second call forces at once (shutdown.ts). */
@@ -110,11 +114,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   }
 
   view(): SlotView[] {
-    return this.slots.map((slot) => viewSlot(slot, Date.now()));
+    return this.slots.all().map((slot) => viewSlot(slot));
+  }
+
+  runningJobs(worker: string): RunningJobView[] {
+    return runningJobsOf(this.slots.byName(worker));
+  }
+
+  staying(): SlotView[] {
+    return this.slots.staying().map((slot) => viewSlot(slot));
   }
 
   activeJobs(queue: string): number {
-    return activeJobsOf(this.slots, queue);
+    return activeJobsOf(this.slots.all(), queue);
   }
 
   jobsByName(): Record<string, unknown> {
@@ -122,7 +134,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   }
 
   readyCount(): number {
-    return this.slots.filter((s) => s.state === 'ready').length;
+    return this.slots.all().filter((s) => s.state === 'ready').length;
   }
 
   private spawn(slot: Slot): void {
@@ -144,23 +156,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   /** A worker's start-up block is out: count it, and when all are ready, verify them (verification.ts). */
   private announceReady(slot: Slot): void {
     if (slot.state !== 'ready') return;
-    this.log.info({ worker: slot.name, pid: slot.pid }, `Workers ready: ${this.readyCount()}/${this.slots.length}`);
-    if (this.readyCount() < this.slots.length) return;
+    this.log.info({ worker: slot.name, pid: slot.pid }, `Workers ready: ${this.readyCount()}/${this.slots.size}`);
+    if (this.readyCount() < this.slots.size) return;
     this.emit('all-ready');
     const first = this.verification === undefined;
-    this.verification = verifyWorkers(this.slots.map((s) => ({ name: s.name, settings: s.settings ?? {} })));
+    this.verification = verifyWorkers(this.slots.all().map((s) => ({ name: s.name, settings: s.settings ?? {} })));
     this.emit('verified', this.verification);
     // The banner is for the first start and for any later start that disagrees.
-    if (first || !this.verification.identical) logBanner(this.log, this.slots.length, this.verification);
+    if (first || !this.verification.identical) logBanner(this.log, this.slots.size, this.verification);
   }
 
   private onMessage(slot: Slot, message: WorkerMessage): void {
-    slot.lastSeen = Date.now();
+    heard(slot);
     switch (message.type) {
       case 'ready':
-        becameReady(slot, this.isQuiet);
+        becameReady(slot, this.isQuiet, message.settings);
         this.everReady = true;
-        slot.settings = message.settings;
         this.output.ready(slot, message.lines);
         break;
       case 'init-failed':
@@ -171,7 +182,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
         }
         break;
       case 'check':
-        slot.checks.set(message.queue, message);
+        checked(slot, message);
         break;
       case 'timed-out':
         deadlineMet(slot, `${message.queue}:${message.jobId}`);
@@ -196,23 +207,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
         }
         break;
       case 'recovered':
-        slot.errors.delete(message.queue);
+        queueRecovered(slot, message.queue);
         break;
       case 'redis-errors':
         this.emit('redis-errors', message.counts);
         break;
     }
-  }
-
-  /**
-   * A worker cut off from Redis that did not recover by itself (unreachable-workers.ts): killed
-   * and replaced at once, as a recycle; its jobs go back without counting a kill (not theirs).
-   */
-  replaceUnreachable(slot: Slot, silentMs: number): void {
-    if (!slot.child || this.stopping || (slot.departure?.kind === 'recycle' && slot.departure.killed)) return;
-    this.log.error({ worker: slot.name, pid: slot.pid, silent_s: Math.round(silentMs / 1000) }, `worker has not reached Redis for ${Math.round(silentMs / 1000)} s while this supervisor does; replacing it`);
-    draining(slot, { kind: 'recycle', reason: 'redis-unreachable', killed: true });
-    slot.child.kill('SIGKILL');
   }
 
   recycle(target: number | 'all'): Promise<string[]> {
@@ -227,72 +227,61 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     return this.operations.scaleBy(change);
   }
 
+  /**
+   * A worker process ended: what it was is taken at once (workerGone), its jobs go back, then
+   * what follows is decided (exitKind) and done — counted by the shutdown, the slot removed,
+   * refilled at once, or restarted after the policy's delay.
+   */
   private async onExit(slot: Slot, pid: number | undefined, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    const uptimeMs = Date.now() - (slot.startedAt ?? Date.now());
     this.output.detach(slot);
-    // Clean only if we asked it to go (drain, recycle, removal, shutdown): a worker that exits on
-    // its own — even with code 0, a processor calling process.exit — died mid-job like a crash.
-    const clean = code === 0 && signal === null && (this.stopping || slot.departure !== undefined);
     this.jobStats.abandoned([...slot.running.values()].map((job) => job.name));
-    exited(slot, describeExit(code, signal));
-    const exit = slot.lastExit!;
-    const departure = slot.departure;
-    const killedForTimeout = departure?.kind === 'recycle' && departure.killed === true;
+    const gone = workerGone(slot, code, signal, this.stopping);
     // Always: a worker that drained or aborted unregistered itself (nothing to find); any other
     // exit left jobs locked by it. Kills count towards MAX_JOB_KILLS, except when we forced the
     // shutdown or killed for a timeout ourselves (not the jobs' doing; the timed-out one fails).
-    await this.reclaim(slot, !this.shutdown.forced && !killedForTimeout);
-
-    if (this.stopping) {
-      this.log.info({ worker: slot.name, pid, exit }, 'worker stopped');
-      this.emit('worker-exited', slot.name, 'stop', exit);
-      this.shutdown.workerExited(slot);
-      return;
-    }
-    if (departure?.kind === 'remove') {
-      this.slots.splice(this.slots.indexOf(slot), 1);
-      this.log.info({ worker: slot.name, pid, workers: this.slots.length }, 'worker removed');
-      this.emit('worker-exited', slot.name, 'remove', exit);
-      this.operations.removedSlotExited();
-      return;
-    }
-    if (departure?.kind === 'recycle' && (clean || killedForTimeout)) {
-      recycled(slot, departure.reason);
-      this.log.info({ worker: slot.name, pid, reason: departure.reason }, 'worker recycled; starting its replacement now');
-      this.emit('worker-exited', slot.name, 'recycle', departure.reason);
-      this.spawn(slot);
-      return;
-    }
-    this.emit('worker-exited', slot.name, 'crash', exit);
-    const decision = decideRestart(this.policy, uptimeMs, slot.quickDeaths);
-    const timer = setTimeout(() => {
-      slot.restarts += 1;
-      this.spawn(slot);
-    }, decision.delayMs);
-    restartScheduled(slot, decision, timer);
-    const fields = { worker: slot.name, pid, exit, uptime_s: uptimeMs / 1000, restart_in_s: decision.delayMs / 1000 };
-    if (decision.crashLoop) {
-      this.log.error({ ...fields, quick_deaths: decision.quickDeaths }, `worker is crash-looping (${decision.quickDeaths} deaths within ${this.config.minUptimeSeconds}s of start); backing off`);
-    } else {
-      this.log.error(fields, `worker exited unexpectedly (${exit}); restarting in ${decision.delayMs / 1000}s`);
+    const countsKills = !this.shutdown.forced && !gone.killedForTimeout;
+    const timeLeftMs = this.stopping ? this.shutdown.timeLeftMs() : undefined;
+    await returnJobsOf(slot, { registry: this.registry, log: this.log, maxKills: countsKills ? this.config.maxJobKills : undefined, timeLeftMs });
+    const kind = exitKind(gone, this.stopping);
+    switch (kind) {
+      case 'stop':
+        this.log.info({ worker: slot.name, pid, exit: gone.exit }, 'worker stopped');
+        this.emit('worker-exited', slot.name, kind, gone.exit);
+        this.shutdown.workerExited(slot);
+        return;
+      case 'remove':
+        this.slots.remove(slot);
+        this.log.info({ worker: slot.name, pid, workers: this.slots.size }, 'worker removed');
+        this.emit('worker-exited', slot.name, kind, gone.exit);
+        this.operations.removedSlotExited();
+        return;
+      case 'recycle': {
+        const { reason } = gone.departure as Extract<Departure, { kind: 'recycle' }>;
+        recycled(slot, reason);
+        this.log.info({ worker: slot.name, pid, reason }, 'worker recycled; starting its replacement now');
+        this.emit('worker-exited', slot.name, kind, reason);
+        this.spawn(slot);
+        return;
+      }
+      case 'crash':
+        this.emit('worker-exited', slot.name, kind, gone.exit);
+        this.restartLater(slot, pid, gone);
     }
   }
 
-  /** Returns the jobs a dead worker held to their queues at once (poison jobs fail instead). */
-  private async reclaim(slot: Slot, killed: boolean): Promise<void> {
-    try {
-      const reclaiming = this.registry.reclaim(slot.name, { ...(killed ? { maxKills: this.config.maxJobKills } : {}), timedOut: slot.timedOut, forkedBy: process.pid });
-      // While stopping, Redis gets what is left of the shutdown's time and no more: a Redis that
-      // never answers (a black-holed connection) must not hold the exit.
-      const moved = this.stopping ? await within(reclaiming.then((jobs) => ({ jobs }), (error: unknown) => ({ error })), this.shutdown.timeLeftMs(), undefined) : { jobs: await reclaiming };
-      if (moved && 'error' in moved) throw moved.error;
-      if (moved === undefined) {
-        this.log.error({ worker: slot.name }, 'could not return the dead worker\'s jobs before the shutdown deadline (Redis did not answer); their locks expire and BullMQ\'s stall check returns them');
-        return;
-      }
-      logReclaimed(this.log, { worker: slot.name }, moved.jobs, 'of the dead worker');
-    } catch (error) {
-      this.log.error({ worker: slot.name, err: error }, 'could not return the dead worker\'s jobs; BullMQ stall detection will');
+  /** A crashed worker is started again after the restart policy's delay, longer in a crash loop. */
+  private restartLater(slot: Slot, pid: number | undefined, gone: WorkerExit): void {
+    const decision = decideRestart(this.policy, gone.uptimeMs, slot.quickDeaths);
+    const timer = setTimeout(() => {
+      restartDue(slot);
+      this.spawn(slot);
+    }, decision.delayMs);
+    restartScheduled(slot, decision, timer);
+    const fields = { worker: slot.name, pid, exit: gone.exit, uptime_s: gone.uptimeMs / 1000, restart_in_s: decision.delayMs / 1000 };
+    if (decision.crashLoop) {
+      this.log.error({ ...fields, quick_deaths: decision.quickDeaths }, `worker is crash-looping (${decision.quickDeaths} deaths within ${this.config.minUptimeSeconds}s of start); backing off`);
+    } else {
+      this.log.error(fields, `worker exited unexpectedly (${gone.exit}); restarting in ${decision.delayMs / 1000}s`);
     }
   }
 
@@ -303,7 +292,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   }
 
   private killAll(signal: NodeJS.Signals): void {
-    for (const slot of this.slots) {
+    for (const slot of this.slots.all()) {
       if (slot.child && slot.child.exitCode === null && slot.child.signalCode === null) slot.child.kill(signal);
     }
   }
