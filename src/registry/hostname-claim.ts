@@ -6,6 +6,7 @@ import { BouyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { isAlive } from './local-process.js';
+import { registryKeys } from './keys.js';
 
 /** Who holds a BOUY_HOSTNAME: one supervisor run. */
 interface Holder {
@@ -30,7 +31,7 @@ local held = redis.call('GET', KEYS[1])
 if held and string.find(held, ARGV[1], 1, true) then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-const claimKey = (prefix: string, hostname: string) => `${prefix}:host:${hostname}`;
+
 
 function machineId(): string {
   let boot = '';
@@ -73,7 +74,7 @@ export async function claimHostname(
   options: { prefix: string; hostname: string; staleAfterMs: number; heartbeatMs: number },
   log: Logger,
 ): Promise<HostnameClaim> {
-  const key = claimKey(options.prefix, options.hostname);
+  const key = registryKeys(options.prefix).host(options.hostname);
   const self: Holder = { run: randomUUID(), pid: process.pid, machine: machineId(), beat: 0 };
   const value = () => JSON.stringify(self);
   const take = async (mode: 'NX' | 'force') => (mode === 'NX'

@@ -9,7 +9,9 @@ import type { Logger } from '../log.js';
 import { connect, registrySocketTimeoutMs, type RedisClient } from '../redis.js';
 import { auditLostFetches } from './lost-fetch-audit.js';
 import { within } from '../timeout.js';
-import { Registry, WorkerRegistration } from '../registry/registry.js';
+import { Registry } from '../registry/registry.js';
+import { WorkerRegistration } from '../registry/worker-registration.js';
+import { RedisReach } from './redis-reach.js';
 import type { WorkerMessage } from '../ipc.js';
 import { loadProcessors, type JobProcessor, type LoadedProcessor } from './load-processor.js';
 import type { RecycleReason } from '../ipc.js';
@@ -87,6 +89,8 @@ export class WorkerProcess {
   private readonly runningIds = new Set<string>();
   private state = 'starting';
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Whether this worker's own connections are up: its heartbeat says so (see redis-reach.ts). */
+  private readonly reach = new RedisReach();
   /** BullMQ Worker errors: rate-limited lines, failing/recovered reports to the supervisor. */
   private readonly errors: ErrorWatch;
   /** Failed Redis commands by kind, sent to the supervisor once a second (bouy_redis_errors_total). */
@@ -119,6 +123,7 @@ export class WorkerProcess {
     // Its heartbeats must get through a half-open connection well inside the stale period.
     this.redis = connect(config.redis, { socketTimeout: registrySocketTimeoutMs(config.heartbeatSeconds) });
     this.redis.on('error', (error) => { this.redisErrors.count(error); this.log.warn({ err: error }, 'registry connection error'); });
+    this.reach.watch(this.redis);
     this.registration = new WorkerRegistration(this.redis, config.keyPrefix, {
       name, pid: process.pid, host: config.hostname, queues: config.queues, startedAt: Date.now(), supervisor: supervisorPid(),
     });
@@ -156,8 +161,8 @@ export class WorkerProcess {
     const settings = this.effectiveSettings(processors);
     this.log.info({ settings, job_limit: Number.isFinite(this.jobLimit) ? this.jobLimit : null }, 'worker ready');
     void send({ type: 'ready', name: this.name, settings, lines: this.linesLogged() });
-    await this.beat();
-    this.heartbeatTimer = setInterval(() => void this.beat(), this.config.heartbeatSeconds * 1000);
+    this.beat();
+    this.heartbeatTimer = setInterval(() => this.beat(), this.config.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
     this.errorTimer = setInterval(() => { this.errors.tick(); this.redisErrors.flush(); }, 1000);
     this.errorTimer.unref();
@@ -216,6 +221,7 @@ export class WorkerProcess {
     // it; a timed-out job of one that does not still fails at its deadline (runWithDeadline).
     const connection = connect(this.config.redis);
     this.fetchConnections.push(connection);
+    this.reach.watch(connection);
     const worker: Worker = new Worker(queue, processor.process.length >= 3 ? call : (job, token) => call(job, token), {
       connection,
       prefix: this.config.bullPrefix,
@@ -311,15 +317,23 @@ export class WorkerProcess {
     this.checkLimits(now);
   }
 
-  private async beat(): Promise<void> {
-    void send({ type: 'alive' });
+  /**
+   * Every heartbeat, over IPC: proof that the event loop turns (the hang watchdog), and what the
+   * registration shows, which the supervisor writes for all its workers at once.
+   */
+  private beat(): void {
+    void send({ type: 'alive', state: this.state, ...this.counters, active: this.report.runningCount, redisDownMs: this.reach.downMs() });
     if (this.state === 'ready') this.checkMemory();
-    try {
-      await this.registration.heartbeat({ state: this.state, ...this.counters, active: this.report.runningCount });
-    } catch (error) {
+  }
+
+  /** The supervisor found the registration gone (FLUSHALL, a prune): written again in full, unless on the way out. */
+  async registerAgain(): Promise<void> {
+    if (this.aborting || this.stopping || this.state === 'starting') return;
+    await this.registration.registerAgain({ state: this.state, ...this.counters, active: this.report.runningCount }).catch((error: unknown) => {
       this.redisErrors.count(error);
-      this.log.warn({ err: error }, 'heartbeat failed');
-    }
+      this.log.warn({ err: error }, 'could not register again');
+    });
+    this.log.info('registered in Redis again (the registration was gone)');
   }
 
   /** Take no new jobs, let the active ones finish, stay registered and beating (until drain). */
@@ -328,7 +342,7 @@ export class WorkerProcess {
     this.cascade.halt();
     if (this.state === 'ready') this.state = 'quiet';
     this.log.info({ active: this.report.runningCount }, 'quiet: taking no new jobs');
-    void this.beat();
+    this.beat();
   }
 
   /** Stop taking jobs, let the active ones finish, unregister. Idempotent. */
@@ -337,7 +351,7 @@ export class WorkerProcess {
       this.state = 'draining';
       void send({ type: 'draining' });
       this.log.info({ active: this.report.runningCount }, 'draining: finishing active jobs');
-      await this.beat();
+      this.beat();
       await Promise.allSettled(this.workers.map((w) => w.close()));
       await this.lifecycle?.stop();
       // Bounded: a Redis that does not answer must not hold the drain (the meta stays armed then).
