@@ -4,6 +4,7 @@ import type { RedisClient as Redis } from '../redis.js';
 import { registryKeys } from './keys.js';
 import type { RedisClock } from './redis-clock.js';
 import type { WriteWatch } from './write-watch.js';
+import { RENEW_PART, type HostnameClaim } from './hostname-claim.js';
 
 /** A worker's last heartbeat as its supervisor received it (over IPC), and when (this process's clock). */
 export interface ReceivedBeat extends WorkerBeat { at: number }
@@ -20,20 +21,23 @@ export function provenAt(beat: ReceivedBeat): number {
 }
 
 /**
- * Every worker's heartbeat of one container in one script, stamped with Redis's TIME. KEYS: the
- * index, then each worker's registration hash; ARGV: per worker its name, how long ago (ms) it
- * was last proven alive and reaching Redis, the number of changed field/value strings, those.
+ * The container's heartbeat in one script: the hostname claim renewed (RENEW_PART), and every
+ * worker's heartbeat stamped with Redis's TIME. KEYS: the index, the claim, then each worker's
+ * registration hash; ARGV: the claim's three, then per worker its name, how long ago (ms) it was
+ * last proven alive and reaching Redis, the number of changed field/value strings, those.
  * `ZADD XX`: a registration removed (its worker unregistered, a prune, FLUSHALL) is never made
  * again here — only its worker knows its BullMQ ids; the names found missing are returned, with
- * Redis's time (which keeps this supervisor's RedisClock in step without a TIME of its own).
+ * Redis's time (which keeps this supervisor's RedisClock in step without a TIME of its own) and
+ * the claim's other holder, if any.
  */
 const BEAT = `
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${RENEW_PART}
 local scores, names = {}, {}
-local a = 1
-for i = 2, #KEYS do
+local a = 4
+for i = 3, #KEYS do
   local name, age, n = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   if n > 0 and redis.call('EXISTS', KEYS[i]) == 1 then redis.call('HSET', KEYS[i], unpack(ARGV, a + 3, a + 2 + n)) end
   table.insert(scores, now - age)
@@ -42,12 +46,12 @@ for i = 2, #KEYS do
   a = a + 3 + n
 end
 local missing = {}
-if redis.call('ZADD', KEYS[1], 'XX', 'CH', unpack(scores)) < #names then
+if #names > 0 and redis.call('ZADD', KEYS[1], 'XX', 'CH', unpack(scores)) < #names then
   for i, score in ipairs(redis.call('ZMSCORE', KEYS[1], unpack(names))) do
     if not score then table.insert(missing, names[i]) end
   end
 end
-return {now, missing}`;
+return {now, missing, other}`;
 
 /** The registration fields a beat shows (the heartbeat itself is the index's score). */
 function fieldsOf(beat: WorkerBeat): Record<string, string> {
@@ -57,8 +61,9 @@ function fieldsOf(beat: WorkerBeat): Record<string, string> {
 /**
  * One heartbeat write a container, not one a worker (issue 21, goal 4): the workers tell their
  * supervisor over IPC, which writes every worker's heartbeat in one round trip, and a
- * registration's fields only when they changed. At rest that is 3 commands a heartbeat for the
- * container (EVAL, TIME, ZADD) where each worker sent 4. The connection is the caller's own,
+ * registration's fields only when they changed, in the same round trip as the hostname claim's
+ * renewal. At rest that is 5 commands a heartbeat for the container (EVAL, TIME, the claim's GET
+ * and SET, ZADD) where each worker sent 4 and the claim 3. The connection is the caller's own,
  * with a socket timeout well inside a stale period (a half-open path is left for a new one
  * before peers could judge the workers dead).
  */
@@ -69,6 +74,7 @@ export function writeContainerHeartbeats(options: {
   workers: () => readonly BeatingWorker[];
   clock: RedisClock;
   writes: WriteWatch;
+  claim: HostnameClaim;
   /** The registration of this worker is gone: ask it to register again. */
   lost: (name: string) => void;
   log: Logger;
@@ -80,7 +86,6 @@ export function writeContainerHeartbeats(options: {
   const write = async () => {
     if (writing) return; // a slow Redis: skip a beat rather than pile up
     const workers = options.workers();
-    if (workers.length === 0) return;
     writing = true;
     const sentAt = Date.now();
     try {
@@ -92,9 +97,10 @@ export function writeContainerHeartbeats(options: {
         next.set(`${name}:${pid}`, signature);
         args.push(name, String(Math.max(0, sentAt - provenAt(beat))), String(pairs.length), ...pairs);
       }
-      const [now, missing] = (await options.redis.eval(BEAT, 1 + workers.length, keys.index, ...workers.map((w) => keys.worker(w.name)), ...args)) as [number, string[]];
+      const [now, missing, other] = (await options.redis.eval(BEAT, 2 + workers.length, keys.index, options.claim.key, ...workers.map((w) => keys.worker(w.name)), ...options.claim.renewal(), ...args)) as [number, string[], string | null];
       options.clock.observe(Number(now), sentAt, Date.now());
       options.writes.wrote(sentAt);
+      options.claim.renewed(other ?? null);
       written = next;
       for (const name of missing) {
         for (const { name: n, pid } of workers) if (n === name) written.delete(`${n}:${pid}`);

@@ -18,12 +18,16 @@ interface Holder {
   beat: number;
 }
 
-/** Renews the claim if it is still this run's (or gone); else answers the holder's value. */
-const RENEW = `
-local held = redis.call('GET', KEYS[1])
-if held and string.find(held, ARGV[1], 1, true) == nil then return held end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return false`;
+/**
+ * Renews the claim if it is still this run's (or gone); else `other` is the holder's value. A
+ * part of the container heartbeat's script (KEYS[2], ARGV[1..3]: run, value, expiry): one
+ * round trip a heartbeat renews the claim and writes the workers' heartbeats.
+ */
+export const RENEW_PART = `
+local claimed = redis.call('GET', KEYS[2])
+local other = false
+if claimed and string.find(claimed, ARGV[1], 1, true) == nil then other = claimed
+else redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) end`;
 
 /** Deletes the claim only if it is still this run's. */
 const RELEASE = `
@@ -52,8 +56,11 @@ function parse(value: string | null): Holder | undefined {
 }
 
 export interface HostnameClaim {
-  /** Renews it (every heartbeat); logs once if another run took it meanwhile. */
-  renew(): Promise<void>;
+  readonly key: string;
+  /** ARGV of RENEW_PART for the next renewal (every heartbeat, by the container heartbeat). */
+  renewal(): [run: string, value: string, expiryMs: string];
+  /** What RENEW_PART found: another run's value when it holds the claim; logs once when it does. */
+  renewed(other: string | null): void;
   release(): Promise<void>;
 }
 
@@ -121,9 +128,12 @@ export async function claimHostname(
 
   let warned = false;
   return {
-    async renew() {
+    key,
+    renewal() {
       self.beat += 1;
-      const other = (await redis.eval(RENEW, 1, key, self.run, value(), String(options.staleAfterMs))) as string | null;
+      return [self.run, value(), String(options.staleAfterMs)];
+    },
+    renewed(other) {
       const holder = parse(other);
       if (holder && !warned) {
         warned = true;

@@ -93,11 +93,7 @@ export const workerService: Service = {
     const hostClaim = await claimHostname(redis, {
       prefix: config.keyPrefix, hostname: config.hostname, staleAfterMs: config.staleAfterMs, heartbeatMs: config.heartbeatSeconds * 1000,
     }, log);
-    const renewClaim = setInterval(() => void hostClaim.renew().catch((error: unknown) => log.debug({ err: error }, 'could not renew the hostname claim')), config.heartbeatSeconds * 1000);
-    releasers.add('hostname claim', async () => {
-      clearInterval(renewClaim);
-      await bounded(hostClaim.release());
-    });
+    releasers.add('hostname claim', () => bounded(hostClaim.release())); // renewed by the container heartbeat below
     const supervisor = new Supervisor(config, log, output, registry);
     // Every worker's heartbeat in one write a heartbeat, on a connection of its own whose socket
     // timeout leaves a half-open path well inside the stale period (as each worker's did).
@@ -107,7 +103,7 @@ export const workerService: Service = {
     beatConnection.on('error', (error) => log.debug({ err: error }, 'heartbeat connection error'));
     releasers.add('heartbeat connection', () => beatConnection.disconnect());
     const heartbeats = writeContainerHeartbeats({
-      redis: beatConnection, prefix: config.keyPrefix, everyMs: heartbeatMs, clock, writes, log,
+      redis: beatConnection, prefix: config.keyPrefix, everyMs: heartbeatMs, clock, writes, log, claim: hostClaim,
       workers: () => supervisor.slots.flatMap((s) => (s.child && s.pid && s.beat ? [{ name: s.name, pid: s.pid, beat: s.beat }] : [])),
       lost: (name) => supervisor.registerAgain(name),
     });
