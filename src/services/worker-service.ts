@@ -116,7 +116,7 @@ export const workerService: Service = {
     supervisor.once('stopping', () => void autoscaling.stop());
     const leadership = startLeadership(config, singleton, log);
     releasers.add('leadership', () => bounded(leadership.stop()));
-    const fleet = joinFleet(config, redis, log, clock);
+    const fleet = joinFleet(config, redis, log, clock, () => leadership.election.isLeader());
     releasers.add('fleet presence', () => bounded(fleet.stop()));
     // Singleton work stops (and the lease is handed over) while the workers drain.
     supervisor.once('stopping', () => void Promise.all([leadership.stop(), fleet.stop()]));
