@@ -4,6 +4,7 @@ import type { RedisClient as Redis } from '../redis.js';
 import { registryKeys } from './keys.js';
 import type { RedisClock } from './redis-clock.js';
 import type { WriteWatch } from './write-watch.js';
+import { luaScript } from './lua-script.js';
 import { RENEW_PART, type HostnameClaim } from './hostname-claim.js';
 
 /** A worker's last heartbeat as its supervisor received it (over IPC), and when (this process's clock). */
@@ -30,7 +31,7 @@ export function provenAt(beat: ReceivedBeat): number {
  * Redis's time (which keeps this supervisor's RedisClock in step without a TIME of its own) and
  * the claim's other holder, if any.
  */
-const BEAT = `
+const BEAT = luaScript(`
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -51,7 +52,7 @@ if #names > 0 and redis.call('ZADD', KEYS[1], 'XX', 'CH', unpack(scores)) < #nam
     if not score then table.insert(missing, names[i]) end
   end
 end
-return {now, missing, other}`;
+return {now, missing, other}`);
 
 /** The registration fields a beat shows (the heartbeat itself is the index's score). */
 function fieldsOf(beat: WorkerBeat): Record<string, string> {
@@ -97,7 +98,7 @@ export function writeContainerHeartbeats(options: {
         next.set(`${name}:${pid}`, signature);
         args.push(name, String(Math.max(0, sentAt - provenAt(beat))), String(pairs.length), ...pairs);
       }
-      const [now, missing, other] = (await options.redis.eval(BEAT, 2 + workers.length, keys.index, options.claim.key, ...workers.map((w) => keys.worker(w.name)), ...options.claim.renewal(), ...args)) as [number, string[], string | null];
+      const [now, missing, other] = (await BEAT(options.redis, [keys.index, options.claim.key, ...workers.map((w) => keys.worker(w.name))], [...options.claim.renewal(), ...args])) as [number, string[], string | null];
       options.clock.observe(Number(now), sentAt, Date.now());
       options.writes.wrote(sentAt);
       options.claim.renewed(other ?? null);
