@@ -60,8 +60,6 @@ const ABORT_CLOSE_MS = 400;
 const ABORT_FENCE_MS = 300;
 const ABORT_RECLAIM_MS = 1500;
 const ABORT_FINISH_MS = 400;
-/** An aborting worker exits by then even if Redis never answers. */
-export const ABORT_EXIT_MS = 2800;
 
 export class WorkerProcess {
   private readonly workers: Worker[] = [];
