@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { CheckReport } from '../ipc.js';
+import type { CheckReport, WorkerBeat } from '../ipc.js';
 import type { ExitKind } from './pool.js';
 import { describeExit, type RestartDecision } from './restart-policy.js';
 import { deadlineOf } from '../jobs/timeout.js';
@@ -44,6 +44,7 @@ export function forked(slot: Slot, child: ChildProcess, now = Date.now()): void 
   slot.pid = child.pid;
   slot.startedAt = now;
   slot.lastSeen = now;
+  slot.beat = undefined;
   slot.restartTimer = undefined;
   slot.nextStartAt = undefined;
   slot.departure = undefined;
@@ -67,6 +68,17 @@ export function becameReady(slot: Slot, quiet = false, settings?: Record<string,
 /** The worker said something over IPC: it is not hung (hang-watchdog.ts). */
 export function heard(slot: Slot, now = Date.now()): void {
   slot.lastSeen = now;
+}
+
+/**
+ * The worker's heartbeat arrived (IPC `alive`): kept with when it came, for the container
+ * heartbeat to write. True when it says a new state, which its registration should show now.
+ */
+export function beatReceived(slot: Slot, beat: WorkerBeat & { type?: 'alive' }): boolean {
+  const { type: _type, ...received } = beat;
+  const changed = slot.beat?.state !== received.state;
+  slot.beat = { ...received, at: slot.lastSeen };
+  return changed;
 }
 
 /** The worker's check() of a queue's processor ran. */
@@ -93,6 +105,7 @@ export function draining(slot: Slot, departure?: Departure): void {
 /** The worker process is gone: its jobs are no longer running here. */
 export function exited(slot: Slot, exit: string): void {
   slot.child = undefined;
+  slot.beat = undefined;
   slot.lastExit = exit;
   slot.jobs.active = 0;
   slot.running.clear();

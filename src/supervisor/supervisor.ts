@@ -1,25 +1,24 @@
 import { EventEmitter } from 'node:events';
 import type { DestinationStream } from 'pino';
 import type { Config } from '../config/config.js';
-import { startFailure } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/registry.js';
+import type { BeatingWorker } from '../registry/container-heartbeat.js';
 import { workerName } from '../registry/keys.js';
 import { JobStatsByName } from './job-stats.js';
-import { isWorkerMessage, type SupervisorMessage, type WorkerMessage } from '../ipc.js';
+import { isWorkerMessage, type SupervisorMessage } from '../ipc.js';
 import type { RunningJobView, SupervisorEvents, WorkerPool } from './pool.js';
 import { decideRestart, restartPolicyOf, type RestartPolicy } from './restart-policy.js';
 import { PoolOperations } from './operations.js';
 import { Shutdown } from './shutdown.js';
-import { activeJobsOf, applyReport, newSlot, runningJobsOf, viewSlot, type Departure, type Slot, type SlotView } from './slot.js';
-import {
-  becameReady, checked, deadlineMet, deadlineSet, draining, exitKind, forked, heard, queueFailing, queueRecovered, recycled, restartDue, restartScheduled, workerGone, type WorkerExit,
-} from './slot-lifecycle.js';
+import { activeJobsOf, newSlot, runningJobsOf, viewSlot, type Departure, type Slot, type SlotView } from './slot.js';
+import { exitKind, forked, recycled, restartDue, restartScheduled, workerGone, type WorkerExit } from './slot-lifecycle.js';
 import { SlotTable } from './slot-table.js';
 import { startWatchdogs } from './watchdog.js';
 import { logBanner, verifyWorkers, type Verification } from './verification.js';
 import { WorkerOutput } from './worker-output.js';
 import { forkWorker } from './fork-worker.js';
+import { WorkerMessages } from './worker-messages.js';
 import { returnJobsOf } from './dead-worker-jobs.js';
 import { takePreforked } from './prefork.js';
 
@@ -28,7 +27,8 @@ import { takePreforked } from './prefork.js';
  * delay (backing off in a crash loop), refills a recycled one at once, returns a dead worker's
  * jobs to their queues, changes the number of workers at run time, and drains them all on
  * shutdown (shutdown.ts). Its slots are its own (slot-table.ts): their states and fields change
- * only through slot-lifecycle.ts, and the rest of the process sees them through WorkerPool.
+ * only through slot-lifecycle.ts (its workers' messages: worker-messages.ts), and the rest of
+ * the process sees them through WorkerPool (pool.ts).
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> implements WorkerPool {
   private readonly slots: SlotTable;
@@ -38,9 +38,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
   private readonly shutdown: Shutdown;
   private readonly operations: PoolOperations;
   private stopWatchdogs: (() => void) | undefined;
+  private readonly messages: WorkerMessages;
   private verification: Verification | undefined;
-  /** Some worker has been ready since start: from then on a start-up failure is a crash. */
-  private everReady = false;
 
   constructor(
     private readonly config: Config,
@@ -72,6 +71,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
       spawn: (slot) => this.spawn(slot),
       send: (slot, message) => this.send(slot, message),
     });
+    this.messages = new WorkerMessages({ log, jobStats: this.jobStats, output: this.output, operations: this.operations, events: this });
     // Last resort if the supervisor itself crashes: no worker outlives it.
     process.once('exit', () => this.killAll('SIGKILL'));
   }
@@ -133,7 +133,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     return this.jobStats.view();
   }
 
-  readyCount(): number {
+  private readyCount(): number {
     return this.slots.all().filter((s) => s.state === 'ready').length;
   }
 
@@ -146,7 +146,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     if (this.isQuiet) this.send(slot, { type: 'quiet' }); // a replacement never takes a job either
     this.output.attach(slot, child);
     child.on('message', (message) => {
-      if (isWorkerMessage(message)) this.onMessage(slot, message);
+      if (isWorkerMessage(message)) this.messages.handle(slot, message);
     });
     child.on('exit', (code, signal) => void this.onExit(slot, child.pid, code, signal));
     child.on('error', (error) => this.log.error({ worker: slot.name, err: error }, 'worker process error'));
@@ -164,55 +164,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     this.emit('verified', this.verification);
     // The banner is for the first start and for any later start that disagrees.
     if (first || !this.verification.identical) logBanner(this.log, this.slots.size, this.verification);
-  }
-
-  private onMessage(slot: Slot, message: WorkerMessage): void {
-    heard(slot);
-    switch (message.type) {
-      case 'ready':
-        becameReady(slot, this.isQuiet, message.settings);
-        this.everReady = true;
-        this.output.ready(slot, message.lines);
-        break;
-      case 'init-failed':
-        this.log.error({ worker: slot.name, error: message.error }, 'worker failed to start');
-        if (!this.everReady) {
-          const fatal = startFailure(message);
-          if (fatal) this.emit('fatal', fatal);
-        }
-        break;
-      case 'check':
-        checked(slot, message);
-        break;
-      case 'timed-out':
-        deadlineMet(slot, `${message.queue}:${message.jobId}`);
-        break;
-      case 'report':
-        this.emit('jobs-reported', slot.name, applyReport(slot, this.jobStats, message));
-        break;
-      case 'job-deadline':
-        deadlineSet(slot, `${message.queue}:${message.jobId}`, message.timeoutMs);
-        break;
-      case 'recycle-request':
-        this.operations.recycleRequested(slot, message.reason, message.jobsDone, message.rssMb);
-        break;
-      case 'draining':
-        if (slot.state !== 'draining' && slot.state !== 'stopped') draining(slot);
-        break;
-      case 'alive':
-        break;
-      case 'erroring':
-        if (queueFailing(slot, message.queue, message.error, message.count)) {
-          this.log.warn({ worker: slot.name, queue: message.queue, error: message.error }, `worker fails in a loop on queue ${message.queue}: health reports it`);
-        }
-        break;
-      case 'recovered':
-        queueRecovered(slot, message.queue);
-        break;
-      case 'redis-errors':
-        this.emit('redis-errors', message.counts);
-        break;
-    }
   }
 
   recycle(target: number | 'all'): Promise<string[]> {
@@ -283,6 +234,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     } else {
       this.log.error(fields, `worker exited unexpectedly (${gone.exit}); restarting in ${decision.delayMs / 1000}s`);
     }
+  }
+
+  /** The named worker's registration is gone from Redis: it writes it again (only it knows its BullMQ ids). */
+  registerAgain(name: string): void {
+    const slot = this.slots.byName(name);
+    if (slot) this.send(slot, { type: 'register' });
+  }
+
+  /** The live workers and their last beats: what the container heartbeat writes (container-heartbeat.ts). */
+  beatingWorkers(): BeatingWorker[] {
+    return this.slots.all().flatMap((s) => (s.child && s.pid && s.beat ? [{ name: s.name, pid: s.pid, beat: s.beat }] : []));
   }
 
   private send(slot: Slot, message: SupervisorMessage): void {

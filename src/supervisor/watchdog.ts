@@ -68,7 +68,7 @@ export function startWatchdogs(pool: WatchedPool, config: Config, log: Logger): 
     slot.child.kill('SIGKILL');
   };
   const unreachable = replaceUnreachableWorkers({
-    slots, registry: pool.registry, staleAfterMs: config.staleAfterMs, everyMs: config.heartbeatSeconds * 1000, log, replace: replaceUnreachable,
+    slots, clock: pool.registry.clock, staleAfterMs: config.staleAfterMs, everyMs: config.heartbeatSeconds * 1000, log, replace: replaceUnreachable,
   });
   const timers = [setInterval(killOverdue, DEADLINE_TICK_MS)];
   if (hangMs > 0) timers.push(setInterval(killHung, Math.min(config.heartbeatSeconds * 1000, hangMs / 2)));
