@@ -4,7 +4,7 @@ import { residentBytes } from '../health/process-memory.js';
 import type { Logger } from '../log.js';
 import { within } from '../timeout.js';
 import type { WorkerPool } from '../supervisor/pool.js';
-import type { ScalingView } from '../supervisor/autoscaler.js';
+import type { ScalingView } from '../autoscale/autoscaler.js';
 import { listenForCommands, type FleetCommand } from './commands.js';
 import { recordEvent, type FleetEvent } from './events.js';
 import { clip, MAX_JOBS_LISTED, publishSnapshot, withdrawSnapshot, workerState, type SupervisorSnapshot } from './snapshot.js';

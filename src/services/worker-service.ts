@@ -18,7 +18,7 @@ import { claimHostname } from '../registry/hostname-claim.js';
 import { removeStaleRegistrations } from '../registry/stale-cleanup.js';
 import type { SingletonStart } from '../leader/index.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { startAutoscaling } from '../supervisor/autoscaler.js';
+import { startAutoscaling } from '../autoscale/autoscaler.js';
 import { discardPreforked } from '../supervisor/prefork.js';
 import { locateProcessors } from '../worker/load-processor.js';
 import { recordEvent } from '../fleet/events.js';

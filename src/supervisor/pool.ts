@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { JobTally } from '../ipc.js';
 import type { RedisErrorKind } from '../redis-errors.js';
-import type { SlotView } from './slot.js';
+import type { RunningJobView, SlotView } from './slot.js';
 import type { Verification } from './verification.js';
 
 export type ExitKind = 'crash' | 'recycle' | 'stop' | 'remove';
@@ -27,9 +27,6 @@ export interface SupervisorEvents {
   'redis-errors': [counts: Partial<Record<RedisErrorKind, number>>];
   verified: [verification: Verification];
 }
-
-/** A job running in one of the pool's workers now, as its last report said. */
-export interface RunningJobView { queue: string; id: string; name: string; startedAt: number }
 
 /**
  * The supervisor as the rest of the process sees it: what health, metrics, the admin routes,

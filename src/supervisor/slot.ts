@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { addTally, emptyCounters, viewCounters, type JobCounters, type JobStatsByName } from './job-stats.js';
 import type { JobDeadline } from '../jobs/timeout.js';
-import type { RunningJobView } from './pool.js';
 import type { CheckReport, JobTally, RecycleReason, WorkerMessage } from '../ipc.js';
 import type { ReceivedBeat } from '../registry/container-heartbeat.js';
 
@@ -125,6 +124,9 @@ export function applyReport(slot: Slot, stats: JobStatsByName, report: Extract<W
   slot.jobs.active = slot.running.size;
   return labelled;
 }
+
+/** A job running in one of the pool's workers now, as its last report said. */
+export interface RunningJobView { queue: string; id: string; name: string; startedAt: number }
 
 /** The jobs a slot's worker runs now, oldest first (none without a slot). */
 export function runningJobsOf(slot: Slot | undefined): RunningJobView[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideScale, INITIAL_SCALE_STATE, memoryRoomFor, slotsFull, type ScaleObservation, type ScaleSettings } from '../../src/supervisor/autoscale-decision.js';
+import { decideScale, INITIAL_SCALE_STATE, memoryRoomFor, slotsFull, type ScaleObservation, type ScaleSettings } from '../../src/autoscale/decision.js';
 
 const settings: ScaleSettings = { min: 2, max: 8, concurrency: 4, quietWindowMs: 30_000 };
 const MiB = 1048576;

@@ -5,8 +5,8 @@ import { proportionalBytes } from '../health/process-memory.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis.js';
 import { readQueueBacklog } from '../health/queue-backlog.js';
-import { decideScale, INITIAL_SCALE_STATE, slotsFull, type MemoryRoom, type ScaleState } from './autoscale-decision.js';
-import type { WorkerPool } from './pool.js';
+import { decideScale, INITIAL_SCALE_STATE, slotsFull, type MemoryRoom, type ScaleState } from './decision.js';
+import type { WorkerPool } from '../supervisor/pool.js';
 
 /** What /health and the fleet page show of the pool's size. */
 export interface ScalingView {
