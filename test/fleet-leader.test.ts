@@ -92,7 +92,7 @@ describe('fleet configuration check', () => {
       expect(body.fleet.differences).toContainEqual({ setting: 'version', values: { '"2.0.0"': [`new-${id}`], '"1.9.0"': [`old-${id}`] } });
       await current.run.waitForLog((l) => l.msg?.startsWith('the fleet disagrees') === true, 'disagreement logged');
       // Each publishes the fingerprint of its shared settings (version included) and its version.
-      const expected = (env: Record<string, string | undefined>) => fingerprint(sharedSettings(loadConfig(env as Record<string, string>, false)));
+      const expected = (env: Record<string, string | undefined>) => fingerprint(sharedSettings(loadConfig(env, false)));
       expect(body.version).toBe('2.0.0');
       expect(body.fingerprint).toBe(expected(current.env));
       expect((await old.health()).body).toMatchObject({ version: '1.9.0', fingerprint: expected(old.env) });

@@ -191,7 +191,7 @@ export function loadConfig(
     healthServer: boolean(env, problems, 'HEALTH_SERVER', true),
     healthHost: text(env, problems, 'HEALTH_HOST', '0.0.0.0'),
     healthPort,
-    healthPortRange: Object.freeze(range) as readonly [number, number],
+    healthPortRange: Object.freeze(range),
     heartbeatSeconds,
     staleAfterMs: heartbeatSeconds * 1000 * MISSED_HEARTBEATS,
     hangTimeoutSeconds: number(env, problems, 'WORKER_HANG_TIMEOUT_SECONDS', 60, 0, 86400),

@@ -17,7 +17,7 @@ const MAX_REPLICAS = 100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function nameOf(ctx: Context, args: Args): string {
-  return stackName((args.name as string | undefined) ?? ctx.project, '--name');
+  return stackName(args.name ?? ctx.project, '--name');
 }
 
 function replicasOf(value: unknown): number {

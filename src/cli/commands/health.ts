@@ -23,7 +23,7 @@ export const health: BouyCommand = {
     .example('$0 health --stack bouy', 'a swarm stack\'s worker tasks, asked through docker exec (they publish no health port)')
     .example('$0 health --json | jq ".[].workers[].name"', 'every worker\'s name'),
   run: async (ctx, args) => {
-    const stack = stackName((args.stack as string | undefined) ?? ctx.project, '--stack');
+    const stack = stackName(args.stack ?? ctx.project, '--stack');
     // Only the engine: a swarm-only machine may have no Compose.
     await assertEngine(ctx.env);
     const all = await projectContainers(ctx.env, ctx.project, { all: true });
@@ -36,11 +36,11 @@ export const health: BouyCommand = {
         hint: 'start the workers: ./bouy up worker, or ./bouy deploy for a swarm',
       });
     }
-    const reports: HealthReport[] = await Promise.all([
+    const probed = await Promise.all([
       ...composed.map((c) => probeHealth(c)),
       ...tasks.map((c) => probeHealthByExec(ctx.env, c)),
-      ...down.map((c) => notRunning(c)),
     ]);
+    const reports: HealthReport[] = [...probed, ...down.map((c) => notRunning(c))];
     ctx.out.result(reports, () => table(['CONTAINER', 'PORT', 'STATUS', 'WORKERS', 'RESTARTS', 'LEADER'], reports.map((r) => [
       r.container, r.via === 'exec' ? `${r.port} (exec)` : r.port ? String(r.port) : '-', colourStatus(ctx.out, r.status),
       `${r.workers_ready}/${r.worker_count}`, String(r.restarts), r.leader ? 'yes' : '',
