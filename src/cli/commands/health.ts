@@ -36,11 +36,11 @@ export const health: BouyCommand = {
         hint: 'start the workers: ./bouy up worker, or ./bouy deploy for a swarm',
       });
     }
-    const probed = await Promise.all([
+    const reports: HealthReport[] = await Promise.all([
       ...composed.map((c) => probeHealth(c)),
       ...tasks.map((c) => probeHealthByExec(ctx.env, c)),
+      ...down.map((c) => Promise.resolve(notRunning(c))),
     ]);
-    const reports: HealthReport[] = [...probed, ...down.map((c) => notRunning(c))];
     ctx.out.result(reports, () => table(['CONTAINER', 'PORT', 'STATUS', 'WORKERS', 'RESTARTS', 'LEADER'], reports.map((r) => [
       r.container, r.via === 'exec' ? `${r.port} (exec)` : r.port ? String(r.port) : '-', colourStatus(ctx.out, r.status),
       `${r.workers_ready}/${r.worker_count}`, String(r.restarts), r.leader ? 'yes' : '',
