@@ -1,7 +1,5 @@
-import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { healthPortRange, keepLowest, nextPort } from '../../src/cli/health-port-range.js';
-import { Output, table } from '../../src/cli/output.js';
 import { COMMANDS, composePlan, parseCli, splitPassthrough } from '../../src/cli/parser.js';
 import { BouyError } from '../../src/errors.js';
 import { ROOT } from '../helpers/processes.js';
@@ -145,15 +143,5 @@ describe('parsing the command line', () => {
   it('composePlan gives a one-compose-call command\'s arguments, and refuses the others', async () => {
     expect(await composePlan(['logs', '--tail', '5', 'worker'], {}, ROOT)).toEqual(['logs', '--no-color', '--tail=5', 'worker']);
     await expect(composePlan(['health'], {}, ROOT)).rejects.toThrow('health: not a one-compose-call command');
-  });
-});
-
-describe('a table on the terminal', () => {
-  it('pads each column to its widest visible text: colour codes take no width', () => {
-    const out = new Output({ json: false, quiet: false, verbose: false, color: true });
-    const text = table(['NAME', 'STATUS', 'N'], [[out.paint('bold', 'a'), out.paint('green', 'healthy'), '1'], ['bb', out.paint('red', 'down'), '2']]);
-    const plain = stripVTControlCharacters(text);
-    expect(plain.split('\n')).toEqual(['NAME  STATUS   N', 'a     healthy  1', 'bb    down     2']);
-    expect(text).toContain('\u001b[32mhealthy\u001b[0m  1');
   });
 });
