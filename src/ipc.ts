@@ -1,17 +1,31 @@
+/**
+ * Everything the supervisor and a worker process say to each other over the IPC channel, one
+ * union per direction so both sides are checked by the compiler, and the timeouts the two
+ * processes must keep in step.
+ */
 import type { RedisErrorKind } from './redis-errors.js';
+
 /**
  * Why a worker is replaced on purpose: past MAX_JOBS_PER_WORKER, past MAX_MEMORY_MB, asked, or
  * a timed-out job whose processor ignored its AbortSignal past the grace period.
  */
 export type RecycleReason = 'max-jobs' | 'max-memory' | 'manual' | 'job-timeout' | 'redis-unreachable';
 
-/** One run of a processor's check() (CheckResult, when it ran), reported for /health. */
-export interface CheckReport { queue: string; ok: boolean; detail?: string; hint?: string; checkedAt: number }
+/**
+ * After the supervisor asks a worker to abort (a second signal, a hang), how long before it
+ * kills the worker outright (supervisor/shutdown.ts).
+ */
+export const ABORT_GRACE_MS = 3000;
 
 /**
- * Everything the supervisor and a worker process say to each other over the IPC channel.
- * One union per direction, so both sides are checked by the compiler.
+ * An aborting worker exits by then even if Redis never answers (worker/worker-process.ts):
+ * before ABORT_GRACE_MS, so it leaves on its own terms, its jobs handed back, rather than by
+ * the SIGKILL that would leave them to the supervisor's reclaim.
  */
+export const ABORT_EXIT_MS = ABORT_GRACE_MS - 200;
+
+/** One run of a processor's check() (CheckResult, when it ran), reported for /health. */
+export interface CheckReport { queue: string; ok: boolean; detail?: string; hint?: string; checkedAt: number }
 
 /**
  * One kind of job (queue and name) in one worker over one report interval: what started, how

@@ -81,7 +81,7 @@ export const workerService: Service = {
     releasers.add('clock', () => clockKeeper.stop());
     const registry = new Registry(redis, config.keyPrefix, config.bullPrefix, clock);
     // The releases that talk to Redis share one bound, counted from the first: Redis may never
-    // answer (issue 23), and the process must still exit in time.
+    // answer (a black-holed connection), and the process must still exit in time.
     let releaseBy: number | undefined;
     const bounded = (work: Promise<unknown>) => {
       releaseBy ??= Date.now() + RELEASE_MS;
@@ -136,7 +136,7 @@ export const workerService: Service = {
       });
       if (config.adminToken) registerAdminRoutes(health, supervisor, config.adminToken);
       registerBacklogRoute(health, openBacklogQueues(health, config, redis), backlogSettings); // KEDA's metrics-api scaler may read it
-      // Bounded: closing it closes the backlog queues, which wait on Redis (issue 23 item 3).
+      // Bounded: closing it closes the backlog queues, which wait on a Redis that may never answer.
       releasers.add('health server', () => bounded(health.close()));
       healthPort = await listenInRange(health, config, log);
     }

@@ -35,7 +35,7 @@ export interface WorkerPool extends Pick<EventEmitter<SupervisorEvents>, 'on' | 
   view(): SlotView[];
   /** Jobs of `queue` running in this pool's workers now. */
   activeJobs(queue: string): number;
-  /** Per job name statistics (seed 004). */
+  /** Per job name statistics (job-stats.ts). */
   jobsByName(): Record<string, unknown>;
   /** Recycles one worker (by index) or all, rolling; the names recycled. */
   recycle(target: number | 'all'): Promise<string[]>;

@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { addTally, emptyCounters, viewCounters, type JobCounters, type JobStatsByName } from './job-stats.js';
-import type { CheckReport, JobTally, WorkerMessage } from '../ipc.js';
-import type { RecycleReason } from './recycle-policy.js';
+import type { CheckReport, JobTally, RecycleReason, WorkerMessage } from '../ipc.js';
 
 /** `quiet`: started and alive but taking no new jobs (Sidekiq's TSTP), until shutdown. */
 export type SlotState = 'starting' | 'ready' | 'quiet' | 'draining' | 'restarting' | 'crash-loop' | 'stopped';

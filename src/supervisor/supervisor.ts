@@ -141,7 +141,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     if (preforked) this.send(slot, { type: 'go' }); // it has loaded its modules meanwhile
   }
 
-  /** A worker's start-up block is out: count it, and when all are ready, verify them (seed 000). */
+  /** A worker's start-up block is out: count it, and when all are ready, verify them (verification.ts). */
   private announceReady(slot: Slot): void {
     if (slot.state !== 'ready') return;
     this.log.info({ worker: slot.name, pid: slot.pid }, `Workers ready: ${this.readyCount()}/${this.slots.length}`);
@@ -283,7 +283,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     try {
       const reclaiming = this.registry.reclaim(slot.name, { ...(killed ? { maxKills: this.config.maxJobKills } : {}), timedOut: slot.timedOut, forkedBy: process.pid });
       // While stopping, Redis gets what is left of the shutdown's time and no more: a Redis that
-      // never answers (a black-holed connection) must not hold the exit (issue 23).
+      // never answers (a black-holed connection) must not hold the exit.
       const moved = this.stopping ? await within(reclaiming.then((jobs) => ({ jobs }), (error: unknown) => ({ error })), this.shutdown.timeLeftMs(), undefined) : { jobs: await reclaiming };
       if (moved && 'error' in moved) throw moved.error;
       if (moved === undefined) {

@@ -15,7 +15,8 @@ export function unreachableAfterMs(staleAfterMs: number): number {
 }
 
 /**
- * The backstop of issue 23's half-open connections: a worker alive (it answers over IPC, so the
+ * The backstop for half-open Redis connections (a NAT or a failover dropping packets without a
+ * reset, which ioredis never notices): a worker alive (it answers over IPC, so the
  * hang watchdog leaves it alone) but cut off from Redis — no heartbeat lands, no job is taken,
  * its locks lapse — that did not recover by itself within unreachableAfterMs is replaced. Only
  * while this supervisor reaches Redis itself (else the whole process is cut off: /livez's

@@ -7,7 +7,8 @@ import { loadConfig } from '../config/config.js';
 import { BouyError, describeError } from '../errors.js';
 import { createLogger, logDestination } from '../log.js';
 import { WAIT_FOR_GO, type SupervisorMessage } from '../ipc.js';
-import { ABORT_EXIT_MS, send, WorkerProcess } from './worker-runtime.js';
+import { ABORT_EXIT_MS } from '../ipc.js';
+import { send, WorkerProcess } from './worker-runtime.js';
 import { killWhenOrphaned } from './parent-watch.js';
 
 /**

@@ -10,9 +10,8 @@ import { connect, registrySocketTimeoutMs, type RedisClient } from '../redis.js'
 import { auditLostFetches } from './lost-fetch-audit.js';
 import { within } from '../timeout.js';
 import { Registry, WorkerRegistration } from '../registry/registry.js';
-import type { WorkerMessage } from '../ipc.js';
+import type { RecycleReason, WorkerMessage } from '../ipc.js';
 import { loadProcessors, type JobProcessor, type LoadedProcessor } from './load-processor.js';
-import type { RecycleReason } from '../ipc.js';
 import { jobLimit } from './job-limit.js';
 import { PriorityCascade } from './priority-cascade.js';
 import { WeightedOrder, type QueueOrder } from './weighted-order.js';
@@ -60,8 +59,6 @@ const ABORT_CLOSE_MS = 400;
 const ABORT_FENCE_MS = 300;
 const ABORT_RECLAIM_MS = 1500;
 const ABORT_FINISH_MS = 400;
-/** An aborting worker exits by then even if Redis never answers. */
-export const ABORT_EXIT_MS = 2800;
 
 export class WorkerProcess {
   private readonly workers: Worker[] = [];
