@@ -49,6 +49,17 @@ export interface JobTally {
 /** A job running in a worker at the time of its report; `startedAt` is epoch ms. */
 export interface RunningJob { queue: string; jobId: string; name: string; startedAt: number }
 
+/** A worker's heartbeat, told to its supervisor (see the `alive` message). */
+export interface WorkerBeat {
+  state: string;
+  completed: number;
+  failed: number;
+  /** Jobs running now. */
+  active: number;
+  /** How long its longest-down Redis connection has been down, in ms (0: all up). */
+  redisDownMs: number;
+}
+
 /** Worker → supervisor. */
 export type WorkerMessage =
   /**
@@ -77,8 +88,13 @@ export type WorkerMessage =
   | { type: 'recycle-request'; reason: RecycleReason; jobsDone: number; rssMb: number }
   /** The worker has stopped taking jobs and waits for its active ones. */
   | { type: 'draining' }
-  /** Sent from a timer every heartbeat: its arrival proves the event loop still turns. */
-  | { type: 'alive' }
+  /**
+   * Sent from a timer every heartbeat: its arrival proves the event loop still turns. It carries
+   * what the worker's registration shows (the supervisor writes every worker's heartbeat in one
+   * round trip: registry/container-heartbeat.ts) and how long the worker's own Redis connections
+   * have been down (0 while they are up), so a worker cut off from Redis still looks silent.
+   */
+  | ({ type: 'alive' } & WorkerBeat)
   /**
    * The BullMQ Worker of `queue` keeps failing (`count` errors so far, the latest `error`).
    * Sent when it starts and then at most once a second while the count grows (ErrorWatch).
@@ -101,7 +117,9 @@ export type SupervisorMessage =
   /** Take no new jobs (pause fetching), finish the running ones, stay up until drain or abort. */
   | { type: 'quiet' }
   /** To a pre-forked worker (supervisor/prefork.ts), waiting with its modules loaded: start now. */
-  | { type: 'go' };
+  | { type: 'go' }
+  /** Its registration is gone from Redis (FLUSHALL, a prune): write it again in full. */
+  | { type: 'register' };
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';

@@ -21,6 +21,8 @@ export interface SupervisorEvents {
   /** A worker's report: what its jobs did since the last one, under the names they are counted by. */
   'jobs-reported': [worker: string, tallies: readonly JobTally[]];
   'worker-exited': [worker: string, kind: ExitKind, detail: string];
+  /** A worker's heartbeat says a new state (ready, quiet, draining): its registration should show it now. */
+  'beat-changed': [worker: string];
   /** Redis commands a worker saw fail since its last such report, by kind. */
   'redis-errors': [counts: Partial<Record<RedisErrorKind, number>>];
   verified: [verification: Verification];

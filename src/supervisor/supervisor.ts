@@ -188,8 +188,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
       case 'draining':
         if (slot.state !== 'draining' && slot.state !== 'stopped') draining(slot);
         break;
-      case 'alive':
+      case 'alive': {
+        const { type: _type, ...beat } = message;
+        if (slot.beat?.state !== beat.state) this.emit('beat-changed', slot.name);
+        slot.beat = { ...beat, at: slot.lastSeen };
         break;
+      }
       case 'erroring':
         if (queueFailing(slot, message.queue, message.error, message.count)) {
           this.log.warn({ worker: slot.name, queue: message.queue, error: message.error }, `worker fails in a loop on queue ${message.queue}: health reports it`);
@@ -294,6 +298,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     } catch (error) {
       this.log.error({ worker: slot.name, err: error }, 'could not return the dead worker\'s jobs; BullMQ stall detection will');
     }
+  }
+
+  /** The named worker's registration is gone from Redis: it writes it again (only it knows its BullMQ ids). */
+  registerAgain(name: string): void {
+    const slot = this.slots.find((s) => s.name === name);
+    if (slot) this.send(slot, { type: 'register' });
   }
 
   private send(slot: Slot, message: SupervisorMessage): void {
