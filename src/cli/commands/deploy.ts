@@ -6,6 +6,7 @@ import { assertEngine, dockerBin } from '../docker.js';
 import { probeHealthByExec, type HealthReport } from '../health-probe.js';
 import { table } from '../output.js';
 import { attach, capture, type Env } from '../process.js';
+import { isWorkerService } from '../pools.js';
 import { ensureStackSecrets } from '../stack-credentials.js';
 import {
   assertSwarmManager, resolveImageMode, stackContainers, stackDeployArgs, stackHasContainers, stackName, stackServices, type StackService,
@@ -56,13 +57,14 @@ async function waitConverged(ctx: Context, stack: string, timeoutS: number): Pro
   const started = Date.now();
   for (;;) {
     const services = await stackServices(ctx.env, stack);
-    const tasks = (await stackContainers(ctx.env, stack)).filter((c) => c.service === 'worker' && c.state === 'running');
+    const tasks = (await stackContainers(ctx.env, stack)).filter((c) => isWorkerService(c.service) && c.state === 'running');
     const health = await Promise.all(tasks.map((c) => probeHealthByExec(ctx.env, c, 2000)));
     const converged = services.length > 0 && services.every((s) => s.desired > 0 && s.running === s.desired);
-    const workers = services.find((s) => s.role === 'worker');
+    const workers = services.filter((s) => isWorkerService(s.role));
+    const desiredWorkers = workers.reduce((n, s) => n + s.desired, 0);
     ctx.out.debug(`${services.map((s) => `${s.role} ${s.running}/${s.desired}`).join(', ')}; health: ${health.map((h) => `${h.id} ${h.status}`).join(', ') || 'none yet'}`);
     // On a multi-node swarm only this node's tasks can be asked; the others count through their service.
-    if (converged && workers && health.length <= workers.desired && health.every((h) => h.status === 'healthy')) {
+    if (converged && workers.length > 0 && health.length <= desiredWorkers && health.every((h) => h.status === 'healthy')) {
       return { services, health, seconds: Math.round((Date.now() - started) / 100) / 10 };
     }
     if (Date.now() - started > timeoutS * 1000) {
