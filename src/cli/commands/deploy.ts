@@ -6,14 +6,14 @@ import { assertEngine, dockerBin } from '../docker.js';
 import { probeHealthByExec, type HealthReport } from '../health-probe.js';
 import { table } from '../output.js';
 import { attach, capture, type Env } from '../process.js';
-import { isWorkerService } from '../pools.js';
+import { isWorkerService, poolsFile, stackPoolsFile } from '../pools.js';
 import { ensureStackSecrets } from '../stack-credentials.js';
 import {
   assertSwarmManager, resolveImageMode, stackContainers, stackDeployArgs, stackHasContainers, stackName, stackServices, type StackService,
 } from '../swarm.js';
 
 const POLL_MS = 1000;
-const MAX_REPLICAS = 100;
+export const MAX_REPLICAS = 100;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -77,6 +77,34 @@ async function waitConverged(ctx: Context, stack: string, timeoutS: number): Pro
   }
 }
 
+/**
+ * `./bouy scale --stack NAME worker-thumbnails=3`: `docker service scale` of the stack's services
+ * (a task scaled away drains first). Each must be a service of the stack, at most MAX_REPLICAS.
+ */
+export async function scaleStack(ctx: Context, stackValue: unknown, values: readonly string[]): Promise<number> {
+  const stack = stackName(stackValue, '--stack');
+  const scales = values.map((value) => {
+    const match = /^([a-z0-9][a-z0-9_-]*)=(\d{1,3})$/.exec(value);
+    if (!match || Number(match[2]) > MAX_REPLICAS) {
+      throw new BouyError('BOUY_ERR_USAGE', `scale ${JSON.stringify(value)} is not valid: SERVICE=N with N from 0 to ${MAX_REPLICAS} tasks, e.g. worker-thumbnails=3`);
+    }
+    return { role: match[1]!, count: Number(match[2]) };
+  });
+  await assertEngine(ctx.env);
+  await assertSwarmManager(ctx.env);
+  const services = await stackServices(ctx.env, stack);
+  for (const { role } of scales) {
+    if (!services.some((s) => s.role === role)) {
+      throw new BouyError('BOUY_ERR_USAGE', `no service ${JSON.stringify(role)} in stack ${stack}: its services are ${services.map((s) => s.role).join(', ') || 'none (deploy it first)'}`);
+    }
+  }
+  const code = await runDocker(ctx, ['service', 'scale', ...scales.map((s) => `${stack}_${s.role}=${s.count}`)]);
+  if (code !== 0) return code;
+  const after = await stackServices(ctx.env, stack);
+  ctx.out.result({ stack, services: after }, () => table(['SERVICE', 'TASKS'], after.map((s) => [s.name, `${s.running}/${s.desired}`])));
+  return EXIT.ok;
+}
+
 const waitOptions = {
   wait: { type: 'boolean', default: true, describe: 'wait until every service runs and the worker tasks say healthy (--no-wait to return at once)' },
   'wait-timeout': { type: 'number', default: 180, describe: 'seconds to wait before failing' },
@@ -111,7 +139,7 @@ export const deploy: BouyCommand = {
     const workerCount = withSecrets.env.WORKER_COUNT ?? '1';
     ctx.out.info(`deploying stack ${stack}: ${replicas} worker task(s) × WORKER_COUNT=${workerCount}, scheduler, api, dashboard, Redis (image ${image})`);
     const env = { ...withSecrets.env, BOUY_IMAGE: image, BOUY_WORKER_REPLICAS: String(replicas) };
-    const code = await runDocker(ctx, stackDeployArgs(ctx.root, stack, await resolveImageMode(env, image)), env);
+    const code = await runDocker(ctx, stackDeployArgs(ctx.root, stack, await resolveImageMode(env, image), stackPoolsFile(poolsFile(ctx.root, ctx.env))), env);
     if (code !== 0) {
       ctx.out.error(`docker stack deploy failed (exit ${code})`);
       return code;

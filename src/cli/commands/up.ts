@@ -1,5 +1,6 @@
 import { BouyError, EXIT } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
+import { scaleStack } from './deploy.js';
 import { parseScale, type Context } from '../context.js';
 import type { ContainerInfo } from '../docker.js';
 import { healthTargets, probeHealth, type HealthReport } from '../health-probe.js';
@@ -150,11 +151,12 @@ export const scale: BouyCommand = {
   describe: 'run N containers of a service (running ones are kept as they are; fewer: those on the highest health ports go)',
   builder: (y) => y
     .positional('scales', { type: 'string', array: true, describe: 'SERVICE=N, e.g. worker=3' })
-    .options(waitOptions)
+    .options({ ...waitOptions, stack: { type: 'string', describe: 'scale this swarm stack\'s services instead (docker service scale)' } })
     .example('$0 scale worker=3', 'three worker containers, health on 8080 (the first), 8081 and 8082')
     .example('$0 scale worker=1', 'back to one')
-    .example('$0 scale worker-thumbnails=3', 'three containers of pool thumbnails (`bouy pool add`), on its own health ports'),
-  run: (ctx, args) => startStack(ctx, {
+    .example('$0 scale worker-thumbnails=3', 'three containers of pool thumbnails (`bouy pool add`), on its own health ports')
+    .example('$0 scale --stack bouy worker-thumbnails=3', 'the same on Docker Swarm: three tasks of bouy_worker-thumbnails'),
+  run: (ctx, args) => args.stack !== undefined ? scaleStack(ctx, args.stack, args.scales as string[]) : startStack(ctx, {
     // Only the services scaled (and what they depend on), not the whole stack.
     services: (args.scales as string[]).map((s) => s.split('=')[0]!),
     scale: args.scales as string[],
