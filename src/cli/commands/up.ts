@@ -84,6 +84,10 @@ export async function startStack(ctx: Context, options: {
 }): Promise<number> {
   const workerServicesHere = workerServices(ctx.root, ctx.env);
   const scales = options.scale.map((s) => parseScale(s, workerServicesHere));
+  // Worker containers get one fixed health port each (see worker-ports.ts): `up` of the
+  // workers (one container per worker service unless --scale says otherwise, as in Compose)
+  // and `scale worker=N` / `scale worker-<pool>=N` go there. Checked before Docker is asked.
+  const targets = workerTargets(workerServicesHere, scales, options);
   const mode = await ctx.mode();
   await assertImageSource(ctx, options.build);
   for (const line of rememberProjectName(ctx.root, envFile(ctx.root, ctx.env), ctx.env, ctx.project)) ctx.out.info(line);
@@ -92,10 +96,6 @@ export async function startStack(ctx: Context, options: {
   ctx.out.info(`starting ${options.services.join(', ') || 'the stack'} (project ${ctx.project}, ${mode} mode, WORKER_COUNT=${workerCount}); builds the image if it is missing`);
   const upArgs = [...(options.build ? ['--build'] : []),
     ...scales.filter((s) => !isWorkerService(s.service)).flatMap((s) => ['--scale', `${s.service}=${s.count}`])];
-  // Worker containers get one fixed health port each (see worker-ports.ts): `up` of the
-  // workers (one container per worker service unless --scale says otherwise, as in Compose)
-  // and `scale worker=N` / `scale worker-<pool>=N` go there.
-  const targets = workerTargets(workerServicesHere, scales, options);
   const code = targets.length > 0
     ? await upWithWorkers(ctx, mode, { targets, keep: options.noRecreate, upArgs, services: options.services })
     : await ctx.runCompose(['up', '-d', ...(options.noRecreate ? ['--no-recreate'] : []), ...upArgs, ...options.services], mode, { progress: true });
