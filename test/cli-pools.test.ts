@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { workerTargets } from '../src/cli/commands/up.js';
 import { composeFiles } from '../src/cli/compose.js';
+import type { ContainerInfo } from '../src/cli/docker.js';
+import { cliContainer } from '../src/cli/inside-stack.js';
 import { parseScale } from '../src/cli/context.js';
 import { workerServices } from '../src/cli/pools.js';
 import { stackDeployArgs } from '../src/cli/swarm.js';
@@ -120,6 +122,13 @@ describe('bouy pool', () => {
     expect(composeFiles(ROOT, 'prod', path.join(tmp, 'none.yml')).map((f) => path.basename(f))).toEqual(['base.yml', 'prod.yml']);
     expect(stackDeployArgs('/src', 'jobs', 'never', path.join(tmp, 'stack.pools.yml'))).toEqual([
       'stack', 'deploy', '--compose-file', '/src/compose/stack.yml', '--compose-file', path.join(tmp, 'stack.pools.yml'), '--resolve-image', 'never', '--prune', 'jobs']);
+  });
+
+  it('bouy enqueue/workers in --prod find a pool\'s container to run in when no other bouy service runs', () => {
+    const container = (service: string, state = 'running'): ContainerInfo => ({ id: service, name: `p-${service}-1`, service, state, exitCode: 0, restarts: 0, health: '', ports: {}, configFiles: [] });
+    expect(cliContainer([container('redis'), container('worker-emails')])?.service).toBe('worker-emails');
+    expect(cliContainer([container('redis'), container('worker-emails'), container('api')])?.service).toBe('api');
+    expect(cliContainer([container('redis'), container('worker-emails', 'exited')])).toBeUndefined();
   });
 
   it('rm of the last pool removes both files', async () => {

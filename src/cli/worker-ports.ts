@@ -24,7 +24,6 @@ import { dockerBin } from './docker.js';
 import type { WorkerService } from './pools.js';
 import { capture } from './process.js';
 
-export { WORKER_SERVICE } from './pools.js';
 /** compose/base.yml's stop_grace_period for workers, so a removed container drains as in `down`. */
 const WORKER_STOP_SECONDS = 35;
 
