@@ -15,6 +15,8 @@
  * containers on the highest ports, so the first one keeps 8080. `up` recreates only the
  * container on the first port (when its settings changed) and adds the others afresh.
  * Plain Compose gets the same single 8080 for one worker; more need BOUY_HEALTH_PORT per call.
+ * Each pool's service (`worker-<pool>`, pools.ts) does the same on its own range and variable
+ * (BOUY_HEALTH_PORT_<POOL>), so two worker services never compete for a port.
  */
 import { BouyError, EXIT } from '../errors.js';
 import { keepLowest, nextPort, type WorkerContainer } from './health-port-range.js';
