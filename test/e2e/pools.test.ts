@@ -71,12 +71,14 @@ describe('worker pools through ./bouy', () => {
 
   it('thumbnails jobs all complete while emails still has a long backlog', async () => {
     await emails.addBulk(Array.from({ length: EMAILS_JOBS }, (_, i) => ({ name: 'email', data: { prompt: `email-${i}`, latency_ms: EMAIL_MS } })));
+    const started = Date.now();
     const added = await thumbnails.addBulk(Array.from({ length: THUMBNAILS_JOBS }, (_, i) => ({ name: 'thumb', data: { prompt: `thumb-${i}`, latency_ms: 20 } })));
     await waitFor(async () => (await thumbnails.getJobCounts('completed')).completed === THUMBNAILS_JOBS, 'every thumbnails job completed', 60_000);
     // The moment thumbnails is drained, emails is not: its one worker has most of the backlog
     // ahead of it (20 × 2 s). With one worker service taking `emails,thumbnails` in strict
     // order, no thumbnails job would have started before this backlog was gone.
     const left = await emails.getJobCounts('waiting', 'active');
+    console.log(`${THUMBNAILS_JOBS} thumbnails drained in ${((Date.now() - started) / 1000).toFixed(1)} s; emails then had ${left.waiting} waiting, ${left.active} active of ${EMAILS_JOBS}`);
     expect((left.waiting ?? 0) + (left.active ?? 0)).toBeGreaterThan(EMAILS_JOBS / 2);
     // Every thumbnails job was run by a thumbnails container (worker-<container id>-<i>).
     const ids = (await stack.containers()).filter((c) => c.service === 'worker-thumbnails').map((c) => c.id);
