@@ -11,7 +11,8 @@ import { waitFor } from '../helpers/wait.js';
 // A worker pool on a real single-node Docker Swarm (issue 20, item 6): `./bouy deploy` deploys
 // compose/stack.yml with the pools file `bouy pool add` wrote beside the stack's settings, and
 // `./bouy scale --stack NAME worker-thumbnails=2` scales that pool's service alone.
-const stack = testSwarmStack({ WORKER_COUNT: '1', LOG_LEVEL: 'info' });
+// Every queue runs the built-in llm example (the pool's queue has no module of its own).
+const stack = testSwarmStack({ WORKER_COUNT: '1', LOG_LEVEL: 'info', PROCESSOR: '/app/dist/processors/llm.js' });
 let initialisedSwarm = false;
 
 beforeAll(async () => {

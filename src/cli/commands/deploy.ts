@@ -53,18 +53,19 @@ async function ensureImage(ctx: Context, image: string, force: boolean): Promise
 }
 
 /** Every service at its desired count and every worker task on this node answering healthy. */
-async function waitConverged(ctx: Context, stack: string, timeoutS: number): Promise<{ services: StackService[]; health: HealthReport[]; seconds: number }> {
+async function waitConverged(ctx: Context, stack: string, timeoutS: number, scaledToZero: readonly string[] = []): Promise<{ services: StackService[]; health: HealthReport[]; seconds: number }> {
   const started = Date.now();
   for (;;) {
     const services = await stackServices(ctx.env, stack);
     const tasks = (await stackContainers(ctx.env, stack)).filter((c) => isWorkerService(c.service) && c.state === 'running');
     const health = await Promise.all(tasks.map((c) => probeHealthByExec(ctx.env, c, 2000)));
-    const converged = services.length > 0 && services.every((s) => s.desired > 0 && s.running === s.desired);
+    // desired 0 only where asked for (`scale … =0`): right after a deploy a service can show 0/0 for a moment.
+    const converged = services.length > 0 && services.every((s) => (s.desired > 0 || scaledToZero.includes(s.role)) && s.running === s.desired);
     const workers = services.filter((s) => isWorkerService(s.role));
     const desiredWorkers = workers.reduce((n, s) => n + s.desired, 0);
     ctx.out.debug(`${services.map((s) => `${s.role} ${s.running}/${s.desired}`).join(', ')}; health: ${health.map((h) => `${h.id} ${h.status}`).join(', ') || 'none yet'}`);
     // On a multi-node swarm only this node's tasks can be asked; the others count through their service.
-    if (converged && workers.length > 0 && health.length <= desiredWorkers && health.every((h) => h.status === 'healthy')) {
+    if (converged && health.length <= desiredWorkers && health.every((h) => h.status === 'healthy')) {
       return { services, health, seconds: Math.round((Date.now() - started) / 100) / 10 };
     }
     if (Date.now() - started > timeoutS * 1000) {
@@ -81,7 +82,7 @@ async function waitConverged(ctx: Context, stack: string, timeoutS: number): Pro
  * `./bouy scale --stack NAME worker-thumbnails=3`: `docker service scale` of the stack's services
  * (a task scaled away drains first). Each must be a service of the stack, at most MAX_REPLICAS.
  */
-export async function scaleStack(ctx: Context, stackValue: unknown, values: readonly string[]): Promise<number> {
+export async function scaleStack(ctx: Context, stackValue: unknown, values: readonly string[], wait: { wait: boolean; timeoutS: number }): Promise<number> {
   const stack = stackName(stackValue, '--stack');
   const scales = values.map((value) => {
     const match = /^([a-z0-9][a-z0-9_-]*)=(\d{1,3})$/.exec(value);
@@ -98,10 +99,12 @@ export async function scaleStack(ctx: Context, stackValue: unknown, values: read
       throw new BouyError('BOUY_ERR_USAGE', `no service ${JSON.stringify(role)} in stack ${stack}: its services are ${services.map((s) => s.role).join(', ') || 'none (deploy it first)'}`);
     }
   }
-  const code = await runDocker(ctx, ['service', 'scale', ...scales.map((s) => `${stack}_${s.role}=${s.count}`)]);
+  // --detach: Docker's own wait never ends for a task that keeps failing; ours has a deadline and says why.
+  const code = await runDocker(ctx, ['service', 'scale', '--detach', ...scales.map((s) => `${stack}_${s.role}=${s.count}`)]);
   if (code !== 0) return code;
-  const after = await stackServices(ctx.env, stack);
-  ctx.out.result({ stack, services: after }, () => table(['SERVICE', 'TASKS'], after.map((s) => [s.name, `${s.running}/${s.desired}`])));
+  const waited = wait.wait ? await waitConverged(ctx, stack, wait.timeoutS, scales.filter((s) => s.count === 0).map((s) => s.role)) : undefined;
+  const after = waited?.services ?? await stackServices(ctx.env, stack);
+  ctx.out.result({ stack, services: after, health: waited?.health ?? [] }, () => table(['SERVICE', 'TASKS'], after.map((s) => [s.name, `${s.running}/${s.desired}`])));
   return EXIT.ok;
 }
 

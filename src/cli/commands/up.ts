@@ -156,7 +156,8 @@ export const scale: BouyCommand = {
     .example('$0 scale worker=1', 'back to one')
     .example('$0 scale worker-thumbnails=3', 'three containers of pool thumbnails (`bouy pool add`), on its own health ports')
     .example('$0 scale --stack bouy worker-thumbnails=3', 'the same on Docker Swarm: three tasks of bouy_worker-thumbnails'),
-  run: (ctx, args) => args.stack !== undefined ? scaleStack(ctx, args.stack, args.scales as string[]) : startStack(ctx, {
+  run: (ctx, args) => args.stack !== undefined
+    ? scaleStack(ctx, args.stack, args.scales as string[], { wait: args.wait as boolean, timeoutS: args['wait-timeout'] as number }) : startStack(ctx, {
     // Only the services scaled (and what they depend on), not the whole stack.
     services: (args.scales as string[]).map((s) => s.split('=')[0]!),
     scale: args.scales as string[],
