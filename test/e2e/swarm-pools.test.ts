@@ -5,7 +5,7 @@ import type { HealthReport } from '../../src/cli/health-probe.js';
 import { json } from '../helpers/bouy.js';
 import { freePort } from '../helpers/free-port.js';
 import { docker } from '../helpers/stack.js';
-import { swarmState, testSwarmStack } from '../helpers/swarm.js';
+import { initSwarmIfNeeded, testSwarmStack } from '../helpers/swarm.js';
 import { waitFor } from '../helpers/wait.js';
 
 // A worker pool on a real single-node Docker Swarm (issue 20, item 6): `./bouy deploy` deploys
@@ -17,11 +17,7 @@ let initialisedSwarm = false;
 
 beforeAll(async () => {
   appendFileSync(stack.envFile, `BOUY_POOLS_FILE=${path.join(path.dirname(stack.envFile), 'pools.yml')}\n`);
-  if ((await swarmState()) !== 'active') {
-    const init = await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1']);
-    expect(init.code, init.stderr).toBe(0);
-    initialisedSwarm = true;
-  }
+  initialisedSwarm = await initSwarmIfNeeded();
 });
 
 afterAll(async () => {
