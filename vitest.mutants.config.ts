@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
 // the `unit` project's job (vitest.config.ts).
 export default defineConfig({
   test: {
-    include: ['test/decisions/**/*.test.ts', 'test/restart-policy.test.ts', 'test/slot-lifecycle.test.ts'],
+    include: ['test/decisions/**/*.test.ts'],
     testTimeout: 10_000,
     // Stryker switches mutants at run time (one instrumented build), so nothing needs importing
     // afresh per run: without isolation a mutant costs its tests, not the CLI's and Fastify's

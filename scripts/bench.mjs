@@ -6,6 +6,7 @@
 //   --cpu-jobs N   CPU-bound jobs per run (default 200)
 //   --command-jobs N  no-op jobs per drain counted by the commands suite (default 5000)
 //   --pss-reps N   repetitions of the PSS suite (default 1: no timing in it)
+//   --rest-containers 1,10  fleet sizes the rest suite measures (default 1,10)
 //   --only a,b     run only these suites (commands, rest, pss, throughput, cpu, startup, restart, recovery, drain, health, stale, recycle, jobs)
 import { $, argv, fs, path } from 'zx';
 import { machine } from './bench/machine.mjs';
@@ -27,6 +28,7 @@ const options = {
   cpuJobs: Number(argv['cpu-jobs'] ?? 200),
   commandJobs: Number(argv['command-jobs'] ?? 5000),
   pssReps: Number(argv['pss-reps'] ?? 1),
+  restContainers: String(argv['rest-containers'] ?? '1,10').split(',').map(Number),
   log: (message) => console.error(`  · ${message}`),
 };
 

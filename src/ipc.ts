@@ -1,17 +1,31 @@
+/**
+ * Everything the supervisor and a worker process say to each other over the IPC channel, one
+ * union per direction so both sides are checked by the compiler, and the timeouts the two
+ * processes must keep in step.
+ */
 import type { RedisErrorKind } from './redis-errors.js';
+
 /**
  * Why a worker is replaced on purpose: past MAX_JOBS_PER_WORKER, past MAX_MEMORY_MB, asked, or
  * a timed-out job whose processor ignored its AbortSignal past the grace period.
  */
 export type RecycleReason = 'max-jobs' | 'max-memory' | 'manual' | 'job-timeout' | 'redis-unreachable';
 
-/** One run of a processor's check() (CheckResult, when it ran), reported for /health. */
-export interface CheckReport { queue: string; ok: boolean; detail?: string; hint?: string; checkedAt: number }
+/**
+ * After the supervisor asks a worker to abort (a second signal, a hang), how long before it
+ * kills the worker outright (supervisor/shutdown.ts).
+ */
+export const ABORT_GRACE_MS = 3000;
 
 /**
- * Everything the supervisor and a worker process say to each other over the IPC channel.
- * One union per direction, so both sides are checked by the compiler.
+ * An aborting worker exits by then even if Redis never answers (worker/worker-process.ts):
+ * before ABORT_GRACE_MS, so it leaves on its own terms, its jobs handed back, rather than by
+ * the SIGKILL that would leave them to the supervisor's reclaim.
  */
+export const ABORT_EXIT_MS = ABORT_GRACE_MS - 200;
+
+/** One run of a processor's check() (CheckResult, when it ran), reported for /health. */
+export interface CheckReport { queue: string; ok: boolean; detail?: string; hint?: string; checkedAt: number }
 
 /**
  * One kind of job (queue and name) in one worker over one report interval: what started, how
@@ -34,6 +48,17 @@ export interface JobTally {
 
 /** A job running in a worker at the time of its report; `startedAt` is epoch ms. */
 export interface RunningJob { queue: string; jobId: string; name: string; startedAt: number }
+
+/** A worker's heartbeat, told to its supervisor (see the `alive` message). */
+export interface WorkerBeat {
+  state: string;
+  completed: number;
+  failed: number;
+  /** Jobs running now. */
+  active: number;
+  /** How long its longest-down Redis connection has been down, in ms (0: all up). */
+  redisDownMs: number;
+}
 
 /** Worker → supervisor. */
 export type WorkerMessage =
@@ -63,8 +88,13 @@ export type WorkerMessage =
   | { type: 'recycle-request'; reason: RecycleReason; jobsDone: number; rssMb: number }
   /** The worker has stopped taking jobs and waits for its active ones. */
   | { type: 'draining' }
-  /** Sent from a timer every heartbeat: its arrival proves the event loop still turns. */
-  | { type: 'alive' }
+  /**
+   * Sent from a timer every heartbeat: its arrival proves the event loop still turns. It carries
+   * what the worker's registration shows (the supervisor writes every worker's heartbeat in one
+   * round trip: registry/container-heartbeat.ts) and how long the worker's own Redis connections
+   * have been down (0 while they are up), so a worker cut off from Redis still looks silent.
+   */
+  | ({ type: 'alive' } & WorkerBeat)
   /**
    * The BullMQ Worker of `queue` keeps failing (`count` errors so far, the latest `error`).
    * Sent when it starts and then at most once a second while the count grows (ErrorWatch).
@@ -87,7 +117,9 @@ export type SupervisorMessage =
   /** Take no new jobs (pause fetching), finish the running ones, stay up until drain or abort. */
   | { type: 'quiet' }
   /** To a pre-forked worker (supervisor/prefork.ts), waiting with its modules loaded: start now. */
-  | { type: 'go' };
+  | { type: 'go' }
+  /** Its registration is gone from Redis (FLUSHALL, a prune): write it again in full. */
+  | { type: 'register' };
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';

@@ -15,7 +15,7 @@ export const REDIS_KEEPALIVE_MS = 10_000;
  * and reconnected, its unanswered commands sent again on the new one (ioredis's socketTimeout).
  * A path that silently drops packets (a NAT or load balancer timing out, a failover leaving
  * sockets dangling: no RST, no FIN) otherwise holds every command for ever while new
- * connections would work (issue 23). Above BullMQ's longest blocking fetch (10 s, which its own
+ * connections would work. Above BullMQ's longest blocking fetch (10 s, which its own
  * watchdog abandons 1 s later), so a worker waiting for a job is never mistaken for a dead one.
  */
 export const REDIS_SOCKET_TIMEOUT_MS = 15_000;

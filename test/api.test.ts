@@ -26,13 +26,15 @@ async function writesSoFar(): Promise<number> {
  * their metadata shortly after it listens (seen +2 on a busy machine), which no request caused.
  */
 async function settledWrites(): Promise<number> {
-  let last = await writesSoFar();
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 300));
+  let last: number | undefined;
+  // Settled: the same count in two reads 300 ms apart (the first read only sets `last`).
+  const settled = await waitFor(async () => {
     const now = await writesSoFar();
-    if (now === last) return now;
+    const same = now === last;
     last = now;
-  }
+    return same && { writes: now };
+  }, 'the api\'s start-up writes to settle', 20_000, 300);
+  return settled.writes;
 }
 
 describe('api: job ids that would poison the queue (issue 8, item 7)', () => {

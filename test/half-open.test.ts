@@ -3,7 +3,7 @@ import { REDIS_SOCKET_TIMEOUT_MS } from '../src/redis.js';
 import { startBlackholeProxy, type BlackholeProxy } from './helpers/blackhole-proxy.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, completedJobs, startFleet, type TestFleet } from './helpers/supervisor.js';
-import { pollUntil } from './helpers/poll.js';
+import { pollUntil } from './helpers/wait.js';
 import { registryKeys } from '../src/registry/keys.js';
 
 let redis: RedisServer;

@@ -1,10 +1,9 @@
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryKeys } from '../src/registry/keys.js';
-import { pollUntil } from './helpers/poll.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, withFleet } from './helpers/supervisor.js';
-import { waitFor } from './helpers/wait.js';
+import { pollUntil, waitFor } from './helpers/wait.js';
 
 let redis: RedisServer;
 beforeAll(async () => { redis = await startRedis(); });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from './helpers/processes.js';
-import { pollUntil } from './helpers/poll.js';
+import { pollUntil } from './helpers/wait.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, withFleet } from './helpers/supervisor.js';
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/errors.js';
-import { ABORT_GRACE_MS, SHUTDOWN_WRITE_GRACE_MS } from '../src/supervisor/shutdown.js';
+import { ABORT_GRACE_MS } from '../src/ipc.js';
+import { SHUTDOWN_WRITE_GRACE_MS } from '../src/supervisor/shutdown.js';
 import { startBlackholeProxy, type BlackholeProxy } from './helpers/blackhole-proxy.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, startFleet, type TestFleet } from './helpers/supervisor.js';

@@ -181,7 +181,8 @@ describe('no job stranded', () => {
       const bullField = `bull:${fleet.queueName}`;
       expect(await redis.client.hget(key, bullField)).toBeTruthy();
       await redis.client.flushall(); // this test file's own redis-server
-      await waitFor(async () => (await redis.client.hget(key, 'heartbeat')) !== null, 'a heartbeat after the flush');
+      // The heartbeat is the index's score (the supervisor writes it; the worker registers again when it is gone).
+      await waitFor(async () => (await redis.client.zscore(registryKeys(fleet.prefix).index, `worker-${fleet.hostname}-1`)) !== null, 'a heartbeat after the flush');
       await waitFor(async () => (await redis.client.hget(key, bullField)) !== null, 'the BullMQ worker id registered again', 3000).catch(() => {});
       expect(await redis.client.hgetall(key)).toMatchObject({ [bullField]: expect.any(String), pid: expect.any(String), queues: fleet.queueName });
       expect(await redis.client.zscore(registryKeys(fleet.prefix).index, `worker-${fleet.hostname}-1`)).not.toBeNull();

@@ -2,10 +2,9 @@ import { EXIT } from '../src/errors.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, completedJobs, startFleet, withFleet } from './helpers/supervisor.js';
-import { waitFor } from './helpers/wait.js';
+import { pollUntil, waitFor } from './helpers/wait.js';
 import { FIXTURES, workerPidsOf } from './helpers/processes.js';
-import { pollUntil } from './helpers/poll.js';
-import { ABORT_GRACE_MS } from '../src/supervisor/shutdown.js';
+import { ABORT_GRACE_MS } from '../src/ipc.js';
 import type { TestFleet } from './helpers/supervisor.js';
 
 /**

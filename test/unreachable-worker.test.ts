@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_SOCKET_TIMEOUT_MS } from '../src/redis.js';
 import { workerPidsOf } from './helpers/processes.js';
-import { pollUntil } from './helpers/poll.js';
+import { pollUntil } from './helpers/wait.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, completedJobs, withFleet } from './helpers/supervisor.js';
 

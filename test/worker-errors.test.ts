@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pollUntil } from './helpers/poll.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, withFleet } from './helpers/supervisor.js';
-import { waitFor } from './helpers/wait.js';
+import { pollUntil, waitFor } from './helpers/wait.js';
 
 let redis: RedisServer;
 beforeAll(async () => { redis = await startRedis(); });

@@ -37,6 +37,8 @@ export interface ApiAppOptions {
   token: string | undefined;
   /** JOB_ATTEMPTS / JOB_BACKOFF: what a job gets unless its opts say otherwise. @defaultValue 1 attempt, no backoff */
   jobDefaults?: JobDefaults;
+  /** BOUY_HOSTNAME, shown in /health. */
+  hostname?: string;
 }
 
 export interface ApiApp {
@@ -60,7 +62,7 @@ export async function buildApiApp(options: ApiAppOptions): Promise<ApiApp> {
   useBoundedJsonParser(app);
   if (options.token !== undefined) await requireBearerToken(app, options.token, ['/livez', '/readyz']);
   answerErrors(app);
-  await app.register(healthPlugin, { ready: redisReadiness(redis, writeProbeKey(options.keyPrefix)) });
+  await app.register(healthPlugin, { ready: redisReadiness(redis, writeProbeKey(options.keyPrefix)), identity: { service: 'api', hostname: options.hostname } });
   addJobRoutes(app, queues, redis, options.bullPrefix, options.jobDefaults ?? { attempts: 1, backoff: undefined });
   return {
     app,

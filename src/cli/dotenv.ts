@@ -4,7 +4,16 @@ import type { Env } from './process.js';
 
 const LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/;
 
-/** Parses `.env` text: KEY=value lines, # comments, optional quotes, optional `export`. */
+/**
+ * Parses `.env` text: KEY=value lines, # comments, optional quotes, optional `export`.
+ *
+ * Not Node's util.parseEnv: the same file is read by docker-compose (python-dotenv's rules),
+ * and the CLI must see what the containers get. util.parseEnv (checked on Node 20.20) differs on two
+ * things a real .env holds: it cuts an unquoted value at any `#` (`REDIS_URL=redis://:p#ss@r`
+ * becomes `redis://:p`), where compose needs whitespace before an inline comment; and it does
+ * not unescape `\"` inside double quotes (`"a\"b"` becomes `a\`). test/decisions/cli-decisions
+ * pins both.
+ */
 export function parseDotenv(text: string): Record<string, string> {
   const values: Record<string, string> = {};
   for (const line of text.split(/\r?\n/)) {

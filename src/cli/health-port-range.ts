@@ -1,3 +1,4 @@
+import { portRange } from '../config/parse.js';
 import { BouyError } from '../errors.js';
 import type { Env } from './process.js';
 
@@ -14,13 +15,11 @@ export interface PortRange {
 /** BOUY_HEALTH_PORTS, `LOW-HIGH` or one port (default 8080-8089): one port per worker container. */
 export function healthPortRange(env: Env): PortRange {
   const value = env.BOUY_HEALTH_PORTS ?? '8080-8089';
-  const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(value);
-  const low = Number(match?.[1]);
-  const high = Number(match?.[2] ?? match?.[1]);
-  if (!match || low < 1 || high > 65535 || high < low) {
+  const range = portRange(value, true);
+  if (range === undefined) {
     throw new BouyError('BOUY_ERR_USAGE', `BOUY_HEALTH_PORTS=${JSON.stringify(value)} is not valid: LOW-HIGH host ports, e.g. 8080-8089`);
   }
-  return { low, high };
+  return { low: range[0], high: range[1] };
 }
 
 /** A worker container and the host port its health is published on (undefined: none fixed). */

@@ -14,7 +14,14 @@ function shellStatus(code: number | null, signal: NodeJS.Signals | null): number
   return signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 1);
 }
 
-/** Runs a command and collects its output; a missing executable is code 127, as in a shell. */
+/**
+ * Runs a command and collects its output; a missing executable is code 127, as in a shell.
+ *
+ * Not zx, though zx is a dependency (the scripts use it): importing it costs ~130 ms on this
+ * 2-core machine at load 3 (126–161 ms, three runs), and it runs every command through bash. A
+ * `./bouy ps` or `health` makes several docker calls, each a direct spawn here; the CLI's
+ * latency is the operator's, so the fifteen lines below stay.
+ */
 export function capture(file: string, args: readonly string[], env: Env, cwd?: string): Promise<Captured> {
   return new Promise((resolve) => {
     const child = spawn(file, args, { env: env as NodeJS.ProcessEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -31,6 +38,10 @@ export function capture(file: string, args: readonly string[], env: Env, cwd?: s
  * Runs a command attached to this terminal (compose's progress, logs -f, exec) and resolves to
  * its exit status. Ctrl-C reaches it through the terminal's process group; this process only
  * stays alive until it has finished, so the status is the command's own.
+ *
+ * Not zx: zx settles a command on the child's 'close' and always runs it under a shell, and
+ * here the status must be the command's own the moment it exits ('exit', see below), with no
+ * bash between the terminal and compose to take the Ctrl-C first.
  */
 export function attach(
   file: string, args: readonly string[], env: Env, options: { stdout?: 'inherit' | 'stderr'; cwd?: string } = {},

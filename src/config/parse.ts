@@ -79,3 +79,16 @@ export function text(env: Env, problems: Problems, name: string, fallback: strin
   }
   return value;
 }
+
+/**
+ * `LOW-HIGH` ports, 1 ≤ LOW ≤ HIGH ≤ 65535, or (where `single` allows) one port as a range of
+ * one; undefined when the value is neither. The one reading of HEALTH_PORT_RANGE and the CLI's
+ * BOUY_HEALTH_PORTS, each naming its own variable when it is undefined.
+ */
+export function portRange(value: string, single = false): [number, number] | undefined {
+  const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(value);
+  if (!match || (match[2] === undefined && !single)) return undefined;
+  const low = Number(match[1]);
+  const high = Number(match[2] ?? match[1]);
+  return low >= 1 && high <= 65535 && low <= high ? [low, high] : undefined;
+}

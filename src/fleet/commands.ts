@@ -24,7 +24,7 @@ export function parseCommand(value: unknown): { command: FleetCommand } | { erro
   const body = value as Record<string, unknown>;
   const allowed: Record<string, string[]> = { quiet: ['action', 'host'], recycle: ['action', 'host', 'worker'], resize: ['action', 'host', 'workers'] };
   const action = body.action;
-  if (typeof action !== 'string' || !(action in allowed)) return { error: `action ${JSON.stringify(action)} is not valid: one of quiet, recycle, resize` };
+  if (typeof action !== 'string' || !Object.hasOwn(allowed, action)) return { error: `action ${JSON.stringify(action)} is not valid: one of quiet, recycle, resize` };
   const unknown = Object.keys(body).filter((k) => !allowed[action]!.includes(k));
   if (unknown.length > 0) return { error: `unknown field(s) for ${action}: ${unknown.join(', ')}` };
   const host = body.host;
@@ -39,11 +39,14 @@ export function parseCommand(value: unknown): { command: FleetCommand } | { erro
   return { command: { action: 'resize', host, workers: body.workers } };
 }
 
+// Stryker disable all: Redis I/O, tested against a real Redis (test/fleet-burst.test.ts); the pure rules around it are mutated
 /** Queues a command for one host's supervisor; the list expires so a dead host's commands go. */
 export async function sendCommand(redis: RedisClient, prefix: string, command: FleetCommand): Promise<void> {
   const key = fleetKeys(prefix).commands(command.host);
   await redis.multi().rpush(key, JSON.stringify({ ...command, at: Date.now() })).pexpire(key, COMMAND_TTL_MS).exec();
 }
+
+// Stryker restore all
 
 /** Most commands the supervisor takes from its list in one read; a longer burst comes in several. */
 export const COMMAND_BATCH = 1000;
@@ -67,6 +70,7 @@ export function collapseCommands(commands: readonly FleetCommand[]): FleetComman
   });
 }
 
+// Stryker disable all: Redis I/O, tested against a real Redis (test/fleet-burst.test.ts); the pure rules around it are mutated
 /**
  * The supervisor's side: waits for its host's commands (BLPOP on a connection of its own, so
  * the blocking read holds up nothing else), then takes every other one already waiting (up to

@@ -1,5 +1,5 @@
 import type { RedisClient } from '../redis.js';
-import type { Config } from '../config/config.js';
+import { MISSED_HEARTBEATS, type Config } from '../config/config.js';
 import { residentBytes } from '../health/process-memory.js';
 import type { Logger } from '../log.js';
 import { within } from '../timeout.js';
@@ -17,8 +17,6 @@ import { clip, MAX_JOBS_LISTED, publishSnapshot, withdrawSnapshot, workerState, 
  * all the time, and are as fresh as the last publication (a heartbeat at most).
  */
 const LOOK_EVERY_MS = 1000;
-/** A snapshot outlives this many missed heartbeats, then expires with its supervisor. */
-const MISSED_HEARTBEATS = 3;
 
 /** What makes a snapshot worth publishing before its keep-alive: all of it but what always moves. */
 function changeOf(snapshot: SupervisorSnapshot): string {
@@ -54,6 +52,7 @@ export function startFleetReporting(options: ReporterOptions): FleetReporting {
   const { config, redis, supervisor, log } = options;
   const host = config.hostname;
   const startedAt = Date.now() - Math.round(process.uptime() * 1000);
+  // A snapshot outlives as many missed heartbeats as a registration, then expires with its supervisor.
   const ttlMs = Math.max(3000, config.heartbeatSeconds * 1000 * MISSED_HEARTBEATS);
   let wasLeader = false;
 

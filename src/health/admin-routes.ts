@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { MAX_WORKERS } from '../config/config.js';
-import { sameSecret } from '../http/credentials.js';
+import { bearerMatches } from '../http/credentials.js';
 import type { WorkerPool } from '../supervisor/pool.js';
 
 /**
@@ -11,9 +11,7 @@ import type { WorkerPool } from '../supervisor/pool.js';
 export function registerAdminRoutes(app: FastifyInstance, supervisor: WorkerPool, token: string): void {
   app.register(async (admin) => {
     admin.addHook('onRequest', async (request, reply) => {
-      const header = request.headers.authorization ?? '';
-      const given = header.startsWith('Bearer ') ? header.slice(7) : '';
-      if (!sameSecret(given, token)) {
+      if (!bearerMatches(request.headers.authorization, token)) {
         return reply.code(401).send({ error: 'unauthorized', message: 'send Authorization: Bearer <ADMIN_TOKEN>' });
       }
     });

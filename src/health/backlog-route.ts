@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Queue } from 'bullmq';
-import { sameSecret } from '../http/credentials.js';
+import { bearerMatches } from '../http/credentials.js';
 import { readFleetBacklog } from './queue-backlog.js';
 import { windowFromQuery, type BacklogSettings } from './backlog-settings.js';
 import { RETRY_AFTER_SECONDS } from './health-plugin.js';
-import type { Config } from '../config/config.js';
+import type { SharedSettings } from '../config/shared.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { openQueue } from '../queue.js';
 
@@ -28,8 +28,7 @@ const READ_REDIS_MS = 1000;
 export function registerBacklogRoute(app: FastifyInstance, queues: readonly Queue[], settings: BacklogSettings): void {
   app.get('/backlog', async (request, reply) => {
     if (settings.token !== undefined) {
-      const given = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
-      if (!sameSecret(given, settings.token)) {
+      if (!bearerMatches(request.headers.authorization, settings.token)) {
         return reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: 'unauthorized', message: '/backlog needs `Authorization: Bearer <BACKLOG_TOKEN>`' });
       }
     }
@@ -45,7 +44,7 @@ export function registerBacklogRoute(app: FastifyInstance, queues: readonly Queu
 }
 
 /** The QUEUE_NAME queues on `redis`, for the backlog route and gauges of `app`; closed with it. */
-export function openBacklogQueues(app: FastifyInstance, config: Config, redis: Redis): Queue[] {
+export function openBacklogQueues(app: FastifyInstance, config: SharedSettings, redis: Redis): Queue[] {
   const queues = config.queues.map((name) => openQueue(name, redis, config.bullPrefix));
   app.addHook('onClose', async () => {
     await Promise.all(queues.map((queue) => queue.close()));

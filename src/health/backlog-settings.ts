@@ -1,11 +1,11 @@
 import { number, Problems, type Env } from '../config/parse.js';
 import { invalidConfiguration } from '../errors.js';
+import { MIN_TOKEN_LENGTH } from '../http/credentials.js';
 
 /** KEDA's default pollingInterval, and deploy/kubernetes/keda/scaledobject.yaml's. */
 export const DEFAULT_BACKLOG_WINDOW_SECONDS = 15;
 /** An hour: a window longer than that would count far-future jobs again. */
 export const MAX_BACKLOG_WINDOW_SECONDS = 3600;
-export const BACKLOG_TOKEN_MIN_LENGTH = 16;
 
 /** The settings of `GET /backlog` and the backlog gauges, wherever they are served (worker, scheduler). */
 export interface BacklogSettings {
@@ -23,8 +23,8 @@ export function loadBacklogSettings(env: Env = process.env): BacklogSettings {
   const problems = new Problems();
   const windowSeconds = number(env, problems, 'BACKLOG_WINDOW_SECONDS', DEFAULT_BACKLOG_WINDOW_SECONDS, 0, MAX_BACKLOG_WINDOW_SECONDS);
   let token = env.BACKLOG_TOKEN === '' ? undefined : env.BACKLOG_TOKEN;
-  if (token !== undefined && token.length < BACKLOG_TOKEN_MIN_LENGTH) {
-    problems.add('BACKLOG_TOKEN', '(hidden)', `at least ${BACKLOG_TOKEN_MIN_LENGTH} characters (\`openssl rand -hex 32\`), or unset to leave /backlog open`);
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
+    problems.add('BACKLOG_TOKEN', '(hidden)', `at least ${MIN_TOKEN_LENGTH} characters (\`openssl rand -hex 32\`), or unset to leave /backlog open`);
     token = undefined;
   }
   if (problems.list.length > 0) throw invalidConfiguration(problems.list);

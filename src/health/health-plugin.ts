@@ -15,7 +15,9 @@ export interface Readiness {
 
 export interface StatusReport {
   status: HealthStatus;
-  /** Fields beside `status` in /health. */
+  /** Whether Redis answered: `redis` in /health, `ok` or `unreachable`. */
+  redis: boolean;
+  /** The service's own fields in /health, after `status`, the identity and `redis`. */
   body?: Record<string, unknown>;
 }
 
@@ -29,6 +31,8 @@ export interface HealthPluginOptions {
    * Redis call: a probe must answer when Redis does not). Default: it answers, so it lives.
    */
   live?(): Readiness;
+  /** Which service on which host answers, at the top of /health. */
+  identity?: { service: string; hostname?: string };
 }
 
 function unavailable(reply: FastifyReply): FastifyReply {
@@ -45,8 +49,8 @@ export const healthPlugin = fp<HealthPluginOptions>(async (app: FastifyInstance,
   const startedAt = Date.now();
   const uptime = () => Math.round((Date.now() - startedAt) / 1000);
   const status = options.status ?? (async (): Promise<StatusReport> => {
-    const { ready, body } = await options.ready();
-    return { status: ready ? 'healthy' : 'unhealthy', body };
+    const { ready, body: { redis, ...body } = {} } = await options.ready();
+    return { status: ready ? 'healthy' : 'unhealthy', redis: redis === true, body };
   });
 
   app.get('/livez', async (_request, reply) => {
@@ -59,8 +63,10 @@ export const healthPlugin = fp<HealthPluginOptions>(async (app: FastifyInstance,
     return (ready ? reply.code(200) : unavailable(reply)).send({ ready, ...body });
   });
   app.get('/health', async (_request, reply) => {
+    // The one place a /health body is assembled, for every service.
     const report = await status();
-    return (report.status === 'unhealthy' ? unavailable(reply) : reply.code(200)).send({ status: report.status, ...report.body, uptime_s: uptime() });
+    const body = { status: report.status, ...options.identity, redis: report.redis ? 'ok' : 'unreachable', ...report.body, uptime_s: uptime() };
+    return (report.status === 'unhealthy' ? unavailable(reply) : reply.code(200)).send(body);
   });
 }, { name: 'bouy-health', fastify: '5.x' });
 

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry as PromRegistry } from 'prom-client';
 import type { Config } from '../config/config.js';
+import type { SchedulerSettings } from '../config/scheduler.js';
 import { BouyError } from '../errors.js';
 import { AJV_OPTIONS, formatValidation } from '../http/strict-schema.js';
 import type { Logger } from '../log.js';
@@ -35,8 +36,9 @@ export async function buildHealthApp(config: Config, source: HealthSource): Prom
   };
   const workers = (slots: SlotView[]) => ({ worker_count: slots.length, workers_ready: slots.filter((s) => s.state === 'ready').length });
   await app.register(healthPlugin, {
+    identity: { service: 'worker', hostname: config.hostname },
     // Alive unless Redis has not answered this process for LIVEZ_REDIS_SECONDS: a half-open
-    // connection its reconnects did not mend (issue 23), which only a restart may.
+    // connection its reconnects did not mend, which only a restart may.
     live() {
       const silentMs = source.redisUnansweredMs?.() ?? 0;
       if (silentMs <= config.livezRedisSeconds * 1000) return { ready: true };
@@ -51,9 +53,10 @@ export async function buildHealthApp(config: Config, source: HealthSource): Prom
       const { slots, redis, status, reasons } = await assess();
       return {
         status,
+        redis,
         body: {
-          reasons, ...workers(slots), queue: config.queues.join(','), queues: config.queues, hostname: config.hostname,
-          redis: redis ? 'ok' : 'unreachable', processor: processorChecks(slots.filter((s) => s.state === 'ready')), limits: limitsOf(config),
+          reasons, ...workers(slots), queue: config.queues.join(','), queues: config.queues,
+          processor: processorChecks(slots.filter((s) => s.state === 'ready')), limits: limitsOf(config),
           ...(await source.extra?.()), workers: slots,
         },
       };
@@ -85,7 +88,7 @@ export function limitsOf(config: Config): Record<string, unknown> {
  * Listens on HEALTH_PORT, or the next free port of HEALTH_PORT_RANGE when it is taken (several
  * supervisors on one host). Returns the port it got; none free is a configuration error.
  */
-export async function listenInRange(app: FastifyInstance, config: Config, log: Logger): Promise<number> {
+export async function listenInRange(app: FastifyInstance, config: SchedulerSettings, log: Logger): Promise<number> {
   const [, high] = config.healthPortRange;
   for (let port = config.healthPort; port <= high; port += 1) {
     try {

@@ -82,6 +82,7 @@ export function composeBacklog(counts: QueueCounts, meta: QueueMeta, windowMs: n
   };
 }
 
+// Stryker disable all: reading Redis, tested against a real Redis (test/backlog.test.ts); composeBacklog above is mutated
 /** A positive whole number from a meta hash field, else undefined (unset, or removed). */
 function positive(value: unknown): number | undefined {
   const n = Number(value);

@@ -16,6 +16,16 @@ export function sameSecret(given: string, expected: string): boolean {
 }
 
 /**
+ * Whether an Authorization header carries `Bearer <token>` (the scheme in any case, RFC 7235),
+ * compared with sameSecret. The one bearer check of the health server's /admin and /backlog
+ * (the api's goes through @fastify/bearer-auth, with sameSecret too).
+ */
+export function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const given = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1] ?? '';
+  return sameSecret(given, token);
+}
+
+/**
  * Whether a bind address is reachable only from this host: `localhost`, 127.0.0.0/8, ::1
  * (and ::ffff:127.x). A service may run without credentials only there.
  */

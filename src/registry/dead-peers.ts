@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { liveHosts } from './fleet.js';
 import { registryKeys } from './keys.js';
 import { logReclaimed, type Registry } from './registry.js';
+import type { WriteWatch } from './write-watch.js';
 
 export interface DeadPeerOptions {
   prefix: string;
@@ -11,8 +12,6 @@ export interface DeadPeerOptions {
   hostname: string;
   /** A registration (and a supervisor's presence) this old is dead: 3 missed heartbeats. */
   staleAfterMs: number;
-  /** HEARTBEAT_SECONDS in ms: Redis not taking writes for longer may have silenced live peers. */
-  heartbeatMs: number;
   /** How often to look; a dead peer's jobs wait at most staleAfterMs + this (+ the reclaim). */
   everyMs: number;
   maxKills: number;
@@ -32,78 +31,73 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * supervisor's business (hang watchdog, reclaim on exit). Moves are by lock token, so a job
  * that moved on meanwhile is left alone; kills are counted once per token whoever counts.
  *
- * Not right after an outage: heartbeats stop for everyone while Redis refuses or holds writes
- * (restarting, a Sentinel failover), so after one, peers are judged only once this
- * supervisor's own writes have gone through promptly for a stale period. Only an outage seen
- * resets that clock, not our own start: a supervisor started beside a dead peer reclaims it at
- * once (the restarted survivor of a lost host must not leave its jobs to BullMQ's stall check).
+ * Not right after an outage (WriteWatch): heartbeats stop for everyone while Redis refuses or
+ * holds writes, so after one, peers are judged only once this supervisor's own writes have
+ * gone through promptly for a stale period. Only an outage seen resets that clock, not our own
+ * start: a supervisor started beside a dead peer reclaims it at once.
  *
- * One sweeper a tick for the whole fleet (the sweep token, see tick), and one reclaimer at a
- * time: a short Redis lock (SET NX PX), not the leader. The leader may be
- * the very peer that died, and a new one is elected only after LEADER_TTL_SECONDS (15 s),
- * which alone would miss the goal of 3 heartbeats + 2 s; any survivor can take the lock.
+ * Cheap at rest (issue 21, goal 4): no heartbeat can expire before the oldest one in the index
+ * does, so a look reads that one score and sleeps until it could (about every stale period less
+ * a heartbeat: one ZRANGE per supervisor); only when something expired is there a write — the
+ * fleet's sweep token (SET NX PX), so one supervisor a tick judges for everyone, which also
+ * probes our writes right before judging. One reclaimer at a time: a short Redis lock, not the
+ * leader, which may be the very peer that died (a new one is elected only after
+ * LEADER_TTL_SECONDS, which alone would miss the goal of 3 heartbeats + 2 s).
  */
-export function reclaimDeadPeers(redis: Redis, registry: Registry, options: DeadPeerOptions, log: Logger): { stop(): void } {
-  const lockKey = `${registryKeys(options.prefix).index}:reclaim-lock`;
-  const probeKey = `${registryKeys(options.prefix).index}:write-probe`;
-  const sweepKey = `${registryKeys(options.prefix).index}:sweep`;
+export function reclaimDeadPeers(redis: Redis, registry: Registry, writes: WriteWatch, options: DeadPeerOptions, log: Logger): { stop(): void } {
+  const keys = registryKeys(options.prefix);
   const lockMs = Math.max(5000, options.staleAfterMs);
-  /** Since when our own writes have gone through promptly; undefined while they fail. */
-  let writableSince: number | undefined = Number.NEGATIVE_INFINITY;
+  /** Nothing can have expired before then (this process's clock). */
+  let nextLookAt = Number.NEGATIVE_INFINITY;
   let busy = false;
-  /**
-   * A write (or the reads after it) held so long that a live peer's writes, held as long, could
-   * have let its heartbeat expire: a peer beats every heartbeat and is stale after
-   * staleAfterMs, so only a hold longer than staleAfterMs − heartbeat can fake a death. A
-   * shorter bar (one heartbeat) was crossed by plain CPU load on a busy 2-core machine, kept
-   * resetting the clock, and left dead peers' jobs to BullMQ's stall check (chaos: 10 stranded).
-   */
-  const heldUp = (since: number) => Date.now() - since > options.staleAfterMs - options.heartbeatMs;
+  /** How long until the oldest heartbeat in the index expires, in ms (≤ 0: it has); a stale period with none. */
+  const untilFirstExpiry = async (): Promise<number> => {
+    const [, score] = await redis.zrange(keys.index, '0', '0', 'WITHSCORES');
+    return score === undefined ? options.staleAfterMs : Number(score) + options.staleAfterMs - (await registry.clock.now());
+  };
   const tick = async () => {
-    if (busy) return;
+    if (busy || Date.now() < nextLookAt) return;
     busy = true;
     try {
+      const untilMs = await untilFirstExpiry();
+      if (untilMs >= 0) {
+        nextLookAt = Date.now() + Math.min(untilMs, options.staleAfterMs);
+        return;
+      }
+      if (!writes.mayJudge()) return;
       const probedAt = Date.now();
-      const mayJudge = writableSince !== undefined && probedAt - writableSince >= options.staleAfterMs;
+      // The fleet's sweep token: the first supervisor to ask in a tick judges for everyone. The
+      // token lives a little less than a tick, so a lone supervisor wins it every tick.
       let sweeps: boolean;
       try {
-        // One write a tick, two uses: it probes our writes (below), and, once we may judge, it
-        // is the fleet's sweep token (SET NX PX): the first supervisor to ask in a period sweeps
-        // for everyone, the others only probe. So a fleet sweeps about once a tick, not once a
-        // tick per supervisor (issue 21, goal 4). The token lives a little less than a tick,
-        // so a lone supervisor wins it every tick.
-        sweeps = mayJudge
-          ? (await redis.set(sweepKey, options.hostname, 'PX', Math.max(1, Math.floor(options.everyMs * 0.8)), 'NX')) === 'OK'
-          : (await redis.set(probeKey, options.hostname, 'PX', lockMs), false);
+        sweeps = (await redis.set(keys.sweep, options.hostname, 'PX', Math.max(1, Math.floor(options.everyMs * 0.8)), 'NX')) === 'OK';
       } catch (error) {
-        writableSince = undefined;
+        writes.failed();
         throw error;
       }
-      // Our connection queues (and, at a failover, resends) a write Redis does not take: a
-      // slow probe is an outage we lived through, a failed one an outage still going on.
-      if (writableSince === undefined || heldUp(probedAt)) writableSince = Date.now();
-      if (!sweeps || Date.now() - writableSince < options.staleAfterMs) return;
+      writes.wrote(probedAt);
+      if (!sweeps || !writes.mayJudge()) return;
       const expired = await registry.expired(options.staleAfterMs);
       if (expired.length === 0) return;
       const pipeline = redis.pipeline();
-      for (const name of expired) pipeline.hget(registryKeys(options.prefix).worker(name), 'host');
+      for (const name of expired) pipeline.hget(keys.worker(name), 'host');
       const hosts = ((await pipeline.exec()) ?? []).map(([, host]) => host as string | null);
       const live = await liveHosts(redis, options.prefix, options.staleAfterMs, await registry.clock.now());
       const dead = expired.filter((_, i) => !live.has(hosts[i] ?? ''));
       if (dead.length === 0) return;
-      if (heldUp(probedAt)) {
-        writableSince = Date.now(); // an outage began after the probe: what we read may be its silence
+      if (writes.heldUp(probedAt)) {
+        writes.restart(); // an outage began after the probe: what we read may be its silence
         return;
       }
       const token = `${options.hostname}:${randomUUID()}`;
-      if ((await redis.set(lockKey, token, 'PX', lockMs, 'NX')) !== 'OK') return;
+      if ((await redis.set(keys.reclaimLock, token, 'PX', lockMs, 'NX')) !== 'OK') return;
       try {
         const moved = await registry.reclaimAll(dead, { maxKills: options.maxKills });
         await registry.remove(dead);
         log.warn({ workers: dead, hosts: [...new Set(hosts.filter((h, i) => h && dead.includes(expired[i]!)))] }, `removed ${dead.length} registration(s) of dead peers (heartbeat and supervisor silent)`);
         logReclaimed(log, { workers: dead }, moved, 'of dead peers');
       } finally {
-        await redis.eval(RELEASE, 1, lockKey, token);
+        await redis.eval(RELEASE, 1, keys.reclaimLock, token);
       }
     } catch (error) {
       log.debug({ err: error }, 'could not check for dead peers');

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient as Redis } from '../redis.js';
+import { registryKeys } from './keys.js';
 
 /** What one supervisor tells the fleet about itself: its configuration and image version. */
 export interface FleetMember {
@@ -19,7 +20,7 @@ export interface FleetView {
   differences: Array<{ setting: string; values: Record<string, string[]> }>;
 }
 
-const fleetKey = (prefix: string) => `${prefix}:fleet`;
+const fleetKey = (prefix: string) => registryKeys(prefix).fleet;
 
 /** A short stable hash of settings (keys sorted), equal on every identically configured host. */
 export function fingerprint(settings: Record<string, unknown>): string {

@@ -6,6 +6,7 @@ import { BouyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { isAlive } from './local-process.js';
+import { registryKeys } from './keys.js';
 
 /** Who holds a BOUY_HOSTNAME: one supervisor run. */
 interface Holder {
@@ -17,12 +18,16 @@ interface Holder {
   beat: number;
 }
 
-/** Renews the claim if it is still this run's (or gone); else answers the holder's value. */
-const RENEW = `
-local held = redis.call('GET', KEYS[1])
-if held and string.find(held, ARGV[1], 1, true) == nil then return held end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return false`;
+/**
+ * Renews the claim if it is still this run's (or gone); else `other` is the holder's value. A
+ * part of the container heartbeat's script (KEYS[2], ARGV[1..3]: run, value, expiry): one
+ * round trip a heartbeat renews the claim and writes the workers' heartbeats.
+ */
+export const RENEW_PART = `
+local claimed = redis.call('GET', KEYS[2])
+local other = false
+if claimed and string.find(claimed, ARGV[1], 1, true) == nil then other = claimed
+else redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) end`;
 
 /** Deletes the claim only if it is still this run's. */
 const RELEASE = `
@@ -30,7 +35,7 @@ local held = redis.call('GET', KEYS[1])
 if held and string.find(held, ARGV[1], 1, true) then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-const claimKey = (prefix: string, hostname: string) => `${prefix}:host:${hostname}`;
+
 
 function machineId(): string {
   let boot = '';
@@ -51,8 +56,11 @@ function parse(value: string | null): Holder | undefined {
 }
 
 export interface HostnameClaim {
-  /** Renews it (every heartbeat); logs once if another run took it meanwhile. */
-  renew(): Promise<void>;
+  readonly key: string;
+  /** ARGV of RENEW_PART for the next renewal (every heartbeat, by the container heartbeat). */
+  renewal(): [run: string, value: string, expiryMs: string];
+  /** What RENEW_PART found: another run's value when it holds the claim; logs once when it does. */
+  renewed(other: string | null): void;
   release(): Promise<void>;
 }
 
@@ -73,7 +81,7 @@ export async function claimHostname(
   options: { prefix: string; hostname: string; staleAfterMs: number; heartbeatMs: number },
   log: Logger,
 ): Promise<HostnameClaim> {
-  const key = claimKey(options.prefix, options.hostname);
+  const key = registryKeys(options.prefix).host(options.hostname);
   const self: Holder = { run: randomUUID(), pid: process.pid, machine: machineId(), beat: 0 };
   const value = () => JSON.stringify(self);
   const take = async (mode: 'NX' | 'force') => (mode === 'NX'
@@ -120,9 +128,12 @@ export async function claimHostname(
 
   let warned = false;
   return {
-    async renew() {
+    key,
+    renewal() {
       self.beat += 1;
-      const other = (await redis.eval(RENEW, 1, key, self.run, value(), String(options.staleAfterMs))) as string | null;
+      return [self.run, value(), String(options.staleAfterMs)];
+    },
+    renewed(other) {
       const holder = parse(other);
       if (holder && !warned) {
         warned = true;

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { RedisClient as Redis } from '../redis.js';
+import { lockOwner } from './keys.js';
 
 /** Job hash field counting the workers that died running the job (BullMQ's `stc` for kills). */
 export const KILLS_FIELD = 'bouy:kills';
@@ -32,7 +33,7 @@ export async function killSuspects(redis: Redis, queue: Queue, held: readonly { 
   const read = redis.pipeline();
   for (const job of held) read.hget(queue.toKey(job.jobId), KILLS_FIELD);
   const counts = ((await read.exec()) ?? []).map(([, kills]) => Number(kills ?? 0));
-  const ownerOf = (job: { token: string }) => job.token.slice(0, job.token.lastIndexOf(':'));
+  const ownerOf = (job: { token: string }) => lockOwner(job.token);
   const most = new Map<string, number>();
   held.forEach((job, i) => most.set(ownerOf(job), Math.max(most.get(ownerOf(job)) ?? 0, counts[i]!)));
   return new Set(held.filter((job, i) => counts[i] === most.get(ownerOf(job))).map((job) => job.jobId));

@@ -2,6 +2,12 @@ import type { RedisClient as Redis } from '../redis.js';
 
 /** How often the offset is measured again (a clock stepped by NTP is followed within this). */
 export const RESYNC_MS = 5000;
+/**
+ * An offset this old is measured again with a TIME of its own. A little over RESYNC_MS: the
+ * supervisor's container heartbeat reads Redis's time every heartbeat (5 s by default) and
+ * hands it over (observe), so the clock costs no command of its own at the default.
+ */
+export const CLOCK_STALE_MS = RESYNC_MS + 1000;
 /** A sample whose round trip took longer is too blurred to move the offset (unless it is the first). */
 const MAX_SAMPLE_RTT_MS = 250;
 /** Off Redis's clock by more than this: said in the logs and in /health. */
@@ -27,7 +33,7 @@ export class RedisClock {
 
   /** Redis's time now in ms, measuring the offset first when it is older than RESYNC_MS. */
   async now(): Promise<number> {
-    if (Date.now() - this.syncedAt > RESYNC_MS || Date.now() < this.syncedAt) await this.sync();
+    if (this.stale()) await this.sync();
     return Date.now() + this.offset;
   }
 
@@ -41,9 +47,16 @@ export class RedisClock {
     return Math.max(0, now - this.answeredAt);
   }
 
-  /** Measures every RESYNC_MS, whether or not anything asks the time (liveness needs it fresh). */
+  private stale(now = Date.now()): boolean {
+    return now - this.syncedAt > CLOCK_STALE_MS || now < this.syncedAt;
+  }
+
+  /**
+   * Keeps the offset fresh whether or not anything asks the time (liveness needs it): a TIME
+   * only when no other read of Redis's time (observe) came within CLOCK_STALE_MS.
+   */
   keepSynced(): { stop(): void } {
-    const timer = setInterval(() => void this.sync().catch(() => {}), RESYNC_MS);
+    const timer = setInterval(() => { if (this.stale()) void this.sync().catch(() => {}); }, 1000);
     timer.unref();
     return { stop: () => clearInterval(timer) };
   }
@@ -59,25 +72,29 @@ export class RedisClock {
       try {
         const before = Date.now();
         const [seconds, micros] = await this.redis.time();
-        const after = Date.now();
-        this.answeredAt = after;
-        const rtt = after - before;
-        if (rtt > MAX_SAMPLE_RTT_MS && Number.isFinite(this.syncedAt)) {
-          this.syncedAt = after - RESYNC_MS + 1000; // keep the last offset; try again in a second
-          return;
-        }
-        this.offset = Number(seconds) * 1000 + Number(micros) / 1000 - (before + after) / 2;
-        this.syncedAt = after;
-        const skewed = Math.abs(this.offset) > CLOCK_SKEW_WARN_MS;
-        if (skewed !== this.warned) {
-          this.warned = skewed;
-          this.onSkew?.(this.offset, skewed);
-        }
+        this.observe(Number(seconds) * 1000 + Number(micros) / 1000, before, Date.now());
       } finally {
         this.syncing = undefined;
       }
     })();
     return this.syncing;
+  }
+
+  /** Redis's time `redisMs`, read by a command sent at `before` and answered at `after` (this process's clock). */
+  observe(redisMs: number, before: number, after: number): void {
+    this.answeredAt = after;
+    if (after - before > MAX_SAMPLE_RTT_MS && Number.isFinite(this.syncedAt)) {
+      // Too blurred: keep the last offset; when that is due, try again in a second.
+      if (this.stale(after)) this.syncedAt = after - CLOCK_STALE_MS + 1000;
+      return;
+    }
+    this.offset = redisMs - (before + after) / 2;
+    this.syncedAt = after;
+    const skewed = Math.abs(this.offset) > CLOCK_SKEW_WARN_MS;
+    if (skewed !== this.warned) {
+      this.warned = skewed;
+      this.onSkew?.(this.offset, skewed);
+    }
   }
 }
 

@@ -1,23 +1,17 @@
 import type { RedisClient as Redis } from '../redis.js';
 import { Job, Queue, UnrecoverableError } from 'bullmq';
 import type { Logger } from '../log.js';
-import { BULL_WORKER_FIELD, registryKeys } from './keys.js';
+import { BULL_WORKER_FIELD, lockOwner, registryKeys, workerNamePattern } from './keys.js';
 import { openQueue } from '../queue.js';
 import { countKill, killSuspects } from './kill-count.js';
 import { JobTimeoutError } from '../worker/job-deadline.js';
 import { RedisClock } from './redis-clock.js';
+import type { Registration } from './worker-registration.js';
 
-export interface Registration {
-  name: string;
-  pid: number;
-  host: string;
-  queues: readonly string[];
-  startedAt: number;
-  /** The supervisor that forked it: a worker whose parent is no longer this one is an orphan. */
-  supervisor?: number;
-}
+export type { Registration } from './worker-registration.js';
 
 export interface RegisteredWorker extends Registration {
+  /** Its last heartbeat (ms, Redis's clock): the index's score. */
   heartbeatAt: number;
   state: string;
   completed: number;
@@ -57,76 +51,6 @@ export interface ReclaimOptions {
 /** Between the hand-backs of jobs that died together (see reclaimLockedBy). */
 const KILLED_STAGGER_MS = 250;
 
-const UNREGISTER = `
-if redis.call('HGET', KEYS[1], 'pid') ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[2])
-return 1`;
-
-/**
- * A heartbeat stamped with Redis's TIME, not the worker's clock: every reader judges its age
- * on Redis's clock too (RedisClock), so no host's clock can make a live worker look dead.
- * KEYS: the registration hash, the index; ARGV: name, replace (1: delete the hash first), then
- * field/value pairs. Returns the number of fields HSET created.
- */
-const HEARTBEAT = `
-if redis.replicate_commands then redis.replicate_commands() end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if ARGV[2] == '1' then redis.call('DEL', KEYS[1]) end
-local created = redis.call('HSET', KEYS[1], 'heartbeat', now, unpack(ARGV, 3))
-redis.call('ZADD', KEYS[2], now, ARGV[1])
-return created`;
-
-/** The worker side of the registry: register, heartbeat, unregister. */
-export class WorkerRegistration {
-  private readonly keys;
-  private readonly key: string;
-  private ids: Record<string, string> = {};
-
-  constructor(private readonly redis: Redis, prefix: string, private readonly info: Registration) {
-    this.keys = registryKeys(prefix);
-    this.key = this.keys.worker(info.name);
-  }
-
-  /**
-   * `bullWorkers` maps each queue to the id of the BullMQ Worker consuming it. Every lock that
-   * Worker takes is `<id>:<n>`, so the id is all it takes to find, after this process dies,
-   * every job it held — including one fetched together with the previous job's completion,
-   * before any code of ours ran.
-   */
-  async register(bullWorkers: Readonly<Record<string, string>>): Promise<void> {
-    this.ids = Object.fromEntries(Object.entries(bullWorkers).map(([queue, id]) => [`${BULL_WORKER_FIELD}${queue}`, id]));
-    // A slot reuses its name: replace whatever an earlier worker of that name left.
-    await this.beat(true, { ...this.identity(), state: 'starting', completed: 0, failed: 0, active: 0 });
-  }
-
-  /** What a registration must hold to find this worker's jobs again: who it is, its BullMQ ids. */
-  private identity(): Record<string, string | number> {
-    const { name, pid, host, queues, startedAt, supervisor } = this.info;
-    return { name, pid, host, queues: queues.join(','), started: startedAt, ...(supervisor ? { supervisor } : {}), ...this.ids };
-  }
-
-  async heartbeat(fields: { state: string; completed: number; failed: number; active: number }): Promise<void> {
-    // HSET answers how many fields it created: any means the hash was gone (Redis lost its
-    // data, FLUSHALL, a prune) and now holds counters only. Without the BullMQ ids a later
-    // death would return nothing, so register again in full.
-    const created = await this.beat(false, fields);
-    if (created > 0) await this.redis.hset(this.key, this.identity());
-  }
-
-  /** Writes `fields` and the heartbeat, stamped with Redis's clock (see HEARTBEAT); fields created. */
-  private async beat(replace: boolean, fields: Record<string, string | number>): Promise<number> {
-    const args = Object.entries(fields).flatMap(([field, value]) => [field, String(value)]);
-    return Number(await this.redis.eval(HEARTBEAT, 2, this.key, this.keys.index, this.info.name, replace ? '1' : '0', ...args));
-  }
-
-  /** Removes the registration if it is still this process's (a replacement may have taken the name). */
-  async unregister(): Promise<void> {
-    await this.redis.eval(UNREGISTER, 2, this.key, this.keys.index, String(this.info.pid), this.info.name);
-  }
-}
-
 /** queue → BullMQ worker ids, from registration hashes. */
 function bullWorkerIds(hashes: Readonly<Record<string, string>>[]): Map<string, Set<string>> {
   const byQueue = new Map<string, Set<string>>();
@@ -147,7 +71,7 @@ function parseWorker(name: string, hash: Record<string, string>, score: number):
     host: hash.host ?? '',
     queues: (hash.queues ?? '').split(',').filter(Boolean),
     startedAt: Number(hash.started ?? 0),
-    heartbeatAt: Number(hash.heartbeat ?? score),
+    heartbeatAt: score,
     state: hash.state ?? 'unknown',
     completed: Number(hash.completed ?? 0),
     failed: Number(hash.failed ?? 0),
@@ -239,7 +163,7 @@ export class Registry {
               // A worker killed with several jobs: one of them may be the poison, the others its
               // innocent neighbours. Back together, one worker would fetch them together again
               // and they would die together until all failed; staggered, they part.
-              const owner = held.token.slice(0, held.token.lastIndexOf(':'));
+              const owner = lockOwner(held.token);
               const nth = returnedOf.get(owner) ?? 0;
               returnedOf.set(owner, nth + 1);
               if (options.maxKills !== undefined && nth > 0) await job.moveToDelayed(Date.now() + nth * KILLED_STAGGER_MS, held.token);
@@ -267,7 +191,7 @@ export class Registry {
     const held: HeldJob[] = [];
     active.forEach((jobId, i) => {
       const token = tokens[i];
-      const owner = token?.slice(0, token.lastIndexOf(':'));
+      const owner = token ? lockOwner(token) : undefined;
       if (token && owner && ids.has(owner)) held.push({ queue: queue.name, jobId, token });
     });
     return held;
@@ -295,7 +219,7 @@ export class Registry {
   /** Names registered under `worker-<hostname>-…`, found with ZSCAN (never KEYS). */
   async ofHost(hostname: string): Promise<string[]> {
     const names: string[] = [];
-    const pattern = `worker-${hostname.replace(/[*?[\]\\]/g, '\\$&')}-*`;
+    const pattern = workerNamePattern(hostname);
     let cursor = '0';
     do {
       const [next, page] = await this.redis.zscan(this.keys.index, cursor, 'MATCH', pattern, 'COUNT', 1000);

@@ -47,13 +47,16 @@ export async function removeStaleRegistrations(
   for (let start = 0; start < candidates.length; start += BATCH) {
     const batch = candidates.slice(start, start + BATCH);
     const pipeline = redis.pipeline();
-    for (const name of batch) pipeline.hmget(keys.worker(name), 'pid', 'heartbeat', 'host', 'supervisor');
+    for (const name of batch) pipeline.hmget(keys.worker(name), 'pid', 'host', 'supervisor');
+    pipeline.zmscore(keys.index, ...batch); // the heartbeats
     const replies = (await pipeline.exec()) ?? [];
+    const heartbeats = (replies[batch.length]?.[1] ?? []) as Array<string | null>;
     const now = await registry.clock.now(); // heartbeats are stamped with Redis's TIME
     live ??= await liveHosts(redis, options.prefix, options.staleAfterMs, now);
     const removable: string[] = [];
     for (const [i, name] of batch.entries()) {
-      const [pid, heartbeat, host, supervisor] = (replies[i]?.[1] ?? []) as Array<string | null>;
+      const [pid, host, supervisor] = (replies[i]?.[1] ?? []) as Array<string | null>;
+      const heartbeat = heartbeats[i];
       // `worker-chaos-*` also matches host chaos-peer-2's `worker-chaos-peer-2-1`: a name found
       // by this host's pattern is ours only if its registration says so (else a live peer's
       // running job was taken when its pid was not alive here: another container's).

@@ -1,6 +1,5 @@
 import { buildApiApp, API_REDIS_OPTIONS } from '../api/app.js';
-import { loadApiConfig } from '../api/config.js';
-import { loadConfig } from '../config/config.js';
+import { loadApiSettings } from '../config/api.js';
 import { withReleasers } from './releasers.js';
 import type { Service } from './service.js';
 import { startRole, untilShutdownSignal } from './service-kit.js';
@@ -13,13 +12,12 @@ import { startRole, untilShutdownSignal } from './service-kit.js';
 export const apiService: Service = {
   description: 'HTTP API to enqueue jobs and read their state on API_PORT (8000)',
   run: () => withReleasers(async (releasers) => {
-    const config = loadConfig();
-    const { host, port, token } = loadApiConfig(process.env, config.healthHost);
+    const config = loadApiSettings();
+    const { apiHost: host, apiPort: port, token, authentication: auth } = config;
     const { log, redis } = await startRole(config, 'api', releasers, { redisOptions: API_REDIS_OPTIONS });
-    const api = await buildApiApp({ redis, queues: config.queues, bullPrefix: config.bullPrefix, keyPrefix: config.keyPrefix, log, token, jobDefaults: config.jobDefaults });
+    const api = await buildApiApp({ redis, queues: config.queues, bullPrefix: config.bullPrefix, keyPrefix: config.keyPrefix, log, token, jobDefaults: config.jobDefaults, hostname: config.hostname });
     releasers.add('api server and queues', () => api.close());
     await api.app.listen({ host, port });
-    const auth = token !== undefined ? 'bearer token (API_TOKEN)' : process.env.API_AUTH?.trim().toLowerCase() === 'none' ? 'none (API_AUTH=none)' : 'none (loopback only)';
     log.info({ address: host, port, queues: config.queues, auth }, `api on http://${host}:${port}/ (authentication: ${auth})`);
     await untilShutdownSignal();
     return 0;

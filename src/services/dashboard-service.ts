@@ -2,13 +2,13 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import Fastify from 'fastify';
-import { loadConfig } from '../config/config.js';
+import { loadDashboardSettings } from '../config/dashboard.js';
 import { healthPlugin, redisReadiness } from '../health/health-plugin.js';
 import { registerFleetPage } from '../dashboard/fleet-page.js';
-import { dashboardAuth, requireBasicAuth } from './dashboard-auth.js';
+import { requireBasicAuth } from './dashboard-auth.js';
 import { withReleasers } from './releasers.js';
 import type { Service } from './service.js';
-import { portFromEnv, startRole, untilShutdownSignal } from './service-kit.js';
+import { startRole, untilShutdownSignal } from './service-kit.js';
 import { openQueue } from '../queue.js';
 
 /**
@@ -21,9 +21,8 @@ import { openQueue } from '../queue.js';
 export const dashboardService: Service = {
   description: 'bull-board web dashboard of the QUEUE_NAME queues on DASHBOARD_PORT (9181)',
   run: () => withReleasers(async (releasers) => {
-    const config = loadConfig();
-    const port = portFromEnv('DASHBOARD_PORT', 9181);
-    const { host, auth } = dashboardAuth(process.env, config.healthHost);
+    const config = loadDashboardSettings();
+    const { dashboardHost: host, dashboardPort: port, auth } = config;
     const { log, redis } = await startRole(config, 'dashboard', releasers);
     const queues = config.queues.map((name) => openQueue(name, redis, config.bullPrefix));
     releasers.add('queues', () => Promise.all(queues.map((q) => q.close())));
@@ -33,7 +32,7 @@ export const dashboardService: Service = {
     const app = Fastify({ logger: false });
     releasers.add('dashboard server', () => app.close());
     if (auth.kind === 'basic') await requireBasicAuth(app, auth.user, auth.password, ['/livez', '/readyz']);
-    await app.register(healthPlugin, { ready: redisReadiness(redis) });
+    await app.register(healthPlugin, { ready: redisReadiness(redis), identity: { service: 'dashboard', hostname: config.hostname } });
     registerFleetPage(app, redis, config.keyPrefix); // /fleet: the workers, beside bull-board's queues
     await app.register(board.registerPlugin(), { prefix: '/' });
     await app.listen({ host, port });

@@ -15,16 +15,22 @@ export interface FleetPresence {
 /**
  * Publishes this supervisor's configuration fingerprint and image version every heartbeat, so
  * any supervisor (and `bouy workers`) can tell when the fleet disagrees — one container on an
- * old image, one with a different QUEUE_NAME — and says so once when it notices.
+ * old image, one with a different QUEUE_NAME — and says so once when it notices. Reading the
+ * fleet is one entry per container: a supervisor reads it at its start (a newcomer that
+ * disagrees says so at once) and then only while it leads, so each supervisor's cost does not
+ * grow with the fleet (issue 21, goal 4); /health reads it when asked.
  */
-export function joinFleet(config: Config, redis: Redis, log: Logger, clock: RedisClock): FleetPresence {
+export function joinFleet(config: Config, redis: Redis, log: Logger, clock: RedisClock, isLeader: () => boolean): FleetPresence {
   const settings = sharedSettings(config);
   const print = fingerprint(settings);
   const staleAfterMs = config.staleAfterMs; // a host that stopped re-publishing has left the fleet
   let warned = '';
+  let first = true;
   const publish = async () => {
     try {
       await publishMember(redis, config.keyPrefix, { host: config.hostname, fingerprint: print, version: config.imageVersion, settings, at: await clock.now() });
+      if (!first && !isLeader()) return;
+      first = false;
       const fleet = await readFleet(redis, config.keyPrefix, staleAfterMs, await clock.now());
       const signature = JSON.stringify(fleet.differences);
       if (!fleet.consistent && signature !== warned) {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Config } from '../config/config.js';
+import type { SchedulerSettings } from '../config/scheduler.js';
 import { BouyError } from '../errors.js';
 import { LeaderElection, leaderKey, readLeader, type SingletonStart } from '../leader/index.js';
 import type { Logger } from '../log.js';
@@ -32,7 +32,7 @@ export async function loadSingleton(file: string | undefined): Promise<Singleton
 }
 
 /** The leader keeps the configured job schedulers in Redis; followers leave them alone. */
-function scheduleKeeper(config: Config, log: Logger): SingletonStart {
+function scheduleKeeper(config: SchedulerSettings, log: Logger): SingletonStart {
   return async (context) => {
     const redis = connect(config.redis);
     try {
@@ -66,11 +66,11 @@ export interface Leadership {
 }
 
 /**
- * Joins the fleet's leader election (seed 001): exactly one process of every service that
+ * Joins the fleet's leader election (leader/): exactly one process of every service that
  * shares this Redis runs the singleton services — the job schedulers of SCHEDULES and
  * SINGLETON_MODULE — and hands them over when it stops or dies.
  */
-export function startLeadership(config: Config, singleton: SingletonStart | undefined, log: Logger): Leadership {
+export function startLeadership(config: SchedulerSettings, singleton: SingletonStart | undefined, log: Logger): Leadership {
   const redis = connect(config.redis);
   redis.on('error', (error) => log.debug({ err: error }, 'leader connection error'));
   const key = leaderKey(config.keyPrefix);

@@ -3,7 +3,7 @@ import { Registry as PromRegistry } from 'prom-client';
 import { registerBacklogGauges } from '../health/backlog-metrics.js';
 import { openBacklogQueues, registerBacklogRoute } from '../health/backlog-route.js';
 import { loadBacklogSettings } from '../health/backlog-settings.js';
-import { loadConfig } from '../config/config.js';
+import { loadSchedulerSettings } from '../config/scheduler.js';
 import { healthPlugin, redisReadiness } from '../health/health-plugin.js';
 import { listenInRange } from '../health/health-server.js';
 import type { SingletonStart } from '../leader/index.js';
@@ -24,7 +24,7 @@ import { startRole, untilShutdownSignal } from './service-kit.js';
 export const schedulerService: Service = {
   description: 'run the fleet\'s singleton services (SCHEDULES, SINGLETON_MODULE) on the elected leader',
   run: () => withReleasers(async (releasers) => {
-    const config = loadConfig();
+    const config = loadSchedulerSettings();
     const backlogSettings = loadBacklogSettings();
     let singleton: SingletonStart | undefined;
     const { log, redis } = await startRole(config, 'scheduler', releasers, {
@@ -38,12 +38,13 @@ export const schedulerService: Service = {
     const ready = redisReadiness(redis);
     await app.register(healthPlugin, {
       ready,
+      identity: { service: 'scheduler', hostname: config.hostname },
       status: async () => {
         const { ready: ok } = await ready();
         return {
           status: ok ? 'healthy' : 'unhealthy',
+          redis: ok,
           body: {
-            service: 'scheduler', hostname: config.hostname, redis: ok ? 'ok' : 'unreachable',
             leader: leadership.election.isLeader(), leader_id: await leadership.leaderId(), schedules: config.schedules.map((s) => s.id),
           },
         };

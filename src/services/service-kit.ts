@@ -1,21 +1,11 @@
 import type { DestinationStream } from 'pino';
 import type { RedisOptions } from 'ioredis';
-import { type Config } from '../config/config.js';
-import { integer, Problems } from '../config/parse.js';
-import { invalidConfiguration } from '../errors.js';
+import type { SharedSettings } from '../config/shared.js';
 import { createLogger, type Logger } from '../log.js';
 import { assertRedisReachable, connect, type RedisClient as Redis } from '../redis.js';
 import type { Releasers } from './releasers.js';
 import { within } from '../timeout.js';
 import { onShutdownSignal } from '../signals.js';
-
-/** A port from the environment, validated like every other setting (exit 64 naming it). */
-export function portFromEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
-  const problems = new Problems();
-  const port = integer(env, problems, name, fallback, 1, 65535);
-  if (problems.list.length > 0) throw invalidConfiguration(problems.list);
-  return port;
-}
 
 /** Resolves with the first shutdown signal. */
 export function untilShutdownSignal(): Promise<NodeJS.Signals> {
@@ -33,7 +23,7 @@ export function untilShutdownSignal(): Promise<NodeJS.Signals> {
  * The connection is registered with `releasers`: it closes after everything that uses it.
  */
 export async function startRole(
-  config: Config, role: string, releasers: Releasers,
+  config: SharedSettings, role: string, releasers: Releasers,
   options: { preflight?: () => Promise<void>; redisOptions?: RedisOptions; destination?: DestinationStream } = {},
 ): Promise<{ log: Logger; redis: Redis }> {
   const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'bouy', base: { role, host: config.hostname } }, options.destination);

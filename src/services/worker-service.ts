@@ -8,7 +8,9 @@ import { buildHealthApp, listenInRange } from '../health/health-server.js';
 import { writeProbe, writeProbeKey } from '../health/write-probe.js';
 import { createMetrics } from '../health/metrics.js';
 import { logDestination } from '../log.js';
-import { pingWithin } from '../redis.js';
+import { connect, pingWithin, registrySocketTimeoutMs } from '../redis.js';
+import { writeContainerHeartbeats } from '../registry/container-heartbeat.js';
+import { WriteWatch } from '../registry/write-watch.js';
 import { reclaimDeadPeers } from '../registry/dead-peers.js';
 import { Registry } from '../registry/registry.js';
 import { RedisClock, skewWarning } from '../registry/redis-clock.js';
@@ -81,7 +83,7 @@ export const workerService: Service = {
     releasers.add('clock', () => clockKeeper.stop());
     const registry = new Registry(redis, config.keyPrefix, config.bullPrefix, clock);
     // The releases that talk to Redis share one bound, counted from the first: Redis may never
-    // answer (issue 23), and the process must still exit in time.
+    // answer (a black-holed connection), and the process must still exit in time.
     let releaseBy: number | undefined;
     const bounded = (work: Promise<unknown>) => {
       releaseBy ??= Date.now() + RELEASE_MS;
@@ -91,12 +93,22 @@ export const workerService: Service = {
     const hostClaim = await claimHostname(redis, {
       prefix: config.keyPrefix, hostname: config.hostname, staleAfterMs: config.staleAfterMs, heartbeatMs: config.heartbeatSeconds * 1000,
     }, log);
-    const renewClaim = setInterval(() => void hostClaim.renew().catch((error: unknown) => log.debug({ err: error }, 'could not renew the hostname claim')), config.heartbeatSeconds * 1000);
-    releasers.add('hostname claim', async () => {
-      clearInterval(renewClaim);
-      await bounded(hostClaim.release());
-    });
+    releasers.add('hostname claim', () => bounded(hostClaim.release())); // renewed by the container heartbeat below
     const supervisor = new Supervisor(config, log, output, registry);
+    // Every worker's heartbeat in one write a heartbeat, on a connection of its own whose socket
+    // timeout leaves a half-open path well inside the stale period (as each worker's did).
+    const heartbeatMs = config.heartbeatSeconds * 1000;
+    const writes = new WriteWatch(config.staleAfterMs, heartbeatMs);
+    const beatConnection = connect(config.redis, { socketTimeout: registrySocketTimeoutMs(config.heartbeatSeconds) });
+    beatConnection.on('error', (error) => log.debug({ err: error }, 'heartbeat connection error'));
+    releasers.add('heartbeat connection', () => beatConnection.disconnect());
+    const heartbeats = writeContainerHeartbeats({
+      redis: beatConnection, prefix: config.keyPrefix, everyMs: heartbeatMs, clock, writes, log, claim: hostClaim,
+      workers: () => supervisor.slots.flatMap((s) => (s.child && s.pid && s.beat ? [{ name: s.name, pid: s.pid, beat: s.beat }] : [])),
+      lost: (name) => supervisor.registerAgain(name),
+    });
+    releasers.add('heartbeats', () => heartbeats.stop());
+    supervisor.on('beat-changed', () => heartbeats.soon());
     // Its timer starts here, its first look one interval later (the workers are starting then).
     const autoscaling = startAutoscaling(config, supervisor, redis, log, (from, to, reason) =>
       void recordEvent(redis, config.keyPrefix, { host: config.hostname, kind: 'resize', message: `autoscaled ${from} → ${to} worker(s): ${reason}` }));
@@ -104,7 +116,7 @@ export const workerService: Service = {
     supervisor.once('stopping', () => void autoscaling.stop());
     const leadership = startLeadership(config, singleton, log);
     releasers.add('leadership', () => bounded(leadership.stop()));
-    const fleet = joinFleet(config, redis, log, clock);
+    const fleet = joinFleet(config, redis, log, clock, () => leadership.election.isLeader());
     releasers.add('fleet presence', () => bounded(fleet.stop()));
     // Singleton work stops (and the lease is handed over) while the workers drain.
     supervisor.once('stopping', () => void Promise.all([leadership.stop(), fleet.stop()]));
@@ -136,7 +148,7 @@ export const workerService: Service = {
       });
       if (config.adminToken) registerAdminRoutes(health, supervisor, config.adminToken);
       registerBacklogRoute(health, openBacklogQueues(health, config, redis), backlogSettings); // KEDA's metrics-api scaler may read it
-      // Bounded: closing it closes the backlog queues, which wait on Redis (issue 23 item 3).
+      // Bounded: closing it closes the backlog queues, which wait on a Redis that may never answer.
       releasers.add('health server', () => bounded(health.close()));
       healthPort = await listenInRange(health, config, log);
     }
@@ -173,14 +185,14 @@ export const workerService: Service = {
     const fleetPage = startFleetReporting({ config, redis, supervisor, log, fingerprint: fleet.fingerprint, isLeader: () => leadership.election.isLeader(), healthPort: () => healthPort, scaling: () => autoscaling.view() });
     releasers.add('fleet page', () => bounded(fleetPage.stop()));
     // Jobs of peers that died whole (nothing restarts them) go back once their heartbeat expired.
-    const deadPeers = reclaimDeadPeers(redis, registry, {
+    const deadPeers = reclaimDeadPeers(redis, registry, writes, {
       prefix: config.keyPrefix, hostname: config.hostname, maxKills: config.maxJobKills,
-      staleAfterMs: config.staleAfterMs, heartbeatMs: config.heartbeatSeconds * 1000, everyMs: Math.min(1000, config.heartbeatSeconds * 500), // a tick is a SET (and for one supervisor of the fleet a ZRANGEBYSCORE); the goal is 3 heartbeats + 2 s
+      staleAfterMs: config.staleAfterMs, everyMs: Math.min(1000, config.heartbeatSeconds * 500), // a look costs nothing until a heartbeat may have expired; the goal is 3 heartbeats + 2 s
     }, log);
     releasers.add('dead-peer reclaim', () => deadPeers.stop());
     // A worker alive but cut off from Redis (a half-open connection it did not mend) is replaced.
     const unreachable = replaceUnreachableWorkers({
-      slots: () => supervisor.slots, registry, staleAfterMs: config.staleAfterMs, everyMs: config.heartbeatSeconds * 1000, log,
+      slots: () => supervisor.slots, clock, staleAfterMs: config.staleAfterMs, everyMs: config.heartbeatSeconds * 1000, log,
       replace: (slot, silentMs) => supervisor.replaceUnreachable(slot, silentMs),
     });
     releasers.add('unreachable workers', () => unreachable.stop());

@@ -47,7 +47,8 @@ export function viewCounters(counters: JobCounters): JobCounters & { mean_ms: nu
 export const OTHER_JOB_NAMES = 'other';
 
 /**
- * Counters per job name, across every worker of this supervisor (seed 004's per-task stats).
+ * Counters per job name, across every worker of this supervisor: which kind of job is slow or
+ * failing, in /health and /metrics.
  * Job names are chosen by whoever enqueues, so they are bounded: the first `limit` names seen
  * get their own counters (and metric labels), every later one is counted as `other`. 3,000
  * distinct names otherwise grew /metrics to 12.7 MB and the supervisor to 210 MB.

@@ -1,8 +1,8 @@
 import { MAX_WORKERS, type Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { workerName } from '../registry/keys.js';
-import type { SupervisorMessage } from '../ipc.js';
-import { decideRecycle, type RecycleReason } from './recycle-policy.js';
+import type { RecycleReason, SupervisorMessage } from '../ipc.js';
+import { decideRecycle } from './recycle-policy.js';
 import { newSlot, type Slot } from './slot.js';
 import { draining, quieted } from './slot-lifecycle.js';
 

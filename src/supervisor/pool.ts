@@ -21,6 +21,8 @@ export interface SupervisorEvents {
   /** A worker's report: what its jobs did since the last one, under the names they are counted by. */
   'jobs-reported': [worker: string, tallies: readonly JobTally[]];
   'worker-exited': [worker: string, kind: ExitKind, detail: string];
+  /** A worker's heartbeat says a new state (ready, quiet, draining): its registration should show it now. */
+  'beat-changed': [worker: string];
   /** Redis commands a worker saw fail since its last such report, by kind. */
   'redis-errors': [counts: Partial<Record<RedisErrorKind, number>>];
   verified: [verification: Verification];
@@ -35,7 +37,7 @@ export interface WorkerPool extends Pick<EventEmitter<SupervisorEvents>, 'on' | 
   view(): SlotView[];
   /** Jobs of `queue` running in this pool's workers now. */
   activeJobs(queue: string): number;
-  /** Per job name statistics (seed 004). */
+  /** Per job name statistics (job-stats.ts). */
   jobsByName(): Record<string, unknown>;
   /** Recycles one worker (by index) or all, rolling; the names recycled. */
   recycle(target: number | 'all'): Promise<string[]>;

@@ -5,8 +5,6 @@
  */
 import type { RecycleReason } from '../ipc.js';
 
-export type { RecycleReason };
-
 export type RecycleDecision = { recycle: true } | { recycle: false; why: string };
 
 export function decideRecycle(reason: RecycleReason, jobsDone: number, rssMb: number, maxMemoryMb: number): RecycleDecision {

@@ -1,10 +1,7 @@
 import type { Logger } from '../log.js';
-import type { SupervisorMessage } from '../ipc.js';
+import { ABORT_GRACE_MS, type SupervisorMessage } from '../ipc.js';
 import type { Slot } from './slot.js';
 import { draining, stopped } from './slot-lifecycle.js';
-
-/** After asking a worker to abort, how long before it is killed outright. */
-export const ABORT_GRACE_MS = 3000;
 
 /**
  * After the stragglers are killed, how long the supervisor still waits on Redis (returning a

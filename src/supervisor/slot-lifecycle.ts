@@ -41,6 +41,7 @@ export function forked(slot: Slot, child: ChildProcess, now = Date.now()): void 
   slot.pid = child.pid;
   slot.startedAt = now;
   slot.lastSeen = now;
+  slot.beat = undefined;
   slot.restartTimer = undefined;
   slot.nextStartAt = undefined;
   slot.departure = undefined;
@@ -74,6 +75,7 @@ export function draining(slot: Slot, departure?: Departure): void {
 /** The worker process is gone: its jobs are no longer running here. */
 export function exited(slot: Slot, exit: string): void {
   slot.child = undefined;
+  slot.beat = undefined;
   slot.lastExit = exit;
   slot.jobs.active = 0;
   slot.running.clear();

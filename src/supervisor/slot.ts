@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { addTally, emptyCounters, viewCounters, type JobCounters, type JobStatsByName } from './job-stats.js';
-import type { CheckReport, JobTally, WorkerMessage } from '../ipc.js';
-import type { RecycleReason } from './recycle-policy.js';
+import type { CheckReport, JobTally, RecycleReason, WorkerMessage } from '../ipc.js';
+import type { ReceivedBeat } from '../registry/container-heartbeat.js';
 
 /** `quiet`: started and alive but taking no new jobs (Sidekiq's TSTP), until shutdown. */
 export type SlotState = 'starting' | 'ready' | 'quiet' | 'draining' | 'restarting' | 'crash-loop' | 'stopped';
@@ -36,6 +36,8 @@ export interface Slot {
   lastExit: string | undefined;
   /** When the current worker last said anything over IPC (ms). */
   lastSeen: number;
+  /** The current worker's last heartbeat (what its registration shows, written by container-heartbeat.ts). */
+  beat: ReceivedBeat | undefined;
   restartTimer: NodeJS.Timeout | undefined;
   nextStartAt: number | undefined;
   /** Queues the current worker reports failing, by queue; cleared when its process ends. */
@@ -52,7 +54,7 @@ export function newSlot(index: number, name: string): Slot {
   return {
     index, name, state: 'starting', child: undefined, pid: undefined, restarts: 0, startedAt: undefined,
     quickDeaths: 0, jobs: emptyCounters(), running: new Map(), recycles: {}, recycleRefused: undefined,
-    departure: undefined, settings: undefined, lastExit: undefined, lastSeen: 0, restartTimer: undefined, nextStartAt: undefined,
+    departure: undefined, settings: undefined, lastExit: undefined, lastSeen: 0, beat: undefined, restartTimer: undefined, nextStartAt: undefined,
     errors: new Map(), checks: new Map(), deadlines: new Map(), timedOut: new Map(),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Holds a starting worker's log lines until it is ready, then lets them out as one block, so
- * the start-up of N workers reads as N stories instead of one braid (seed 000). The worker
+ * the start-up of N workers reads as N stories instead of one braid. The worker
  * says how many lines it wrote before "ready"; the block is released once that many arrived,
  * because its stdout and its IPC message travel on different pipes.
  */

@@ -141,7 +141,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     if (preforked) this.send(slot, { type: 'go' }); // it has loaded its modules meanwhile
   }
 
-  /** A worker's start-up block is out: count it, and when all are ready, verify them (seed 000). */
+  /** A worker's start-up block is out: count it, and when all are ready, verify them (verification.ts). */
   private announceReady(slot: Slot): void {
     if (slot.state !== 'ready') return;
     this.log.info({ worker: slot.name, pid: slot.pid }, `Workers ready: ${this.readyCount()}/${this.slots.length}`);
@@ -188,8 +188,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
       case 'draining':
         if (slot.state !== 'draining' && slot.state !== 'stopped') draining(slot);
         break;
-      case 'alive':
+      case 'alive': {
+        const { type: _type, ...beat } = message;
+        if (slot.beat?.state !== beat.state) this.emit('beat-changed', slot.name);
+        slot.beat = { ...beat, at: slot.lastSeen };
         break;
+      }
       case 'erroring':
         if (queueFailing(slot, message.queue, message.error, message.count)) {
           this.log.warn({ worker: slot.name, queue: message.queue, error: message.error }, `worker fails in a loop on queue ${message.queue}: health reports it`);
@@ -283,7 +287,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     try {
       const reclaiming = this.registry.reclaim(slot.name, { ...(killed ? { maxKills: this.config.maxJobKills } : {}), timedOut: slot.timedOut, forkedBy: process.pid });
       // While stopping, Redis gets what is left of the shutdown's time and no more: a Redis that
-      // never answers (a black-holed connection) must not hold the exit (issue 23).
+      // never answers (a black-holed connection) must not hold the exit.
       const moved = this.stopping ? await within(reclaiming.then((jobs) => ({ jobs }), (error: unknown) => ({ error })), this.shutdown.timeLeftMs(), undefined) : { jobs: await reclaiming };
       if (moved && 'error' in moved) throw moved.error;
       if (moved === undefined) {
@@ -294,6 +298,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Worker
     } catch (error) {
       this.log.error({ worker: slot.name, err: error }, 'could not return the dead worker\'s jobs; BullMQ stall detection will');
     }
+  }
+
+  /** The named worker's registration is gone from Redis: it writes it again (only it knows its BullMQ ids). */
+  registerAgain(name: string): void {
+    const slot = this.slots.find((s) => s.name === name);
+    if (slot) this.send(slot, { type: 'register' });
   }
 
   private send(slot: Slot, message: SupervisorMessage): void {

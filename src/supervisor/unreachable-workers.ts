@@ -1,8 +1,7 @@
 import type { Logger } from '../log.js';
 import { REDIS_SOCKET_TIMEOUT_MS } from '../redis.js';
-import type { Registry } from '../registry/registry.js';
-import { RESYNC_MS } from '../registry/redis-clock.js';
-import { within } from '../timeout.js';
+import { provenAt } from '../registry/container-heartbeat.js';
+import { CLOCK_STALE_MS, type RedisClock } from '../registry/redis-clock.js';
 import type { Slot } from './slot.js';
 
 /**
@@ -15,54 +14,43 @@ export function unreachableAfterMs(staleAfterMs: number): number {
 }
 
 /**
- * The backstop of issue 23's half-open connections: a worker alive (it answers over IPC, so the
- * hang watchdog leaves it alone) but cut off from Redis — no heartbeat lands, no job is taken,
- * its locks lapse — that did not recover by itself within unreachableAfterMs is replaced. Only
- * while this supervisor reaches Redis itself (else the whole process is cut off: /livez's
- * business), judged on Redis's clock, one ZMSCORE of its own workers per heartbeat.
+ * The backstop for half-open Redis connections (a NAT or a failover dropping packets without a
+ * reset, which ioredis never notices): a worker alive (it answers over IPC, so the hang watchdog
+ * leaves it alone) but cut off from Redis — no job is taken, its locks lapse — that did not
+ * recover by itself within unreachableAfterMs is replaced. Only while this supervisor reaches
+ * Redis itself (else the whole process is cut off: /livez's business). Judged on what the
+ * workers' heartbeats say (provenAt: alive and their connections up), the same instant the
+ * registry's heartbeat stands for, measured on this process's clock alone: no Redis command.
  */
 export function replaceUnreachableWorkers(options: {
   slots: () => readonly Slot[];
-  registry: Registry;
+  clock: RedisClock;
   staleAfterMs: number;
   everyMs: number;
   log: Logger;
   replace: (slot: Slot, silentMs: number) => void;
 }): { stop(): void } {
   const boundMs = unreachableAfterMs(options.staleAfterMs);
-  let busy = false;
   // Since when this supervisor has reached Redis without a break: right after an outage every
-  // worker's heartbeat is old, and none of them is to blame (they reconnect within a heartbeat).
+  // worker's connections have been down, and none of them is to blame (they reconnect soon).
   let reachingSince = Number.POSITIVE_INFINITY;
-  const tick = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      // Redis answers the clock's TIME every RESYNC_MS: a longer silence is an outage.
-      if (options.registry.clock.unansweredMs() > RESYNC_MS + 2000) {
-        reachingSince = Number.POSITIVE_INFINITY;
-        return;
-      }
-      if (reachingSince === Number.POSITIVE_INFINITY) reachingSince = Date.now();
-      if (Date.now() - reachingSince < boundMs) return;
-      const live = options.slots().filter((s) => s.child && (s.state === 'ready' || s.state === 'quiet' || s.state === 'draining') && Date.now() - (s.startedAt ?? Date.now()) > boundMs);
-      if (live.length === 0) return;
-      const read = async () => ({ now: await options.registry.clock.now(), beats: await options.registry.heartbeatsOf(live.map((s) => s.name)) });
-      const seen = await within(read(), 2000, undefined);
-      if (!seen) return; // this supervisor cannot reach Redis right now either
-      live.forEach((slot, i) => {
-        const beat = seen.beats[i];
-        if (beat === null || beat === undefined) return; // not registered (yet, or any more): nothing to judge
-        const silentMs = seen.now - beat;
-        if (silentMs > boundMs && slot.child) options.replace(slot, silentMs);
-      });
-    } catch (error) {
-      options.log.debug({ err: error }, 'could not check whether the workers reach Redis');
-    } finally {
-      busy = false;
+  const tick = () => {
+    // Redis answers this supervisor's heartbeat (or the clock's TIME) within CLOCK_STALE_MS: a longer silence is an outage.
+    if (options.clock.unansweredMs() > CLOCK_STALE_MS + 2000) {
+      reachingSince = Number.POSITIVE_INFINITY;
+      return;
+    }
+    const now = Date.now();
+    if (reachingSince === Number.POSITIVE_INFINITY) reachingSince = now;
+    if (now - reachingSince < boundMs) return;
+    for (const slot of options.slots()) {
+      if (!slot.child || !slot.beat || (slot.state !== 'ready' && slot.state !== 'quiet' && slot.state !== 'draining')) continue;
+      if (now - (slot.startedAt ?? now) <= boundMs) continue;
+      const silentMs = now - provenAt(slot.beat);
+      if (silentMs > boundMs) options.replace(slot, silentMs);
     }
   };
-  const timer = setInterval(() => void tick(), options.everyMs);
+  const timer = setInterval(tick, options.everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }

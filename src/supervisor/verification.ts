@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 /**
- * The start-up verification of seed 000: once every worker is ready, are they configured
- * identically? Each worker reports its effective settings; the value most workers agree on
+ * The start-up verification: once every worker is ready, are they configured identically (a
+ * worker started from another image or environment would otherwise go unnoticed)? Each worker reports its effective settings; the value most workers agree on
  * is taken as the expected one and every worker that differs is listed as expected vs got.
  */
 export interface WorkerReport {

@@ -8,7 +8,7 @@ import { StartupBlock } from './startup-blocks.js';
 /**
  * Relays each worker's log lines to the supervisor's output, whole lines only (lines of
  * different workers never mix mid-line), holding a starting worker's lines as one block until
- * it is ready (seed 000). The worker's stderr — a native crash, a module printing — becomes a
+ * it is ready (startup-blocks.ts). The worker's stderr — a native crash, a module printing — becomes a
  * JSON line of ours, so the output stays one object per line.
  */
 export class WorkerOutput {

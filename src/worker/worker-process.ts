@@ -6,9 +6,10 @@
 import { loadConfig } from '../config/config.js';
 import { BouyError, describeError } from '../errors.js';
 import { createLogger, logDestination } from '../log.js';
-import { WAIT_FOR_GO, type SupervisorMessage } from '../ipc.js';
-import { ABORT_EXIT_MS, send, WorkerProcess } from './worker-runtime.js';
+import { ABORT_EXIT_MS, WAIT_FOR_GO, type SupervisorMessage } from '../ipc.js';
+import { send, WorkerProcess } from './worker-runtime.js';
 import { killWhenOrphaned } from './parent-watch.js';
+import { workerName } from '../registry/keys.js';
 
 /**
  * The supervisor's messages from the start, before the worker exists: kept, then handed over
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   killWhenOrphaned(ABORT_EXIT_MS + 1000);
   const early = earlyMessages();
   const config = loadConfig();
-  const name = process.env.WORKER_NAME ?? `worker-${config.hostname}-${process.env.WORKER_INDEX ?? '1'}`;
+  const name = process.env.WORKER_NAME ?? workerName(config.hostname, process.env.WORKER_INDEX ?? '1');
   // Workers always log JSON: the supervisor relays and, on a terminal, prettifies the lines.
   const destination = logDestination('json');
   let lines = 0;
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
     if (message.type === 'drain') void exitAfter(worker.drain());
     if (message.type === 'abort') abort('drain deadline passed');
     if (message.type === 'quiet') worker.quiet();
+    if (message.type === 'register') void worker.registerAgain();
   };
   early.handOver(onMessage);
   // The supervisor died (even by SIGKILL): never outlive it, and give the jobs back. Its end

@@ -9,11 +9,13 @@ import type { Logger } from '../log.js';
 import { connect, registrySocketTimeoutMs, type RedisClient } from '../redis.js';
 import { auditLostFetches } from './lost-fetch-audit.js';
 import { within } from '../timeout.js';
-import { Registry, WorkerRegistration } from '../registry/registry.js';
+import { Registry } from '../registry/registry.js';
+import { WorkerRegistration } from '../registry/worker-registration.js';
+import { WorkerHeartbeat } from './worker-heartbeat.js';
+import type { RegistrationState } from '../registry/worker-registration.js';
 import type { WorkerMessage } from '../ipc.js';
 import { loadProcessors, type JobProcessor, type LoadedProcessor } from './load-processor.js';
-import type { RecycleReason } from '../ipc.js';
-import { jobLimit } from './job-limit.js';
+import { RecycleLimits } from './recycle-limits.js';
 import { PriorityCascade } from './priority-cascade.js';
 import { WeightedOrder, type QueueOrder } from './weighted-order.js';
 import { isJobMove, JobReport, type ReportedJob } from './job-report.js';
@@ -33,8 +35,6 @@ export function send(message: WorkerMessage): Promise<void> {
   });
 }
 
-/** How often a busy worker reads its RSS against MAX_MEMORY_MB after jobs (checkLimits). */
-const MEMORY_CHECK_MS = 100;
 
 interface Counters { completed: number; failed: number }
 
@@ -60,8 +60,6 @@ const ABORT_CLOSE_MS = 400;
 const ABORT_FENCE_MS = 300;
 const ABORT_RECLAIM_MS = 1500;
 const ABORT_FINISH_MS = 400;
-/** An aborting worker exits by then even if Redis never answers. */
-export const ABORT_EXIT_MS = 2800;
 
 export class WorkerProcess {
   private readonly workers: Worker[] = [];
@@ -86,7 +84,7 @@ export class WorkerProcess {
    */
   private readonly runningIds = new Set<string>();
   private state = 'starting';
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly heartbeat: WorkerHeartbeat;
   /** BullMQ Worker errors: rate-limited lines, failing/recovered reports to the supervisor. */
   private readonly errors: ErrorWatch;
   /** Failed Redis commands by kind, sent to the supervisor once a second (bouy_redis_errors_total). */
@@ -96,9 +94,7 @@ export class WorkerProcess {
   private readonly redis;
   private readonly registration;
   private readonly registry;
-  private readonly jobLimit: number;
-  private recycleRequested = false;
-  private memoryCheckedAt = -Infinity;
+  private readonly limits: RecycleLimits;
   /** Set once abort() began: a start still under way must not go on to register or fetch. */
   private aborting = false;
   private lifecycle: ProcessorLifecycle | undefined;
@@ -110,15 +106,22 @@ export class WorkerProcess {
     /** Lines logged so far; the start-up block is released once the supervisor has them all. */
     private readonly linesLogged: () => number,
   ) {
-    this.jobLimit = jobLimit(config.maxJobsPerWorker, config.maxJobsJitter);
+    this.limits = new RecycleLimits(config, log, () => this.counters.completed + this.counters.failed, () => this.stopping !== undefined, (reason, jobsDone, rssMb) => {
+      void this.report.flush();
+      void send({ type: 'recycle-request', reason, jobsDone, rssMb });
+    });
     this.cascade = config.queueWeights
       ? new WeightedOrder(config.queueWeights, config.concurrency)
       : new PriorityCascade(config.queues.length > 1);
     this.report = new JobReport((report) => send({ type: 'report', ...report }), config.jobNameLimit);
     this.errors = new ErrorWatch(log, (message) => void send(message));
-    // Its heartbeats must get through a half-open connection well inside the stale period.
+    // Its registration and hand-backs must leave a half-open connection for a new one quickly.
     this.redis = connect(config.redis, { socketTimeout: registrySocketTimeoutMs(config.heartbeatSeconds) });
     this.redis.on('error', (error) => { this.redisErrors.count(error); this.log.warn({ err: error }, 'registry connection error'); });
+    this.heartbeat = new WorkerHeartbeat(config.heartbeatSeconds * 1000, () => this.registrationState(), (message) => void send(message), () => {
+      if (this.state === 'ready') this.limits.checkMemory();
+    });
+    this.heartbeat.watch(this.redis);
     this.registration = new WorkerRegistration(this.redis, config.keyPrefix, {
       name, pid: process.pid, host: config.hostname, queues: config.queues, startedAt: Date.now(), supervisor: supervisorPid(),
     });
@@ -154,14 +157,12 @@ export class WorkerProcess {
     // where the hang watchdog looks. Said after the first heartbeat's round trip, the worker
     // hung as 'starting', which the watchdog leaves alone: the job was never failed (issue 23).
     const settings = this.effectiveSettings(processors);
-    this.log.info({ settings, job_limit: Number.isFinite(this.jobLimit) ? this.jobLimit : null }, 'worker ready');
+    this.log.info({ settings, job_limit: Number.isFinite(this.limits.jobLimit) ? this.limits.jobLimit : null }, 'worker ready');
     void send({ type: 'ready', name: this.name, settings, lines: this.linesLogged() });
-    await this.beat();
-    this.heartbeatTimer = setInterval(() => void this.beat(), this.config.heartbeatSeconds * 1000);
-    this.heartbeatTimer.unref();
+    this.heartbeat.start();
     this.errorTimer = setInterval(() => { this.errors.tick(); this.redisErrors.flush(); }, 1000);
     this.errorTimer.unref();
-    this.checkMemory();
+    this.limits.checkMemory();
   }
 
   /** What this worker actually runs with, for the verification banner. */
@@ -183,29 +184,6 @@ export class WorkerProcess {
     if (supervisorGone()) throw new Error('the supervisor died while this worker started: not taking jobs');
   }
 
-  /** Past a recycle limit: ask the supervisor, once; it answers with a drain, or refuses. */
-  private requestRecycle(reason: RecycleReason): void {
-    if (this.recycleRequested || this.stopping) return;
-    this.recycleRequested = true;
-    const rssMb = Math.round(process.memoryUsage.rss() / 1048576);
-    const jobsDone = this.counters.completed + this.counters.failed;
-    this.log.info({ reason, jobs_done: jobsDone, rss_mb: rssMb }, 'recycle limit reached');
-    void this.report.flush();
-    void send({ type: 'recycle-request', reason, jobsDone, rssMb });
-  }
-
-  private checkMemory(): void {
-    this.memoryCheckedAt = performance.now();
-    if (this.config.maxMemoryMb > 0 && process.memoryUsage.rss() > this.config.maxMemoryMb * 1048576) this.requestRecycle('max-memory');
-  }
-
-  private checkLimits(now: number): void {
-    if (this.counters.completed + this.counters.failed >= this.jobLimit) this.requestRecycle('max-jobs');
-    // RSS is a read of /proc (~10 µs here, 4 % of a no-op job): after a job, at most every
-    // MEMORY_CHECK_MS; the heartbeat checks it whatever the job rate.
-    if (now - this.memoryCheckedAt >= MEMORY_CHECK_MS) this.checkMemory();
-  }
-
   private createWorker(queue: string, rank: number, processor: LoadedProcessor): Worker {
     // Every job passes here: synchronous until the processor runs, one promise of ours after.
     const call = (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => (this.cascade.mustDefer(rank, token)
@@ -216,6 +194,7 @@ export class WorkerProcess {
     // it; a timed-out job of one that does not still fails at its deadline (runWithDeadline).
     const connection = connect(this.config.redis);
     this.fetchConnections.push(connection);
+    this.heartbeat.watch(connection);
     const worker: Worker = new Worker(queue, processor.process.length >= 3 ? call : (job, token) => call(job, token), {
       connection,
       prefix: this.config.bullPrefix,
@@ -287,7 +266,7 @@ export class WorkerProcess {
       expired: () => void send({ type: 'timed-out', queue, jobId: job.id ?? '' }),
       ignored: () => {
         this.log.warn({ queue, jobId: job.id, grace_s: this.config.jobTimeoutGraceSeconds }, 'a timed-out job ignores its AbortSignal; recycling this worker');
-        this.requestRecycle('job-timeout');
+        this.limits.request('job-timeout');
       },
     });
   }
@@ -308,18 +287,22 @@ export class WorkerProcess {
     this.counters[outcome] += 1;
     const now = performance.now();
     this.report.finished(active.reported, outcome, now - active.startedAt);
-    this.checkLimits(now);
+    this.limits.afterJob(now);
   }
 
-  private async beat(): Promise<void> {
-    void send({ type: 'alive' });
-    if (this.state === 'ready') this.checkMemory();
-    try {
-      await this.registration.heartbeat({ state: this.state, ...this.counters, active: this.report.runningCount });
-    } catch (error) {
+  /** What this worker's registration shows (its heartbeat carries it to the supervisor). */
+  private registrationState(): RegistrationState {
+    return { state: this.state, ...this.counters, active: this.report.runningCount };
+  }
+
+  /** The supervisor found the registration gone (FLUSHALL, a prune): written again in full, unless on the way out. */
+  async registerAgain(): Promise<void> {
+    if (this.aborting || this.stopping || this.state === 'starting') return;
+    await this.registration.registerAgain(this.registrationState()).catch((error: unknown) => {
       this.redisErrors.count(error);
-      this.log.warn({ err: error }, 'heartbeat failed');
-    }
+      this.log.warn({ err: error }, 'could not register again');
+    });
+    this.log.info('registered in Redis again (the registration was gone)');
   }
 
   /** Take no new jobs, let the active ones finish, stay registered and beating (until drain). */
@@ -328,7 +311,7 @@ export class WorkerProcess {
     this.cascade.halt();
     if (this.state === 'ready') this.state = 'quiet';
     this.log.info({ active: this.report.runningCount }, 'quiet: taking no new jobs');
-    void this.beat();
+    this.heartbeat.beat();
   }
 
   /** Stop taking jobs, let the active ones finish, unregister. Idempotent. */
@@ -337,7 +320,7 @@ export class WorkerProcess {
       this.state = 'draining';
       void send({ type: 'draining' });
       this.log.info({ active: this.report.runningCount }, 'draining: finishing active jobs');
-      await this.beat();
+      this.heartbeat.beat();
       await Promise.allSettled(this.workers.map((w) => w.close()));
       await this.lifecycle?.stop();
       // Bounded: a Redis that does not answer must not hold the drain (the meta stays armed then).
@@ -385,7 +368,7 @@ export class WorkerProcess {
   private async finish(): Promise<void> {
     for (const watch of this.lockWatches.values()) watch.stop();
     await this.report.flush();
-    clearInterval(this.heartbeatTimer);
+    this.heartbeat.stop();
     clearInterval(this.errorTimer);
     await this.registration.unregister().catch(() => {});
     this.redis.disconnect();

@@ -98,3 +98,33 @@ describe('bounds and holds', () => {
     expect(decideScale(settings, { spareSince: 0 }, observe({ workers: 3, ready: 2, busy: 0 })).target).toBe(3);
   });
 });
+
+describe('every decision says why, and what it leaves of the quiet window', () => {
+  it('the reasons in full, and the state each decision leaves', () => {
+    const quiet = decideScale(settings, INITIAL_SCALE_STATE, observe({ workers: 3, busy: 0, frozen: true }));
+    expect(quiet).toEqual({ target: 3, reason: 'quiet or shutting down: the pool is not resized', state: { spareSince: undefined } });
+    expect(decideScale(settings, { spareSince: 5 }, observe({ workers: 1 }))).toEqual({ target: 2, reason: 'below the minimum of 2', state: { spareSince: undefined } });
+    expect(decideScale(settings, { spareSince: 5 }, observe({ workers: 9 }))).toEqual({ target: 8, reason: 'above the maximum of 8', state: { spareSince: undefined } });
+    expect(decideScale(settings, { spareSince: 5 }, observe({ busy: 8, waiting: 1 }))).toEqual({ target: 3, reason: 'all 8 slots busy and 1 job(s) waiting: +1 worker(s)', state: { spareSince: undefined } });
+    expect(decideScale(settings, { spareSince: 5 }, observe({ workers: 3, busy: 9 }))).toEqual({ target: 3, reason: '9 of 12 slots busy', state: { spareSince: undefined } });
+    // Spare for 12.34 s of a 30 s window: the seconds rounded to a tenth.
+    const now = 1_000_000;
+    expect(decideScale(settings, { spareSince: now - 12_340 }, observe({ workers: 3, busy: 1 })))
+      .toEqual({ target: 3, reason: '1 of 12 slots busy for 12.3s of the 30s quiet window', state: { spareSince: now - 12_340 } });
+  });
+
+  it('growing needs a known backlog of at least one job', () => {
+    expect(decideScale(settings, INITIAL_SCALE_STATE, observe({ workers: 3, busy: 12, waiting: undefined })).reason).toBe('12 of 12 slots busy');
+  });
+
+  it('exactly one whole worker of idle slots is spare; less is not', () => {
+    const now = 1_000_000;
+    expect(decideScale(settings, { spareSince: now - 30_000 }, observe({ workers: 3, busy: 8 })).target).toBe(2);
+    expect(decideScale(settings, { spareSince: now - 30_000 }, observe({ workers: 3, busy: 9 })).target).toBe(3);
+  });
+
+  it('a measured worker size of 0 bytes sets no memory bound', () => {
+    expect(memoryRoomFor({ limitBytes: 100 * MiB, usedBytes: 100 * MiB, workerBytes: 0 })).toBe(Number.POSITIVE_INFINITY);
+    expect(memoryRoomFor({ limitBytes: 100 * MiB, usedBytes: 100 * MiB, workerBytes: 1 })).toBe(0);
+  });
+});

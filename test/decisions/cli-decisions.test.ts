@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { healthPortRange, keepLowest, nextPort } from '../../src/cli/health-port-range.js';
+import { parseDotenv } from '../../src/cli/dotenv.js';
 import { COMMANDS, composePlan, parseCli, splitPassthrough } from '../../src/cli/parser.js';
 import { BouyError } from '../../src/errors.js';
 import { ROOT } from '../helpers/processes.js';
@@ -143,5 +144,17 @@ describe('parsing the command line', () => {
   it('composePlan gives a one-compose-call command\'s arguments, and refuses the others', async () => {
     expect(await composePlan(['logs', '--tail', '5', 'worker'], {}, ROOT)).toEqual(['logs', '--no-color', '--tail=5', 'worker']);
     await expect(composePlan(['health'], {}, ROOT)).rejects.toThrow('health: not a one-compose-call command');
+  });
+});
+
+describe('.env as docker-compose reads it', () => {
+  it('comments, quotes, export, CRLF; a value ends at whitespace + #, not at a bare #', () => {
+    expect(parseDotenv('# c\r\nexport A=1\r\nB="two words"\nC=\'x\'\nD=3 # note\n\nbad line\n  E = spaced  \n')).toEqual({ A: '1', B: 'two words', C: 'x', D: '3', E: 'spaced' });
+    // util.parseEnv would give `redis://:p` here: compose passes the whole URL to the containers.
+    expect(parseDotenv('REDIS_URL=redis://:p#ss@r:6379\nF=a#b # c\n')).toEqual({ REDIS_URL: 'redis://:p#ss@r:6379', F: 'a#b' });
+  });
+
+  it('double quotes unescape \\" and \\n, single quotes keep everything; a # inside quotes is kept', () => {
+    expect(parseDotenv('G="a\\"b"\nH="l1\\nl2"\nI=\'x\\ny\'\nJ="p # q"\nK="\nL=""\n')).toEqual({ G: 'a"b', H: 'l1\nl2', I: 'x\\ny', J: 'p # q', K: '"', L: '' });
   });
 });

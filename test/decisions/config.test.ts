@@ -2,6 +2,7 @@ import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, loadFleetSettings, MISSED_HEARTBEATS, redactUrl, sharedSettings, type Config } from '../../src/config/config.js';
 import { BouyError } from '../../src/errors.js';
+import { portRange } from '../../src/config/parse.js';
 
 /** The one error loadConfig throws for `env`: a BouyError, exit 64, every problem in its message. */
 function problemsOf(env: Record<string, string>, load: (env: Record<string, string>) => unknown = (e) => loadConfig(e, false)): string {
@@ -33,6 +34,8 @@ const NUMBERS: [string, keyof Config, number, number, number, 'integer' | 'numbe
   ['MAX_JOB_KILLS', 'maxJobKills', 2, 0, 1000, 'integer'],
   ['JOB_NAME_LIMIT', 'jobNameLimit', 50, 1, 10_000, 'integer'],
   ['LEADER_TTL_SECONDS', 'leaderTtlSeconds', 15, 2, 3600, 'number'],
+  ['LIVEZ_REDIS_SECONDS', 'livezRedisSeconds', 60, 15, 86400, 'number'],
+  ['AUTOSCALE_QUIET_SECONDS', 'autoscaleQuietSeconds', 30, 0, 86400, 'number'],
 ];
 
 describe('numeric settings', () => {
@@ -196,5 +199,36 @@ describe('fleet settings (the CLI)', () => {
       jobTimeoutSeconds: 0, globalConcurrency: null, rateLimit: null,
     });
     expect(sharedSettings(load({ PROCESSOR: './p.mjs' })).processor).toBe('./p.mjs');
+  });
+});
+
+describe('port ranges (HEALTH_PORT_RANGE, the CLI\'s BOUY_HEALTH_PORTS)', () => {
+  it('reads LOW-HIGH within 1-65535, LOW ≤ HIGH; one port only where allowed', () => {
+    expect(portRange('8080-8089')).toEqual([8080, 8089]);
+    expect(portRange('1-65535')).toEqual([1, 65535]);
+    expect(portRange('9000-9000')).toEqual([9000, 9000]);
+    expect(portRange('9000')).toBeUndefined();
+    expect(portRange('9000', true)).toEqual([9000, 9000]);
+    for (const bad of ['0-10', '10-65536', '10-9', '0', 'a-b', '8080-', '-8080', '123456-123457', ' 1-2', '1-2 ', '1-2-3']) {
+      expect(portRange(bad, true)).toBeUndefined();
+    }
+  });
+
+  it('HEALTH_PORT_RANGE is trimmed, and a bad one is the one problem (HEALTH_PORT not judged against the default range)', () => {
+    expect(load({ HEALTH_PORT_RANGE: ' 9000-9001 ' })).toMatchObject({ healthPortRange: [9000, 9001], healthPort: 9000 });
+    expect(problemsOf({ HEALTH_PORT_RANGE: '9000', HEALTH_PORT: '9000' })).toBe('invalid configuration:\n  - HEALTH_PORT_RANGE="9000" is not valid: LOW-HIGH with 1 ≤ LOW ≤ HIGH ≤ 65535, e.g. 8080-8089');
+    expect(problemsOf({ HEALTH_PORT_RANGE: '9000-9001', HEALTH_PORT: '8080' })).toBe('invalid configuration:\n  - HEALTH_PORT="8080" is not valid: a port inside HEALTH_PORT_RANGE (9000-9001)');
+  });
+});
+
+describe('PROCESSOR and PROCESSORS_DIR', () => {
+  it('trimmed paths; unset is undefined; set but blank is named with what is allowed', () => {
+    expect(load({ PROCESSOR: ' ./p.mjs ', PROCESSORS_DIR: ' ./procs ' })).toMatchObject({ processor: './p.mjs', processorsDir: './procs' });
+    expect(load({})).toMatchObject({ processor: undefined, processorsDir: undefined });
+    expect(problemsOf({ PROCESSOR: ' ', PROCESSORS_DIR: '  ' })).toBe([
+      'invalid configuration:',
+      '  - PROCESSOR=" " is not valid: a path to a module whose default export processes a job, or unset',
+      '  - PROCESSORS_DIR="  " is not valid: a folder holding one module per queue (<queue>.ts, .mjs or .js), or unset',
+    ].join('\n'));
   });
 });

@@ -59,6 +59,44 @@ describe('the memory limit, from the cgroup files', () => {
     writeFileSync(join(v1, 'cpu,cpuacct', 'cpu.cfs_period_us'), '100000\n');
     expect(cpuLimitOf(readCgroupFiles(v1), 9).cpus).toBe(0.5);
   });
+
+  it('v1 under cpu/ as well as cpu,cpuacct/; the memory files of both layouts', () => {
+    const v1 = mkdtempSync(join(tmpdir(), 'cg1cpu-'));
+    mkdirSync(join(v1, 'cpu'));
+    mkdirSync(join(v1, 'memory'));
+    writeFileSync(join(v1, 'cpu', 'cpu.cfs_quota_us'), '300000\n');
+    writeFileSync(join(v1, 'cpu', 'cpu.cfs_period_us'), '100000\n');
+    writeFileSync(join(v1, 'memory', 'memory.limit_in_bytes'), '2048\n');
+    writeFileSync(join(v1, 'memory', 'memory.usage_in_bytes'), '1024\n');
+    expect(readCgroupFiles(v1)).toEqual({
+      cpuMax: undefined, cfsQuotaUs: '300000\n', cfsPeriodUs: '100000\n', memoryMax: undefined, memoryCurrent: undefined, memoryLimitV1: '2048\n', memoryUsageV1: '1024\n',
+    });
+    const v2 = mkdtempSync(join(tmpdir(), 'cg2mem-'));
+    writeFileSync(join(v2, 'memory.max'), '4096\n');
+    writeFileSync(join(v2, 'memory.current'), '10\n');
+    expect(memoryLimitOf(readCgroupFiles(v2))).toEqual({ limitBytes: 4096, usedBytes: 10, source: 'cgroup v2 memory.max' });
+    expect(readCgroupFiles(join(v2, 'missing'))).toEqual({
+      cpuMax: undefined, cfsQuotaUs: undefined, cfsPeriodUs: undefined, memoryMax: undefined, memoryCurrent: undefined, memoryLimitV1: undefined, memoryUsageV1: undefined,
+    });
+  });
+
+  it('refuses malformed quota files whole, and names v1 sources in full', () => {
+    for (const cpuMax of ['x150000 100000', '150000 100000x', '150000 0', '150000\t100000']) {
+      expect(cpuLimitOf({ cpuMax }, 7).cpus, cpuMax).toBe(cpuMax === '150000\t100000' ? 1.5 : 7);
+    }
+    expect(cpuLimitOf({ cpuMax: '150000  100000' }, 7).cpus).toBe(1.5);
+    expect(cpuLimitOf({ cfsQuotaUs: ' 250000\n', cfsPeriodUs: ' 100000 \n' }, 8)).toEqual({ cpus: 2.5, source: 'cgroup v1 cpu.cfs_quota_us/cpu.cfs_period_us (250000/100000)' });
+    for (const [cfsQuotaUs, cfsPeriodUs] of [['0', '100000'], ['2.5', '100000'], ['250000', '0'], ['250000', '0.5'], ['250000', undefined]] as const) {
+      expect(cpuLimitOf({ cfsQuotaUs, cfsPeriodUs }, 7).cpus).toBe(7);
+    }
+    expect(cpuLimitOf({ cfsPeriodUs: '100000' }, 7).cpus).toBe(7);
+    expect(memoryLimitOf({ memoryMax: ' 4096\n', memoryCurrent: '10x' })).toEqual({ limitBytes: 4096, usedBytes: undefined, source: 'cgroup v2 memory.max' });
+    expect(memoryLimitOf({ memoryMax: 'x4096' })).toBeUndefined();
+    expect(memoryLimitOf({ memoryLimitV1: '2048x' })).toBeUndefined();
+    expect(memoryLimitOf({ memoryLimitV1: ' 2048 ', memoryUsageV1: ' 7\n' })).toEqual({ limitBytes: 2048, usedBytes: 7, source: 'cgroup v1 memory.limit_in_bytes' });
+    expect(memoryLimitOf({ memoryLimitV1: String(2 ** 60) })).toBeUndefined();
+    expect(memoryLimitOf({ memoryLimitV1: String(2 ** 60 - 1024) })).toMatchObject({ limitBytes: 2 ** 60 - 1024 });
+  });
 });
 
 describe('WORKER_COUNT', () => {

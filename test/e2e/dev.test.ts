@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bouy, json } from '../helpers/bouy.js';
 import { ROOT } from '../helpers/processes.js';
-import { pollUntil } from '../helpers/poll.js';
+import { pollUntil } from '../helpers/wait.js';
 import { docker } from '../helpers/stack.js';
 
 // The default mode (`./bouy up`, --dev): src/ mounted, recompiled and restarted on change.

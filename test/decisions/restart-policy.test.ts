@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decideRestart, describeExit } from '../src/supervisor/restart-policy.js';
-import { healthStatus } from '../src/health/health-status.js';
-import type { SlotView } from '../src/supervisor/slot.js';
+import { decideRestart, describeExit } from '../../src/supervisor/restart-policy.js';
+import { healthStatus } from '../../src/health/health-status.js';
+import type { SlotView } from '../../src/supervisor/slot.js';
 
 const policy = { restartDelayMs: 10_000, minUptimeMs: 5_000, crashLoopThreshold: 3, crashLoopMaxDelayMs: 300_000 };
 

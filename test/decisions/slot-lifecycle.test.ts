@@ -1,10 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { hungSlots } from '../src/supervisor/hang-watchdog.js';
-import { freeIndexes } from '../src/supervisor/operations.js';
-import { newSlot } from '../src/supervisor/slot.js';
-import { becameReady, canMove, draining, exited, forked, queueFailing, quieted, recycled, restartScheduled, stopped } from '../src/supervisor/slot-lifecycle.js';
-import { jobLimit } from '../src/worker/job-limit.js';
+import { hungSlots } from '../../src/supervisor/hang-watchdog.js';
+import { freeIndexes } from '../../src/supervisor/operations.js';
+import { newSlot } from '../../src/supervisor/slot.js';
+import { becameReady, canMove, draining, exited, forked, queueFailing, quieted, recycled, restartScheduled, stopped } from '../../src/supervisor/slot-lifecycle.js';
+import { jobLimit } from '../../src/worker/job-limit.js';
 
 // A stand-in for the fork's handle: the lifecycle reads only its pid (no process is involved).
 const child = (pid: number) => ({ pid }) as ChildProcess;
