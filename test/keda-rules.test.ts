@@ -7,7 +7,7 @@ import {
 // The KEDA/HPA arithmetic test/e2e/autoscale.test.ts drives real containers with, checked
 // against the rules as Kubernetes and KEDA document them, with the manifest's numbers.
 
-/** deploy/kubernetes/scaledobject.yaml's settings. */
+/** deploy/kubernetes/keda/scaledobject.yaml's settings. */
 const SPEC: ScalerSpec = {
   targetValue: 2,
   activationTargetValue: 0,
