@@ -51,7 +51,7 @@ describe('help and usage errors', () => {
     [['up', '--bogus'], /Unknown argument: bogus/],
     [['up', '--prod', '--test'], /--prod and --test exclude each other/],
     [['scale', 'worker'], /scale "worker" is not valid: expected SERVICE=N/],
-    [['scale', 'worker=11'], /at most 10 worker containers/],
+    [['scale', 'worker=11'], /scale worker=11: worker takes 0-10 containers, one per health port of 8080-8089/],
     [['exec', 'worker'], /exec: name the command to run/],
     [['enqueue', 'llm', '{bad'], /job data "\{bad" is not JSON/],
     [['enqueue', 'llm', '{}', '--count', '0'], /--count 0 is not valid: a whole number from 1 to 100000/],

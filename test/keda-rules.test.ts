@@ -7,7 +7,7 @@ import {
 // The KEDA/HPA arithmetic test/e2e/autoscale.test.ts drives real containers with, checked
 // against the rules as Kubernetes and KEDA document them, with the manifest's numbers.
 
-/** deploy/kubernetes/scaledobject.yaml's settings. */
+/** deploy/kubernetes/keda/scaledobject.yaml's settings. */
 const SPEC: ScalerSpec = {
   targetValue: 2,
   activationTargetValue: 0,
@@ -81,7 +81,7 @@ describe('KEDA and HPA replica arithmetic', () => {
   });
 
   it('goes to zero only after the cooldown period with nothing to do', () => {
-    let state = step(SPEC, initialState(0), { value: 2 }, 0).state;
+    const state = step(SPEC, initialState(0), { value: 2 }, 0).state;
     expect(state.replicas).toBe(1);
     const { replicas } = run(SPEC, state, values(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 15_000, 15_000);
     // Inactive from 15 s; zero once 300 s have passed since the last active poll (at 0).

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/free-port.js';
 import {
   KUBERNETES, apiServerErrors, containersOf, effectiveEnv, expand, find, kustomize, quantity, readManifest, references, resolvePort,
-  schemaErrors, typeErrors, valueAt, workloads, type Container, type K8sObject,
+  schemaErrors, selectorOverlaps, typeErrors, valueAt, workloads, type Container, type K8sObject,
 } from './helpers/kubernetes.js';
 import { runEntrypoint, stopProcess, type Running } from './helpers/processes.js';
 import { parsePrometheus, sampleValue } from './helpers/prometheus.js';
@@ -36,6 +36,7 @@ const TEST_SECRETS = {
 
 const base = kustomize(KUBERNETES);
 const hpaVariant = kustomize(path.join(KUBERNETES, 'hpa-cpu'));
+const poolsVariant = kustomize(path.join(KUBERNETES, 'pools'));
 const secretExample = readManifest('secret.example.yaml');
 const worker = find(base, 'Deployment', 'bouy-worker');
 const workerContainer = containersOf(worker)[0]!;
@@ -291,6 +292,63 @@ describe('deploy/kubernetes as built by kustomize (no cluster: validated offline
   });
 });
 
+describe('deploy/kubernetes/pools: a worker Deployment and ScaledObject per queue group (issue 20, item 6)', () => {
+  const workerDeployments = (objects: K8sObject[]) => objects.filter((o) => o.kind === 'Deployment' && /^bouy-worker(-|$)/.test(o.metadata.name));
+  const pool = () => find(poolsVariant, 'Deployment', 'bouy-worker-thumbnails');
+
+  it('builds, passes the schemas, the typed check and the API server\'s rules, and keeps everything the KEDA variant has', () => {
+    expect(schemaErrors(poolsVariant)).toEqual([]);
+    expect(typeErrors(poolsVariant)).toEqual([]);
+    expect(apiServerErrors(poolsVariant)).toEqual([]);
+    const ids = (objects: K8sObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    expect(ids(poolsVariant)).toEqual(expect.arrayContaining(ids(base)));
+    expect(ids(poolsVariant).filter((id) => !ids(base).includes(id))).toEqual(
+      ['Deployment', 'PodDisruptionBudget', 'ScaledObject', 'Service'].map((kind) => `${kind}/bouy-worker-thumbnails`));
+    // The pool's pod runs the same image, in the same namespace, with the same settings source.
+    const baseWorker = find(poolsVariant, 'Deployment', 'bouy-worker');
+    expect(pool().spec.template.spec.containers[0].image).toBe(baseWorker.spec.template.spec.containers[0].image);
+    expect(pool().metadata.namespace).toBe(baseWorker.metadata.namespace);
+    expect(pool().metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'bouy' });
+  });
+
+  it('no pod is selected by two workloads, Services or PodDisruptionBudgets (each pool its own)', () => {
+    expect(workerDeployments(poolsVariant).map((d) => d.metadata.name).sort()).toEqual(['bouy-worker', 'bouy-worker-thumbnails']);
+    expect(selectorOverlaps(poolsVariant)).toEqual([]);
+    expect(selectorOverlaps([...base, ...hpaVariant.filter((o) => o.kind === 'HorizontalPodAutoscaler')])).toEqual([]);
+  });
+
+  it('gives each worker Deployment exactly one ScaledObject, on its own queues, sized to its own pods', () => {
+    const scaled = poolsVariant.filter((o) => o.kind === 'ScaledObject');
+    expect(scaled.map((o) => o.spec.scaleTargetRef.name).sort()).toEqual(workerDeployments(poolsVariant).map((d) => d.metadata.name).sort());
+    const so = find(poolsVariant, 'ScaledObject', 'bouy-worker-thumbnails');
+    const env = effectiveEnv(containersOf(pool())[0]!, poolsVariant, TEST_SECRETS);
+    expect(env.QUEUE_NAME).toBe('thumbnails');
+    const trigger = so.spec.triggers[0];
+    // The metric is the pool's own queue, which the scheduler (serving every pool) lists too.
+    const queue = /^queues\.([^.]+)\.slots$/.exec(trigger.metadata.valueLocation)?.[1];
+    expect(env.QUEUE_NAME!.split(',')).toContain(queue);
+    const scheduler = effectiveEnv(containersOf(find(poolsVariant, 'Deployment', 'bouy-scheduler'))[0]!, poolsVariant, TEST_SECRETS);
+    expect(scheduler.QUEUE_NAME!.split(',')).toEqual(expect.arrayContaining([queue, ...effectiveEnv(workerContainer, poolsVariant, TEST_SECRETS).QUEUE_NAME!.split(',')]));
+    expect(Number(trigger.metadata.targetValue)).toBe(Number(env.WORKER_COUNT ?? 1) * Number(env.WORKER_CONCURRENCY ?? 1));
+    expect(so.spec.minReplicaCount).toBe(0);
+    expect(find(poolsVariant, 'TriggerAuthentication', trigger.authenticationRef.name)).toBeDefined();
+    // The base worker keeps its queues and its own metric.
+    expect(find(poolsVariant, 'ScaledObject', 'bouy-worker').spec.triggers[0].metadata.valueLocation).toBe('slots');
+    // Memory: the pool's WORKER_COUNT workers at MAX_MEMORY_MB fit its limit, as the base worker's do.
+    expect(quantity(containersOf(pool())[0]!.resources!.limits!.memory!)).toBeGreaterThan(Number(env.WORKER_COUNT) * Number(env.MAX_MEMORY_MB) * 1024 ** 2);
+  });
+
+  it('the overlap check catches a pool whose selector also takes the base worker\'s pods', () => {
+    const overlapping = structuredClone(pool());
+    overlapping.spec.selector.matchLabels = { 'app.kubernetes.io/name': 'bouy', 'app.kubernetes.io/component': 'worker' };
+    overlapping.spec.template.metadata.labels['app.kubernetes.io/component'] = 'worker';
+    const objects = [...poolsVariant.filter((o) => o.metadata.name !== 'bouy-worker-thumbnails' || o.kind !== 'Deployment'), overlapping];
+    expect(selectorOverlaps(objects)).toEqual(expect.arrayContaining([
+      'Deployment/bouy-worker selects bouy-worker, bouy-worker-thumbnails', 'Service/bouy-worker selects bouy-worker, bouy-worker-thumbnails',
+    ]));
+  });
+});
+
 describe('the manifests against real bouy processes on a real Redis', () => {
   let redis: RedisServer;
   beforeAll(async () => { redis = await startRedis(); });
@@ -446,6 +504,47 @@ describe('the manifests against real bouy processes on a real Redis', () => {
     } finally {
       await stopProcess(run);
       await queue.close();
+    }
+  });
+
+  it('a pool scales on its own queue: the scheduler of the pools variant reports thumbnails apart, and the pool\'s worker takes only thumbnails', async () => {
+    const poolScaler = find(poolsVariant, 'ScaledObject', 'bouy-worker-thumbnails').spec.triggers[0];
+    const baseScaler = find(poolsVariant, 'ScaledObject', 'bouy-worker').spec.triggers[0];
+    const schedulerContainer = containersOf(find(poolsVariant, 'Deployment', 'bouy-scheduler'))[0]!;
+    const poolContainer = containersOf(find(poolsVariant, 'Deployment', 'bouy-worker-thumbnails'))[0]!;
+    const port = await freePort();
+    const schedulerEnv = localEnv(schedulerContainer, port);
+    expect(schedulerEnv.QUEUE_NAME).toBe('llm,thumbnails');
+    const run = runEntrypoint(['scheduler'], schedulerEnv);
+    const thumbnails = new Queue('thumbnails', { connection: redis.client });
+    const llm = new Queue('llm', { connection: redis.client });
+    try {
+      await untilListening(run, port);
+      const metric = async (trigger: any) => {
+        const url = new URL(trigger.metadata.url);
+        const response = await fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, { headers: { authorization: `Bearer ${TEST_SECRETS.BACKLOG_TOKEN}` } });
+        expect(response.status).toBe(200);
+        return Number(valueAt(await response.json(), trigger.metadata.valueLocation));
+      };
+      for (let i = 0; i < 3; i += 1) await thumbnails.add('thumb', { i });
+      for (let i = 0; i < 5; i += 1) await llm.add('work', { i });
+      expect(await metric(poolScaler)).toBe(3);
+      // The base worker's metric is every queue the scheduler serves.
+      expect(await metric(baseScaler)).toBe(8);
+      const env = localEnv(poolContainer, await freePort());
+      expect(env.QUEUE_NAME).toBe('thumbnails');
+      await withFleet(redis, { ...env, SHUTDOWN_TIMEOUT_SECONDS: '2' }, async (fleet) => {
+        await completedJobs(fleet, 3);
+        expect(await metric(poolScaler)).toBe(0);
+        // The llm jobs are not the pool's: still waiting for the base worker.
+        expect(await llm.getWaitingCount()).toBe(5);
+      });
+    } finally {
+      await stopProcess(run);
+      await thumbnails.obliterate({ force: true });
+      await llm.obliterate({ force: true });
+      await thumbnails.close();
+      await llm.close();
     }
   });
 });

@@ -42,8 +42,8 @@ function candidate(key: string, id: string): Candidate {
   started.add(proc);
   const events: Event[] = [];
   const stderr: string[] = [];
-  readline.createInterface({ input: proc.stdout! }).on('line', (line) => events.push(JSON.parse(line) as Event));
-  readline.createInterface({ input: proc.stderr! }).on('line', (line) => stderr.push(line));
+  readline.createInterface({ input: proc.stdout }).on('line', (line) => events.push(JSON.parse(line) as Event));
+  readline.createInterface({ input: proc.stderr }).on('line', (line) => stderr.push(line));
   // 'close', not 'exit': the events printed last (singleton-stopped, demoted) are read by then.
   const exited = new Promise<void>((resolve) => proc.once('close', () => resolve()));
   const c: Candidate = {

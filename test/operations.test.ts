@@ -16,7 +16,7 @@ async function admin(fleet: TestFleet, path: string, body: unknown, token: strin
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(body),
   });
-  return { status: response.status, body: await response.json() as any };
+  return { status: response.status, body: await response.json() };
 }
 
 async function readyWorkers(fleet: TestFleet, count: number) {

@@ -40,7 +40,7 @@ async function holdJob(queueName: string, name: string) {
     await worker.close(true);
     connection.disconnect();
   };
-  return { worker, job: job!, token, release };
+  return { worker, job, token, release };
 }
 
 describe('stale registrations', () => {
@@ -75,13 +75,13 @@ describe('stale registrations', () => {
     const { worker: thief, job: taken, token, release } = await holdJob(queueName, 'held');
     await plant(prefix, `worker-${hostname}-1`, hostname, 1000, { [`bull:${queueName}`]: thief.id });
     await release();
-    expect(await redis.client.get(`bull:${queueName}:${taken!.id}:lock`)).toBe(token);
+    expect(await redis.client.get(`bull:${queueName}:${taken.id}:lock`)).toBe(token);
 
     await withFleet(redis, { BOUY_PREFIX: prefix, BOUY_HOSTNAME: hostname, QUEUE_NAME: queueName }, async (fleet) => {
       const line = await fleet.run.waitForLog((l) => l.msg?.startsWith('removed ') === true, 'clean-up logged');
       expect(line.requeued).toBe(1);
-      await waitFor(async () => (await fleet.finished()).some((r) => r.id === taken!.id), 'the held job to run', 10_000);
-      expect(await (await fleet.queue.getJob(taken!.id!))!.getState()).toBe('completed');
+      await waitFor(async () => (await fleet.finished()).some((r) => r.id === taken.id), 'the held job to run', 10_000);
+      expect(await (await fleet.queue.getJob(taken.id!))!.getState()).toBe('completed');
     });
   });
 

@@ -155,7 +155,7 @@ export async function chaos({ jobs, seconds, workers = 3, concurrency = 2, seed 
   const watch = watchStranded(redis.client, { queueName, prefix, heartbeatMs: HEARTBEAT_SECONDS * 1000 });
   const faults = { workerKills: 0, supervisorRestarts: 0, supervisorKillsMidDrain: 0, peerKills: 0, redisRestarts: 0, halfOpens: 0, skewedPeers: 0 };
   const began = Date.now();
-  let settledMs = 0;
+  let settledMs;
   let stallWaitMs = 0;
   try {
     await keeper.start();

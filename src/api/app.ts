@@ -52,10 +52,12 @@ export interface ApiApp {
  * the probes and the job routes.
  */
 export async function buildApiApp(options: ApiAppOptions): Promise<ApiApp> {
-  const { redis, log } = options;
+  const { redis } = options;
+  // Fastify's logger type, so that Fastify() infers the instance the routes are written against.
+  const log: FastifyBaseLogger = options.log;
   const queues = new Map(options.queues.map((name) => [name, openQueue(name, redis, options.bullPrefix)]));
   const app = Fastify({
-    loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: BODY_LIMIT_BYTES, ajv: AJV_OPTIONS, schemaErrorFormatter: formatValidation,
+    loggerInstance: log, logController: new LogController({ disableRequestLogging: true }), bodyLimit: BODY_LIMIT_BYTES, ajv: AJV_OPTIONS, schemaErrorFormatter: formatValidation,
     // a job id may be 200 characters, percent-encoded up to 12 bytes each in a GET's path
     routerOptions: { maxParamLength: 2400 },
   });

@@ -11,7 +11,7 @@ import { withJobDefaults, type JobDefaults } from '../config/jobs.js';
  */
 export function addJobRoutes(app: FastifyInstance, queues: ReadonlyMap<string, Queue>, redis: Redis, bullPrefix: string, defaults: JobDefaults): void {
   const unknownQueue = (queue: string) => ({ error: 'unknown queue', message: `queue ${JSON.stringify(queue)} is not served here; queues: ${[...queues.keys()].join(', ')}` });
-  const describe = async (job: Job, queue: string) => ({
+  const describe = async (job: Job<unknown, unknown>, queue: string) => ({
     id: job.id, queue, name: job.name, state: await job.getState(), attempts_made: job.attemptsMade,
     result: job.returnvalue ?? null, failed_reason: job.failedReason ?? null,
   });

@@ -16,7 +16,8 @@ export function useBoundedJsonParser(app: FastifyInstance): void {
       done(Object.assign(new Error(`body is nested more than ${MAX_JSON_DEPTH} levels deep`), { statusCode: 400 }), undefined);
       return;
     }
-    parseJson(request, text, done);
+    // Fastify's default parser answers through `done`; its type also allows a promise, which it never returns.
+    void parseJson(request, text, done);
   });
 }
 

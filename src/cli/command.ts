@@ -7,7 +7,7 @@ export type Args = Record<string, unknown> & { _: Array<string | number> };
 export interface BouyCommand {
   command: string;
   describe: string;
-  builder(yargs: Argv): Argv;
+  builder: (yargs: Argv) => Argv;
   run(ctx: Context, args: Args): Promise<number>;
   /**
    * The compose arguments the command runs, for commands that are one compose call; pure, so

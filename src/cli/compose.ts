@@ -47,12 +47,15 @@ export type Mode = (typeof MODES)[number];
 
 /**
  * The compose files of a mode: the base and its overlay; in dev mode also dev-source.yml where
- * the project has it (bouy's checkout: its src/ mounted), which an application's has not.
+ * the project has it (bouy's checkout: its src/ mounted), which an application's has not; last
+ * the project's worker pools (`pools`, compose/pools.yml: see pools.ts) when it has that file.
  */
-export function composeFiles(root: string, mode: Mode): string[] {
+export function composeFiles(root: string, mode: Mode, pools?: string): string[] {
   const files = [path.join(root, 'compose', 'base.yml'), path.join(root, 'compose', `${mode}.yml`)];
   const source = path.join(root, 'compose', 'dev-source.yml');
-  return mode === 'dev' && existsSync(source) ? [...files, source] : files;
+  if (mode === 'dev' && existsSync(source)) files.push(source);
+  if (pools !== undefined && existsSync(pools)) files.push(pools);
+  return files;
 }
 
 /** The mode a running stack was started in, from the files its containers were created from. */
@@ -69,8 +72,8 @@ export function modeFromFiles(files: readonly string[]): Mode | undefined {
  * Compose reads for its own substitutions, bouy's settings file (Compose would otherwise read
  * compose/.env, a link to the project's .env, even when BOUY_ENV_FILE names another).
  */
-export function composeArgs(cli: ComposeCli, root: string, project: string, mode: Mode, args: readonly string[], envFile?: string): string[] {
-  const files = composeFiles(root, mode).flatMap((f) => ['-f', f]);
+export function composeArgs(cli: ComposeCli, root: string, project: string, mode: Mode, args: readonly string[], envFile?: string, pools?: string): string[] {
+  const files = composeFiles(root, mode, pools).flatMap((f) => ['-f', f]);
   return [...cli.prefix, ...(envFile ? ['--env-file', envFile] : []), '-p', project, ...files, ...args];
 }
 

@@ -3,7 +3,7 @@ import { composeArgs, composeEnv, composeEnvFile, detectCompose, modeFromFiles, 
 import { envFile } from './dotenv.js';
 import { assertEngine, projectContainers, type ContainerInfo } from './docker.js';
 import type { Output } from './output.js';
-import { healthPortRange } from './health-port-range.js';
+import { isWorkerService, poolsFile, workerServiceNamed, WORKER_SERVICE, type WorkerService } from './pools.js';
 import { attach, capture, type Captured, type Env } from './process.js';
 
 /** The options every command accepts (yargs fills them; see parser.ts). */
@@ -62,7 +62,7 @@ export class Context {
 
   private async invocation(args: readonly string[], mode?: Mode, extraEnv: Env = {}): Promise<[string, string[], Env]> {
     const cli = await this.compose();
-    const full = composeArgs(cli, this.root, this.project, mode ?? (await this.mode()), args, composeEnvFile(envFile(this.root, this.env)));
+    const full = composeArgs(cli, this.root, this.project, mode ?? (await this.mode()), args, composeEnvFile(envFile(this.root, this.env)), poolsFile(this.root, this.env));
     const shown = Object.entries(extraEnv).map(([k, v]) => `${k}=${v} `).join('');
     this.out.debug(`running: ${shown}${[cli.file, ...full].join(' ')}`);
     return [cli.file, full, composeEnv(cli, { ...this.env, ...extraEnv })];
@@ -90,25 +90,26 @@ export class Context {
   }
 }
 
-/** Parses `service=N` (scale arguments); `limit` caps a service's count (health ports). */
-export function parseScale(value: string, limit: Readonly<Record<string, number>> = {}): { service: string; count: number } {
+/**
+ * Parses `service=N` (scale arguments). A worker service (`worker`, `worker-<pool>`) must be one
+ * of `workers`, and its count is capped by its health ports (one per container).
+ */
+export function parseScale(value: string, workers: readonly WorkerService[] = []): { service: string; count: number } {
   const match = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(\d{1,3})$/.exec(value);
   if (!match) {
     throw new BouyError('BOUY_ERR_USAGE', `scale ${JSON.stringify(value)} is not valid: expected SERVICE=N, e.g. worker=3`);
   }
   const service = match[1]!;
   const count = Number(match[2]);
-  const max = limit[service];
-  if (max !== undefined && count > max) {
-    throw new BouyError('BOUY_ERR_USAGE', `scale ${value}: at most ${max} ${service} containers, one per published health port`, {
-      hint: 'raise WORKER_COUNT for more processes per container, or widen BOUY_HEALTH_PORTS (default 8080-8089)',
+  if (!isWorkerService(service)) return { service, count };
+  const { ports } = workerServiceNamed(workers, service);
+  const max = ports.high - ports.low + 1;
+  if (count > max) {
+    throw new BouyError('BOUY_ERR_USAGE', `scale ${value}: ${service} takes 0-${max} containers, one per health port of ${ports.low}-${ports.high}`, {
+      hint: service === WORKER_SERVICE
+        ? 'raise WORKER_COUNT for more processes per container, or widen BOUY_HEALTH_PORTS (default 8080-8089)'
+        : 'raise the pool\'s --workers for more processes per container, or give it more ports: bouy pool add … --health-ports LOW-HIGH',
     });
   }
   return { service, count };
-}
-
-/** How many worker containers the health ports hold (BOUY_HEALTH_PORTS, 8080-8089: one each). */
-export function workerLimit(env: Env): number {
-  const range = healthPortRange(env);
-  return range.high - range.low + 1;
 }

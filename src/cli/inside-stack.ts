@@ -2,6 +2,7 @@ import { BouyError } from '../errors.js';
 import type { Context } from './context.js';
 import type { ContainerInfo } from './docker.js';
 import { dockerBin } from './docker.js';
+import { isWorkerService } from './pools.js';
 import { attach } from './process.js';
 
 /**
@@ -14,7 +15,7 @@ import { attach } from './process.js';
 /** Set on the CLI run inside: it uses the services' own Redis settings (see stackFleet). */
 export const IN_STACK = 'BOUY_IN_STACK';
 
-/** Services whose containers run the bouy image (Redis's does not), in the order they are tried. */
+/** Services whose containers run the bouy image (Redis's does not), in the order they are tried; then any pool's. */
 const BOUY_SERVICES = ['api', 'worker', 'scheduler', 'dashboard'];
 
 /** Where bouy's CLI is in an image: an application's (bouy installed as a dependency), else bouy's own. */
@@ -29,7 +30,8 @@ export function cliContainer(containers: readonly ContainerInfo[]): ContainerInf
     const found = containers.find((c) => c.service === service && c.state === 'running');
     if (found) return found;
   }
-  return undefined;
+  // Only pools' workers running (`./bouy up worker-emails`): theirs is the same image.
+  return containers.find((c) => isWorkerService(c.service) && c.state === 'running');
 }
 
 /** The `docker exec` arguments that run `argv` through bouy's CLI inside `container`. */

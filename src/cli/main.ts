@@ -25,6 +25,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => {
+// main() catches every error itself and resolves to the exit status: this promise never rejects.
+void main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

@@ -3,6 +3,8 @@
  * mean the same on every command: results on stdout (one JSON document with --json),
  * progress and diagnostics on stderr.
  */
+import { stripVTControlCharacters } from 'node:util';
+
 export interface OutputOptions {
   json: boolean;
   quiet: boolean;
@@ -54,8 +56,7 @@ export class Output {
 
 /** A plain-text table with padded columns; colour codes are not counted in the width. */
 export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  // eslint-disable-next-line no-control-regex
-  const visible = (s: string) => s.replace(/\u001b\[\d+m/g, '').length;
+  const visible = (s: string) => stripVTControlCharacters(s).length;
   const widths = headers.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i] ?? ''))));
   const line = (cells: readonly string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i]! - visible(c)))).join('  ');

@@ -11,6 +11,7 @@ import { exec, shell } from './commands/exec.js';
 import { health } from './commands/health.js';
 import { init } from './commands/init.js';
 import { logs } from './commands/logs.js';
+import { pool } from './commands/pool.js';
 import { ps } from './commands/ps.js';
 import { setup } from './commands/setup.js';
 import { test } from './commands/test.js';
@@ -23,7 +24,7 @@ import { DEFAULT_PROJECT } from './project.js';
 import type { Env } from './process.js';
 import { PACKAGE_ROOT } from './package-root.js';
 
-export const COMMANDS: readonly BouyCommand[] = [up, down, clean, ps, logs, exec, shell, scale, resize, recycle, quiet, build, health, workers, enqueue, deploy, undeploy, test, setup, init];
+export const COMMANDS: readonly BouyCommand[] = [up, down, clean, ps, logs, exec, shell, scale, pool, resize, recycle, quiet, build, health, workers, enqueue, deploy, undeploy, test, setup, init];
 
 
 function version(): string {

@@ -24,7 +24,7 @@ function shellStatus(code: number | null, signal: NodeJS.Signals | null): number
  */
 export function capture(file: string, args: readonly string[], env: Env, cwd?: string): Promise<Captured> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { env: env as NodeJS.ProcessEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -49,7 +49,7 @@ export function attach(
   return new Promise((resolve) => {
     // 'stderr': progress of a command whose stdout would spoil --json output goes to stderr.
     const stdout = options.stdout === 'stderr' ? 2 : 'inherit';
-    const child = spawn(file, args, { env: env as NodeJS.ProcessEnv, cwd: options.cwd, stdio: ['inherit', stdout, 'inherit'] });
+    const child = spawn(file, args, { env, cwd: options.cwd, stdio: ['inherit', stdout, 'inherit'] });
     const ignore = () => {};
     process.on('SIGINT', ignore);
     child.on('error', () => resolve(127));

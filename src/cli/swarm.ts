@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BouyError } from '../errors.js';
 import { describeContainer, dockerBin, type ContainerInfo, type Inspected } from './docker.js';
@@ -79,9 +80,13 @@ export async function resolveImageMode(env: Env, image: string): Promise<'always
   return inspected.code === 0 && Number(inspected.stdout.trim()) > 0 ? 'always' : 'never';
 }
 
-/** The arguments of `docker stack deploy` for the bouy stack. */
-export function stackDeployArgs(root: string, stack: string, resolveImage: 'always' | 'never'): string[] {
-  return ['stack', 'deploy', '--compose-file', path.join(root, STACK_FILE), '--resolve-image', resolveImage, '--prune', stack];
+/**
+ * The arguments of `docker stack deploy` for the bouy stack; `pools`: the project's Swarm pools
+ * file (compose/stack.pools.yml, written by `bouy pool add`), added when it exists.
+ */
+export function stackDeployArgs(root: string, stack: string, resolveImage: 'always' | 'never', pools?: string): string[] {
+  const files = [path.join(root, STACK_FILE), ...(pools !== undefined && existsSync(pools) ? [pools] : [])];
+  return ['stack', 'deploy', ...files.flatMap((f) => ['--compose-file', f]), '--resolve-image', resolveImage, '--prune', stack];
 }
 
 /** A stack name as `docker stack` takes it (it prefixes services, networks and volumes). */

@@ -15,15 +15,17 @@
  * containers on the highest ports, so the first one keeps 8080. `up` recreates only the
  * container on the first port (when its settings changed) and adds the others afresh.
  * Plain Compose gets the same single 8080 for one worker; more need BOUY_HEALTH_PORT per call.
+ * Each pool's service (`worker-<pool>`, pools.ts) does the same on its own range and variable
+ * (BOUY_HEALTH_PORT_<POOL>), so two worker services never compete for a port.
  */
 import { BouyError, EXIT } from '../errors.js';
-import { healthPortRange, keepLowest, nextPort, type WorkerContainer } from './health-port-range.js';
+import { keepLowest, nextPort, type WorkerContainer } from './health-port-range.js';
 import type { Mode } from './compose.js';
 import type { Context } from './context.js';
 import { dockerBin } from './docker.js';
+import type { WorkerService } from './pools.js';
 import { capture } from './process.js';
 
-export const WORKER_SERVICE = 'worker';
 /** compose/base.yml's stop_grace_period for workers, so a removed container drains as in `down`. */
 const WORKER_STOP_SECONDS = 35;
 
@@ -34,11 +36,11 @@ interface Inspected {
   NetworkSettings: { Ports: Record<string, Array<{ HostPort: string }> | null> | null };
 }
 
-/** The project's worker containers, stopped ones too (they get their port back on start). */
-export async function workerContainers(ctx: Context): Promise<WorkerContainer[]> {
+/** A worker service's containers in the project, stopped ones too (they get their port back on start). */
+export async function workerContainers(ctx: Context, service: string): Promise<WorkerContainer[]> {
   const env = ctx.env;
   const ps = await capture(dockerBin(env), ['ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${ctx.project}`,
-    '--filter', `label=com.docker.compose.service=${WORKER_SERVICE}`], env);
+    '--filter', `label=com.docker.compose.service=${service}`], env);
   const ids = ps.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
   if (ps.code !== 0 || ids.length === 0) return [];
   const inspected = await capture(dockerBin(env), ['inspect', ...ids], env);
@@ -65,38 +67,52 @@ async function removeWorkers(ctx: Context, containers: readonly WorkerContainer[
   return removed.code === 0 ? EXIT.ok : EXIT.failure;
 }
 
+/** A worker service and how many containers of it are wanted. */
+export interface WorkerTarget {
+  service: WorkerService;
+  count: number;
+}
+
 /**
- * Brings the worker service to `count` containers, each on its own fixed health port, and
- * starts `services` (all when empty) with it. `keep` (`./bouy scale`): the containers on the
- * lowest ports stay as they are. Otherwise (`./bouy up`) only the container on the first port
- * stays, recreated by Compose if its settings changed (the others would be recreated with the
- * first port, so they are replaced). `upArgs`: flags for the first compose call (--build, …).
+ * Brings each worker service (`worker`, and pools' `worker-<pool>`) to its count of containers,
+ * each on its own fixed health port from that service's range, and starts `services` (all when
+ * empty) with them. `keep` (`./bouy scale`): the containers on the lowest ports stay as they
+ * are. Otherwise (`./bouy up`) only the container on a service's first port stays, recreated by
+ * Compose if its settings changed (the others would be recreated with the first port, so they
+ * are replaced). `upArgs`: flags for the first compose call (--build, …).
  */
 export async function upWithWorkers(ctx: Context, mode: Mode, options: {
-  count: number; keep: boolean; upArgs: readonly string[]; services: readonly string[];
+  targets: readonly WorkerTarget[]; keep: boolean; upArgs: readonly string[]; services: readonly string[];
 }): Promise<number> {
-  const range = healthPortRange(ctx.env);
-  const existing = await workerContainers(ctx);
-  const candidates = options.keep ? existing : existing.filter((c) => c.port === range.low);
-  const { keep } = keepLowest(candidates, options.keep ? options.count : Math.min(1, options.count));
-  const removed = await removeWorkers(ctx, existing.filter((c) => !keep.includes(c)));
-  if (removed !== EXIT.ok) return removed;
-  // The first call starts the other services too, and creates the first worker if none is kept.
-  let running = Math.max(keep.length, Math.min(1, options.count));
-  const up = (scale: number, port: number, args: readonly string[], services: readonly string[]) => ctx.runCompose(
-    ['up', '-d', ...args, '--scale', `${WORKER_SERVICE}=${scale}`, ...services], mode,
-    { env: { BOUY_HEALTH_PORT: String(port) }, progress: true });
-  let code = await up(running, options.keep ? nextPort(range, keep) ?? range.low : range.low,
+  const plans = [];
+  for (const target of options.targets) {
+    const { ports: range } = target.service;
+    const existing = await workerContainers(ctx, target.service.service);
+    const candidates = options.keep ? existing : existing.filter((c) => c.port === range.low);
+    const { keep } = keepLowest(candidates, options.keep ? target.count : Math.min(1, target.count));
+    const removed = await removeWorkers(ctx, existing.filter((c) => !keep.includes(c)));
+    if (removed !== EXIT.ok) return removed;
+    // The first call creates the first container of each service if none is kept.
+    plans.push({ target, running: Math.max(keep.length, Math.min(1, target.count)), firstPort: options.keep ? nextPort(range, keep) ?? range.low : range.low });
+  }
+  const up = (scales: ReadonlyArray<readonly [string, number]>, env: Record<string, string>, args: readonly string[], services: readonly string[]) => ctx.runCompose(
+    ['up', '-d', ...args, ...scales.flatMap(([service, n]) => ['--scale', `${service}=${n}`]), ...services], mode, { env, progress: true });
+  // One call starts the other services and every worker service's first container.
+  let code = await up(plans.map((p) => [p.target.service.service, p.running] as const),
+    Object.fromEntries(plans.map((p) => [p.target.service.portVariable, String(p.firstPort)])),
     [...(options.keep ? ['--no-recreate'] : []), ...options.upArgs], options.services);
-  while (code === 0 && running < options.count) {
-    const port = nextPort(range, await workerContainers(ctx));
-    if (port === undefined) {
-      throw new BouyError('BOUY_ERR_NO_FREE_PORT', `no free health port for another worker container: BOUY_HEALTH_PORTS=${range.low}-${range.high}`, {
-        hint: 'widen BOUY_HEALTH_PORTS, or raise WORKER_COUNT for more processes per container',
-      });
+  for (const plan of plans) {
+    const { service, portVariable, ports: range } = plan.target.service;
+    while (code === 0 && plan.running < plan.target.count) {
+      const port = nextPort(range, await workerContainers(ctx, service));
+      if (port === undefined) {
+        throw new BouyError('BOUY_ERR_NO_FREE_PORT', `no free health port for another ${service} container: its range is ${range.low}-${range.high}`, {
+          hint: service === 'worker' ? 'widen BOUY_HEALTH_PORTS, or raise WORKER_COUNT for more processes per container' : 'give the pool a wider range (`bouy pool add … --health-ports LOW-HIGH`), or more workers per container',
+        });
+      }
+      plan.running++;
+      code = await up([[service, plan.running]], { [portVariable]: String(port) }, ['--no-recreate'], [service]);
     }
-    running++;
-    code = await up(running, port, ['--no-recreate'], [WORKER_SERVICE]);
   }
   return code;
 }

@@ -2,7 +2,7 @@ import { number, Problems, type Env } from '../config/parse.js';
 import { invalidConfiguration } from '../errors.js';
 import { MIN_TOKEN_LENGTH } from '../http/credentials.js';
 
-/** KEDA's default pollingInterval, and deploy/kubernetes/scaledobject.yaml's. */
+/** KEDA's default pollingInterval, and deploy/kubernetes/keda/scaledobject.yaml's. */
 export const DEFAULT_BACKLOG_WINDOW_SECONDS = 15;
 /** An hour: a window longer than that would count far-future jobs again. */
 export const MAX_BACKLOG_WINDOW_SECONDS = 3600;

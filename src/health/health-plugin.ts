@@ -25,7 +25,7 @@ export interface HealthPluginOptions {
   /** /readyz: may this process get traffic / count as up? Quick: it is polled. */
   ready(): Promise<Readiness>;
   /** /health: the whole picture for people and `./bouy health`; defaults to readiness. */
-  status?(): Promise<StatusReport>;
+  status?: () => Promise<StatusReport>;
   /**
    * /livez: is the process alive, in a way only a restart mends? Synchronous and local (no
    * Redis call: a probe must answer when Redis does not). Default: it answers, so it lives.

@@ -17,7 +17,7 @@ export function formatValidation(errors: FastifySchemaValidationError[], dataVar
   const choices = errors.filter((error) => error.keyword === 'anyOf').map((error) => `${error.schemaPath}/`);
   const lines = errors.filter((error) => !choices.some((choice) => error.schemaPath.startsWith(choice))).map((error) => {
     const field = `${dataVar}${error.instancePath.replaceAll('/', '.')}`;
-    const params = error.params as Record<string, unknown>;
+    const params = error.params;
     if (error.keyword === 'additionalProperties') return `${field}.${String(params.additionalProperty)} is not a known field`;
     const described = (error as { parentSchema?: { description?: unknown } }).parentSchema?.description;
     if (error.keyword === 'anyOf' && typeof described === 'string') return `${field} must be ${described}`;

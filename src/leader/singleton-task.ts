@@ -10,7 +10,7 @@ export interface LeaderContext {
    * True while this very leadership lasts (same token, lease deadline not passed). Call it
    * right before each side effect: a paused process learns here, on waking, that it lost.
    */
-  stillLeader(): boolean;
+  stillLeader: () => boolean;
 }
 
 /** Stops what a start started; awaited before the lease is released on shutdown. */

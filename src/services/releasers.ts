@@ -17,7 +17,7 @@ export class Releasers {
   /** Runs every releaser, last first. Idempotent: a second call returns the first one's promise. */
   releaseAll(): Promise<void> {
     this.released ??= (async () => {
-      let first: unknown;
+      let first: Error | undefined;
       for (const { name, release } of this.stack.splice(0).reverse()) {
         try {
           await release();

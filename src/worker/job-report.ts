@@ -109,7 +109,7 @@ export class JobReport {
     const name = this.names.has(jobName) || this.names.size < this.nameLimit ? jobName : OTHER;
     if (name !== OTHER) this.names.add(name);
     let byName = this.tallies.get(queue);
-    if (!byName) this.tallies.set(queue, (byName = new Map()));
+    if (!byName) this.tallies.set(queue, (byName = new Map<string, JobTally>()));
     let tally = byName.get(name);
     if (!tally) {
       tally = { queue, name, started: 0, completed: 0, failed: 0, moved: 0, totalMs: 0, maxMs: 0, buckets: new Array<number>(DURATION_BUCKETS_S.length + 1).fill(0) };

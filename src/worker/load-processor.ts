@@ -11,6 +11,7 @@ import { BouyError } from '../errors.js';
  * parameters: `const send: Processor<{ to: string }, { sent: boolean }> = async (job) => …`.
  */
 // `any` data by default, as BullMQ's own Job: a processor that names no type reads job.data freely.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the public default, as above
 export type Processor<Data = any, Result = unknown> = (job: Job<Data, Result>, token?: string, signal?: AbortSignal) => Promise<Result> | Result;
 
 /** What the worker calls: any processor, its data and result unknown to bouy. */

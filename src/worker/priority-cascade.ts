@@ -71,7 +71,8 @@ export class PriorityCascade {
       if (worker.closing) continue;
       const outranked = this.outranked(k);
       if (outranked && !worker.isPaused()) void worker.pause(true).catch(() => {});
-      if (!outranked && worker.isPaused()) worker.resume();
+      // resume() reports its own failure as the worker's 'error' event; it never rejects.
+      if (!outranked && worker.isPaused()) void worker.resume();
     }
   }
 }

@@ -18,7 +18,7 @@ afterAll(() => app.close());
 
 async function post(body: unknown) {
   const response = await app.inject({ method: 'POST', url: '/jobs/q', headers: { 'content-type': 'application/json' }, payload: typeof body === 'string' ? body : JSON.stringify(body) });
-  return { status: response.statusCode, json: response.json() as { message?: string; accepted?: unknown } };
+  return { status: response.statusCode, json: response.json<{ message?: string; accepted?: unknown }>() };
 }
 
 describe('the enqueue body', () => {

@@ -67,7 +67,7 @@ describe('splitting a passthrough command line', () => {
 describe('parsing the command line', () => {
   it('every command is known by its first word', async () => {
     expect(COMMANDS.map((c) => c.command.split(' ')[0])).toEqual(
-      ['up', 'down', 'clean', 'ps', 'logs', 'exec', 'shell', 'scale', 'resize', 'recycle', 'quiet', 'build', 'health', 'workers', 'enqueue', 'deploy', 'undeploy', 'test', 'setup', 'init']);
+      ['up', 'down', 'clean', 'ps', 'logs', 'exec', 'shell', 'scale', 'pool', 'resize', 'recycle', 'quiet', 'build', 'health', 'workers', 'enqueue', 'deploy', 'undeploy', 'test', 'setup', 'init']);
     for (const command of COMMANDS.filter((c) => !c.passthrough && !c.command.includes('<'))) {
       expect((await parseCli([command.command.split(' ')[0]!], {}, ROOT, false))?.command).toBe(command);
     }

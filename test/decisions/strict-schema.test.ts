@@ -23,7 +23,7 @@ async function errorOf(body: unknown): Promise<string> {
   await app.close();
   if (answer.statusCode === 200) return 'accepted';
   expect(answer.statusCode).toBe(400);
-  return (answer.json() as { message: string }).message;
+  return answer.json<{ message: string }>().message;
 }
 
 describe('validation messages', () => {

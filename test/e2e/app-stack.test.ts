@@ -111,7 +111,7 @@ describe('an application\'s own stack, driven from its folder', () => {
     const body = await (await fetch(`http://127.0.0.1:${health[0]!.port}/health`)).json() as { queue: string };
     expect(body.queue).toBe('emails');
     // Redis is not published in prod: enqueue runs inside the stack.
-    const redis = (await json<{ containers: ContainerInfo[] }>(await run(['ps', '--json'])).containers).find((c) => c.service === 'redis');
+    const redis = json<{ containers: ContainerInfo[] }>(await run(['ps', '--json'])).containers.find((c) => c.service === 'redis');
     expect(redis?.ports['6379/tcp']).toBeUndefined();
     const r = await run(['enqueue', 'emails', '{"to":"ann@example.com"}', '--wait', '--json', '--prod']);
     expect(r.code, r.stderr).toBe(0);

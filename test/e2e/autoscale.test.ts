@@ -182,7 +182,7 @@ describe('KEDA\'s rules on the real /backlog, scaling real worker containers', (
       }
     })();
 
-    let gated: string[] = [];
+    let gated: string[];
     try {
       // Idle: zero containers.
       await waitFor(() => history.length >= 2, 'two polls');

@@ -1,6 +1,6 @@
 /**
  * KEDA's and the Kubernetes HPA's replica arithmetic, as a pure function, so a test can drive
- * real worker containers by the rules a cluster would apply to deploy/kubernetes/scaledobject.yaml
+ * real worker containers by the rules a cluster would apply to deploy/kubernetes/keda/scaledobject.yaml
  * (no KEDA operator or API server can run on this project's machines). What it follows:
  *
  * - KEDA, each `pollingInterval`: a metric above `activationTargetValue` is "active". At 0

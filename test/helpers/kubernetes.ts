@@ -318,3 +318,22 @@ export function apiServerErrors(objects: K8sObject[]): string[] {
   }
   return errors;
 }
+
+/**
+ * Pods (by their workload's template labels) that more than one workload, Service or
+ * PodDisruptionBudget of a kind selects: two worker pools whose selectors overlap would have one
+ * Deployment adopt the other's pods, a Service route to both, and evictions blocked by two PDBs
+ * (the API server refuses none of it). Each as `Kind/name selects workload-a, workload-b`.
+ */
+export function selectorOverlaps(objects: K8sObject[]): string[] {
+  const pods = workloads(objects).map((w) => ({ name: w.metadata.name, labels: (w.spec.template.metadata?.labels ?? {}) as Record<string, string> }));
+  const errors: string[] = [];
+  for (const object of objects) {
+    const selector: Record<string, string> | undefined = object.kind === 'Service' ? object.spec?.selector
+      : ['Deployment', 'StatefulSet', 'PodDisruptionBudget'].includes(object.kind) ? object.spec?.selector?.matchLabels : undefined;
+    if (!selector) continue;
+    const selected = pods.filter((p) => Object.entries(selector).every(([k, v]) => p.labels[k] === v)).map((p) => p.name);
+    if (selected.length > 1) errors.push(`${where(object)} selects ${selected.join(', ')}`);
+  }
+  return errors;
+}

@@ -44,7 +44,7 @@ export function runEntrypoint(args: string[], env: Record<string, string | undef
   const lines: LogLine[] = [];
   const stdout: string[] = [];
   const stderr: string[] = [];
-  readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
+  readline.createInterface({ input: proc.stdout }).on('line', (line) => {
     stdout.push(line);
     try {
       lines.push(JSON.parse(line) as LogLine);
@@ -52,7 +52,7 @@ export function runEntrypoint(args: string[], env: Record<string, string | undef
       // not a log line
     }
   });
-  readline.createInterface({ input: proc.stderr! }).on('line', (line) => stderr.push(line));
+  readline.createInterface({ input: proc.stderr }).on('line', (line) => stderr.push(line));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     // 'close', not 'exit': 'exit' can come before the last lines on stdout were read, and
     // tests read the log once the process is gone.

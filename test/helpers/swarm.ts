@@ -92,3 +92,14 @@ export function testSwarmStack(settings: Record<string, string>) {
   };
   return stack;
 }
+
+/**
+ * Makes this engine a single-node swarm unless it is one already; resolves to whether it did
+ * (then the caller leaves it again, `docker swarm leave --force`, when done).
+ */
+export async function initSwarmIfNeeded(): Promise<boolean> {
+  if ((await swarmState()) === 'active') return false;
+  const init = await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1']);
+  if (init.code !== 0) throw new Error(`docker swarm init failed: ${init.stderr}`);
+  return true;
+}

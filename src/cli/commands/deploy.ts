@@ -6,18 +6,19 @@ import { assertEngine, dockerBin } from '../docker.js';
 import { probeHealthByExec, type HealthReport } from '../health-probe.js';
 import { table } from '../output.js';
 import { attach, capture, type Env } from '../process.js';
+import { isWorkerService, poolsFile, stackPoolsFile } from '../pools.js';
 import { ensureStackSecrets } from '../stack-credentials.js';
 import {
   assertSwarmManager, resolveImageMode, stackContainers, stackDeployArgs, stackHasContainers, stackName, stackServices, type StackService,
 } from '../swarm.js';
 
 const POLL_MS = 1000;
-const MAX_REPLICAS = 100;
+export const MAX_REPLICAS = 100;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function nameOf(ctx: Context, args: Args): string {
-  return stackName((args.name as string | undefined) ?? ctx.project, '--name');
+  return stackName(args.name ?? ctx.project, '--name');
 }
 
 function replicasOf(value: unknown): number {
@@ -52,17 +53,19 @@ async function ensureImage(ctx: Context, image: string, force: boolean): Promise
 }
 
 /** Every service at its desired count and every worker task on this node answering healthy. */
-async function waitConverged(ctx: Context, stack: string, timeoutS: number): Promise<{ services: StackService[]; health: HealthReport[]; seconds: number }> {
+async function waitConverged(ctx: Context, stack: string, timeoutS: number, scaledToZero: readonly string[] = []): Promise<{ services: StackService[]; health: HealthReport[]; seconds: number }> {
   const started = Date.now();
   for (;;) {
     const services = await stackServices(ctx.env, stack);
-    const tasks = (await stackContainers(ctx.env, stack)).filter((c) => c.service === 'worker' && c.state === 'running');
+    const tasks = (await stackContainers(ctx.env, stack)).filter((c) => isWorkerService(c.service) && c.state === 'running');
     const health = await Promise.all(tasks.map((c) => probeHealthByExec(ctx.env, c, 2000)));
-    const converged = services.length > 0 && services.every((s) => s.desired > 0 && s.running === s.desired);
-    const workers = services.find((s) => s.role === 'worker');
+    // desired 0 only where asked for (`scale … =0`): right after a deploy a service can show 0/0 for a moment.
+    const converged = services.length > 0 && services.every((s) => (s.desired > 0 || scaledToZero.includes(s.role)) && s.running === s.desired);
+    const workers = services.filter((s) => isWorkerService(s.role));
+    const desiredWorkers = workers.reduce((n, s) => n + s.desired, 0);
     ctx.out.debug(`${services.map((s) => `${s.role} ${s.running}/${s.desired}`).join(', ')}; health: ${health.map((h) => `${h.id} ${h.status}`).join(', ') || 'none yet'}`);
     // On a multi-node swarm only this node's tasks can be asked; the others count through their service.
-    if (converged && workers && health.length <= workers.desired && health.every((h) => h.status === 'healthy')) {
+    if (converged && health.length <= desiredWorkers && health.every((h) => h.status === 'healthy')) {
       return { services, health, seconds: Math.round((Date.now() - started) / 100) / 10 };
     }
     if (Date.now() - started > timeoutS * 1000) {
@@ -73,6 +76,36 @@ async function waitConverged(ctx: Context, stack: string, timeoutS: number): Pro
     }
     await sleep(POLL_MS);
   }
+}
+
+/**
+ * `./bouy scale --stack NAME worker-thumbnails=3`: `docker service scale` of the stack's services
+ * (a task scaled away drains first). Each must be a service of the stack, at most MAX_REPLICAS.
+ */
+export async function scaleStack(ctx: Context, stackValue: unknown, values: readonly string[], wait: { wait: boolean; timeoutS: number }): Promise<number> {
+  const stack = stackName(stackValue, '--stack');
+  const scales = values.map((value) => {
+    const match = /^([a-z0-9][a-z0-9_-]*)=(\d{1,3})$/.exec(value);
+    if (!match || Number(match[2]) > MAX_REPLICAS) {
+      throw new BouyError('BOUY_ERR_USAGE', `scale ${JSON.stringify(value)} is not valid: SERVICE=N with N from 0 to ${MAX_REPLICAS} tasks, e.g. worker-thumbnails=3`);
+    }
+    return { role: match[1]!, count: Number(match[2]) };
+  });
+  await assertEngine(ctx.env);
+  await assertSwarmManager(ctx.env);
+  const services = await stackServices(ctx.env, stack);
+  for (const { role } of scales) {
+    if (!services.some((s) => s.role === role)) {
+      throw new BouyError('BOUY_ERR_USAGE', `no service ${JSON.stringify(role)} in stack ${stack}: its services are ${services.map((s) => s.role).join(', ') || 'none (deploy it first)'}`);
+    }
+  }
+  // --detach: Docker's own wait never ends for a task that keeps failing; ours has a deadline and says why.
+  const code = await runDocker(ctx, ['service', 'scale', '--detach', ...scales.map((s) => `${stack}_${s.role}=${s.count}`)]);
+  if (code !== 0) return code;
+  const waited = wait.wait ? await waitConverged(ctx, stack, wait.timeoutS, scales.filter((s) => s.count === 0).map((s) => s.role)) : undefined;
+  const after = waited?.services ?? await stackServices(ctx.env, stack);
+  ctx.out.result({ stack, services: after, health: waited?.health ?? [] }, () => table(['SERVICE', 'TASKS'], after.map((s) => [s.name, `${s.running}/${s.desired}`])));
+  return EXIT.ok;
 }
 
 const waitOptions = {
@@ -109,7 +142,7 @@ export const deploy: BouyCommand = {
     const workerCount = withSecrets.env.WORKER_COUNT ?? '1';
     ctx.out.info(`deploying stack ${stack}: ${replicas} worker task(s) × WORKER_COUNT=${workerCount}, scheduler, api, dashboard, Redis (image ${image})`);
     const env = { ...withSecrets.env, BOUY_IMAGE: image, BOUY_WORKER_REPLICAS: String(replicas) };
-    const code = await runDocker(ctx, stackDeployArgs(ctx.root, stack, await resolveImageMode(env, image)), env);
+    const code = await runDocker(ctx, stackDeployArgs(ctx.root, stack, await resolveImageMode(env, image), stackPoolsFile(poolsFile(ctx.root, ctx.env))), env);
     if (code !== 0) {
       ctx.out.error(`docker stack deploy failed (exit ${code})`);
       return code;

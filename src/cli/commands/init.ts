@@ -46,6 +46,8 @@ export function renderEnv(project: string, queues: readonly string[]): string {
     `BOUY_IMAGE=${project}:latest`,
     '# Queues the workers consume, highest priority first: one module per queue in processors/.',
     `QUEUE_NAME=${queues.join(',')}`,
+    '# A queue that must never wait behind another gets workers of its own (README "Pools"):',
+    '# npx bouy pool add <name> --queues <queue> --workers N, then npx bouy scale worker-<name>=N.',
     '# Worker processes per container (1-20) and jobs at once per worker.',
     '# WORKER_COUNT=1',
     '# WORKER_CONCURRENCY=1',

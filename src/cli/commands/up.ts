@@ -1,6 +1,7 @@
 import { BouyError, EXIT } from '../../errors.js';
 import type { BouyCommand } from '../command.js';
-import { parseScale, workerLimit, type Context } from '../context.js';
+import { scaleStack } from './deploy.js';
+import { parseScale, type Context } from '../context.js';
 import type { ContainerInfo } from '../docker.js';
 import { healthTargets, probeHealth, type HealthReport } from '../health-probe.js';
 import { table } from '../output.js';
@@ -9,7 +10,8 @@ import { envFile } from '../dotenv.js';
 import { assertImageSource } from '../project-image.js';
 import { rememberProjectName } from '../project.js';
 import { describeStackFailure, isDown } from '../stack-failure.js';
-import { upWithWorkers, WORKER_SERVICE } from '../worker-ports.js';
+import { isWorkerService, workerServiceNamed, workerServices, type WorkerService } from '../pools.js';
+import { upWithWorkers, type WorkerTarget } from '../worker-ports.js';
 
 const POLL_MS = 500;
 
@@ -22,7 +24,7 @@ async function waitHealthy(ctx: Context, timeoutS: number): Promise<{ reports: H
   let reports: HealthReport[] = [];
   // A worker container that exits or restarts while we wait ends the wait at once, with its
   // last lines: a crash loop (a bad PROCESSOR exits 64 on every start) never turns healthy.
-  const workersOf = async () => (await ctx.containers({ all: true })).filter((c) => c.service === WORKER_SERVICE);
+  const workersOf = async () => (await ctx.containers({ all: true })).filter((c) => isWorkerService(c.service));
   const baseline = new Map((await workersOf()).map((c) => [c.id, c.restarts]));
   for (;;) {
     const down = (await workersOf()).filter((c) => isDown(c, baseline));
@@ -30,7 +32,7 @@ async function waitHealthy(ctx: Context, timeoutS: number): Promise<{ reports: H
     const containers = await ctx.containers();
     const targets = healthTargets(containers);
     // Only Redis was started (`up redis`): there is no health to wait for.
-    if (targets.length === 0 && !containers.some((c) => c.service === 'worker')) break;
+    if (targets.length === 0 && !containers.some((c) => isWorkerService(c.service))) break;
     reports = await Promise.all(targets.map((c) => probeHealth(c, 2000)));
     ctx.out.debug(`health: ${reports.map((r) => `${r.container} ${r.status} ${r.workers_ready}/${r.worker_count}`).join(', ') || 'no health port yet'}`);
     if (reports.length > 0 && reports.every((r) => r.status === 'healthy')) break;
@@ -62,26 +64,40 @@ function summary(containers: ContainerInfo[], reports: HealthReport[]): string {
   return table(['CONTAINER', 'SERVICE', 'STATE', 'PORTS', 'HEALTH'], rows);
 }
 
+/**
+ * The worker services to bring to a count: each one scaled, and (for `up`) each one started,
+ * all of them when no service is named, one container each unless scaled.
+ */
+export function workerTargets(services: readonly WorkerService[], scales: ReadonlyArray<{ service: string; count: number }>,
+  options: { services: readonly string[]; noRecreate: boolean }): WorkerTarget[] {
+  const started = options.noRecreate ? [] : services.filter((s) => options.services.length === 0 || options.services.includes(s.service));
+  const scaled = scales.filter((s) => isWorkerService(s.service)).map((s) => workerServiceNamed(services, s.service));
+  const named = options.services.filter((s) => isWorkerService(s)).map((s) => workerServiceNamed(services, s));
+  return [...new Set([...started, ...scaled, ...named])].map((service) => ({
+    service, count: scales.find((s) => s.service === service.service)?.count ?? 1,
+  }));
+}
+
 /** `up` and `scale` share this: compose up detached, then wait for health and summarise. */
 export async function startStack(ctx: Context, options: {
   services: string[]; scale: string[]; build: boolean; wait: boolean; waitTimeout: number; noRecreate: boolean;
 }): Promise<number> {
-  const limits = { worker: workerLimit(ctx.env) };
-  const scales = options.scale.map((s) => parseScale(s, limits));
+  const workerServicesHere = workerServices(ctx.root, ctx.env);
+  const scales = options.scale.map((s) => parseScale(s, workerServicesHere));
+  // Worker containers get one fixed health port each (see worker-ports.ts): `up` of the
+  // workers (one container per worker service unless --scale says otherwise, as in Compose)
+  // and `scale worker=N` / `scale worker-<pool>=N` go there. Checked before Docker is asked.
+  const targets = workerTargets(workerServicesHere, scales, options);
   const mode = await ctx.mode();
   await assertImageSource(ctx, options.build);
   for (const line of rememberProjectName(ctx.root, envFile(ctx.root, ctx.env), ctx.env, ctx.project)) ctx.out.info(line);
   ctx = ensureStackSecrets(ctx, options.services);
   const workerCount = ctx.env.WORKER_COUNT ?? '1';
   ctx.out.info(`starting ${options.services.join(', ') || 'the stack'} (project ${ctx.project}, ${mode} mode, WORKER_COUNT=${workerCount}); builds the image if it is missing`);
-  const workers = scales.find((s) => s.service === WORKER_SERVICE);
   const upArgs = [...(options.build ? ['--build'] : []),
-    ...scales.filter((s) => s !== workers).flatMap((s) => ['--scale', `${s.service}=${s.count}`])];
-  // Worker containers get one fixed health port each (see worker-ports.ts): `up` of the
-  // workers (one unless --scale says otherwise, as in Compose) and `scale worker=N` go there.
-  const withWorkers = workers !== undefined || (!options.noRecreate && (options.services.length === 0 || options.services.includes(WORKER_SERVICE)));
-  const code = withWorkers
-    ? await upWithWorkers(ctx, mode, { count: workers?.count ?? 1, keep: options.noRecreate, upArgs, services: options.services })
+    ...scales.filter((s) => !isWorkerService(s.service)).flatMap((s) => ['--scale', `${s.service}=${s.count}`])];
+  const code = targets.length > 0
+    ? await upWithWorkers(ctx, mode, { targets, keep: options.noRecreate, upArgs, services: options.services })
     : await ctx.runCompose(['up', '-d', ...(options.noRecreate ? ['--no-recreate'] : []), ...upArgs, ...options.services], mode, { progress: true });
   if (code !== 0) {
     ctx.out.error(`docker compose up failed (exit ${code})`);
@@ -135,10 +151,13 @@ export const scale: BouyCommand = {
   describe: 'run N containers of a service (running ones are kept as they are; fewer: those on the highest health ports go)',
   builder: (y) => y
     .positional('scales', { type: 'string', array: true, describe: 'SERVICE=N, e.g. worker=3' })
-    .options(waitOptions)
+    .options({ ...waitOptions, stack: { type: 'string', describe: 'scale this swarm stack\'s services instead (docker service scale)' } })
     .example('$0 scale worker=3', 'three worker containers, health on 8080 (the first), 8081 and 8082')
-    .example('$0 scale worker=1', 'back to one'),
-  run: (ctx, args) => startStack(ctx, {
+    .example('$0 scale worker=1', 'back to one')
+    .example('$0 scale worker-thumbnails=3', 'three containers of pool thumbnails (`bouy pool add`), on its own health ports')
+    .example('$0 scale --stack bouy worker-thumbnails=3', 'the same on Docker Swarm: three tasks of bouy_worker-thumbnails'),
+  run: (ctx, args) => args.stack !== undefined
+    ? scaleStack(ctx, args.stack, args.scales as string[], { wait: args.wait as boolean, timeoutS: args['wait-timeout'] as number }) : startStack(ctx, {
     // Only the services scaled (and what they depend on), not the whole stack.
     services: (args.scales as string[]).map((s) => s.split('=')[0]!),
     scale: args.scales as string[],
