@@ -9,7 +9,7 @@ import { allReady, leadersOf, startFleet, type TestFleet } from './helpers/super
 import { pollUntil, waitFor } from './helpers/wait.js';
 import { bouy, json } from './helpers/bouy.js';
 import { loadConfig, sharedSettings } from '../src/config/config.js';
-import { fingerprint } from '../src/registry/fleet.js';
+import { fingerprint } from '../src/registry/members.js';
 
 let redis: RedisServer;
 beforeAll(async () => { redis = await startRedis(); });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryKeys } from '../src/registry/keys.js';
 import { KILLS_FIELD } from '../src/registry/kill-count.js';
 import { Registry } from '../src/registry/registry.js';
-import { publishMember } from '../src/registry/fleet.js';
+import { publishMember } from '../src/registry/members.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { allReady, withFleet } from './helpers/supervisor.js';
 import { waitFor } from './helpers/wait.js';

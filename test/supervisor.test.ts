@@ -190,7 +190,7 @@ describe('the worker supervisor', () => {
 
   // Siblings abort together, and what one returns wakes another's blocking fetch. BullMQ sends
   // that fetch's moveToActive even after close(true) resolved; before the fence in
-  // WorkerProcess.abort it could land after the sibling's own hand-back, and the job stayed
+  // WorkerRuntime.abort it could land after the sibling's own hand-back, and the job stayed
   // active under a lock nobody renews until stall detection. 8-67 % of such 3 x 4 fleets failed
   // here without the fence (five runs of 10-12), depending on the load; six rounds.
   it('siblings SIGKILLed together return every job: none is fetched again by a sibling after its own hand-back', async () => {

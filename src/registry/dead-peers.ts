@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient as Redis } from '../redis.js';
 import type { Logger } from '../log.js';
-import { liveHosts } from './fleet.js';
+import { liveHosts } from './members.js';
 import { registryKeys } from './keys.js';
 import { logReclaimed, type Registry } from './registry.js';
 import type { WriteWatch } from './write-watch.js';

@@ -1,5 +1,5 @@
 import type { RedisClient as Redis } from '../redis.js';
-import { liveHosts } from './fleet.js';
+import { liveHosts } from './members.js';
 import { registryKeys } from './keys.js';
 import { isAlive, isOrphanedWorker, killAndWait } from './local-process.js';
 import { Registry, type HeldJob } from './registry.js';

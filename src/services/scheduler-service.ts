@@ -7,7 +7,7 @@ import { loadSchedulerSettings } from '../config/scheduler.js';
 import { healthPlugin, redisReadiness } from '../health/health-plugin.js';
 import { listenInRange } from '../health/health-server.js';
 import type { SingletonStart } from '../leader/index.js';
-import { loadSingleton, startLeadership } from './leadership.js';
+import { loadSingleton, startLeadership } from './singletons.js';
 import { withReleasers } from './releasers.js';
 import type { Service } from './service.js';
 import { startRole, untilShutdownSignal } from './service-kit.js';

@@ -26,8 +26,8 @@ export function overdueJobs(slot: Slot, graceMs: number, now: number): Map<strin
 
 /** What the watchdogs need of the supervisor. */
 export interface WatchedPool {
-  slots(): readonly Slot[];
-  stopping(): boolean;
+  slots: () => readonly Slot[];
+  stopping: () => boolean;
   registry: Registry;
 }
 

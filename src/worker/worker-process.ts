@@ -7,7 +7,7 @@ import { loadConfig } from '../config/config.js';
 import { BouyError, describeError } from '../errors.js';
 import { createLogger, logDestination } from '../log.js';
 import { ABORT_EXIT_MS, WAIT_FOR_GO, type SupervisorMessage } from '../ipc.js';
-import { send, WorkerProcess } from './worker-runtime.js';
+import { send, WorkerRuntime } from './worker-runtime.js';
 import { killWhenOrphaned } from './parent-watch.js';
 import { workerName } from '../registry/keys.js';
 
@@ -55,12 +55,12 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.logLevel, format: 'json', name: 'bouy', base: { worker: name } }, counting);
   if (process.env[WAIT_FOR_GO] === '1') {
     delete process.env[WAIT_FOR_GO]; // not for the processor, nor for anything it starts
-    // Pre-forked: nothing touches Redis before the supervisor says go (the WorkerProcess below
+    // Pre-forked: nothing touches Redis before the supervisor says go (the WorkerRuntime below
     // opens the connections). Told to stop instead, or orphaned, there is nothing to release.
     log.debug('pre-forked: modules loaded, waiting for the supervisor');
     if (!(await early.untilGo())) process.exit(0);
   }
-  const worker = new WorkerProcess(config, name, log, () => lines);
+  const worker = new WorkerRuntime(config, name, log, () => lines);
   const exitAfter = (work: Promise<void>) =>
     work.then(() => process.exit(0), (error) => {
       log.error({ err: error }, 'shutdown failed');

@@ -62,7 +62,7 @@ const ABORT_FENCE_MS = 300;
 const ABORT_RECLAIM_MS = 1500;
 const ABORT_FINISH_MS = 400;
 
-export class WorkerProcess {
+export class WorkerRuntime {
   private readonly workers: Worker[] = [];
   /** Each BullMQ worker's own command connection (the one its fetches go through), for abort's fence. */
   private readonly fetchConnections: RedisClient[] = [];

@@ -1,7 +1,7 @@
 import { EXIT } from '../../errors.js';
 import { removeStaleRegistrations } from '../../registry/stale-cleanup.js';
 import { Registry, type RegisteredWorker } from '../../registry/registry.js';
-import { readFleet } from '../../registry/fleet.js';
+import { readFleet } from '../../registry/members.js';
 import { leaderKey, readLeader } from '../../leader/index.js';
 import type { BouyCommand } from '../command.js';
 import { table } from '../output.js';

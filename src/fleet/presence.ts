@@ -3,7 +3,7 @@ import { sharedSettings, type Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { within } from '../timeout.js';
 import type { RedisClock } from '../registry/redis-clock.js';
-import { fingerprint, publishMember, readFleet, withdrawMember, type FleetView } from '../registry/fleet.js';
+import { fingerprint, publishMember, readFleet, withdrawMember, type FleetView } from '../registry/members.js';
 
 
 export interface FleetPresence {

@@ -2,6 +2,12 @@ import { createHash } from 'node:crypto';
 import type { RedisClient as Redis } from '../redis.js';
 import { registryKeys } from './keys.js';
 
+/*
+ * The fleet's member records in Redis: each supervisor's configuration fingerprint and image
+ * version under its host, and which hosts are alive. A supervisor's presence among them is
+ * fleet/presence.ts; the fleet page's data is the rest of fleet/.
+ */
+
 /** What one supervisor tells the fleet about itself: its configuration and image version. */
 export interface FleetMember {
   host: string;
