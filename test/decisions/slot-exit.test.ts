@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { newSlot, runningJobsOf } from '../../src/supervisor/slot.js';
 import {
-  becameReady, checked, deadlineMet, deadlineSet, draining, exitKind, forked, heard, killedForTimeout, queueFailing, queueRecovered, recycleRefused,
+  beatReceived, becameReady, checked, deadlineMet, deadlineSet, draining, exitKind, forked, heard, killedForTimeout, queueFailing, queueRecovered, recycleRefused,
   restartDue, workerGone,
 } from '../../src/supervisor/slot-lifecycle.js';
 import { SlotTable } from '../../src/supervisor/slot-table.js';
@@ -31,6 +31,12 @@ describe('a worker\'s exit, taken as it happened (workerGone)', () => {
   it('exit 0 of a worker nobody asked to go is no clean exit (a processor calling process.exit); while stopping it is', () => {
     expect(workerGone(live(), 0, null, false, 2000).clean).toBe(false);
     expect(workerGone(live(), 0, null, true, 2000).clean).toBe(true);
+  });
+
+  it('a recycle the supervisor did not kill for is no kill for a timeout, clean or not', () => {
+    const slot = live();
+    draining(slot, { kind: 'recycle', reason: 'redis-unreachable' });
+    expect(workerGone(slot, null, 'SIGKILL', false, 2000).killedForTimeout).toBe(false);
   });
 
   it('a signal or a non-zero code is never clean, even asked to go', () => {
@@ -105,6 +111,20 @@ describe('the slot fields a worker\'s messages set', () => {
     expect(slot.deadlines.get('q:1')).toEqual({ at: 3700, timeoutMs: 2000 });
     deadlineMet(slot, 'q:1');
     expect([...slot.deadlines.keys()]).toEqual(['q:2']);
+  });
+});
+
+describe('a worker\'s heartbeat (beatReceived)', () => {
+  it('is kept with when it came, without its message type; true only when its state changed', () => {
+    const slot = live();
+    heard(slot, 7000);
+    const beat = { state: 'ready', completed: 3, failed: 1, active: 2, redisDownMs: 0 };
+    expect(beatReceived(slot, { type: 'alive', ...beat })).toBe(true);
+    expect(slot.beat).toEqual({ ...beat, at: 7000 });
+    heard(slot, 8000);
+    expect(beatReceived(slot, { type: 'alive', ...beat, completed: 4 })).toBe(false);
+    expect(slot.beat).toEqual({ ...beat, completed: 4, at: 8000 });
+    expect(beatReceived(slot, { ...beat, state: 'draining' })).toBe(true);
   });
 });
 
