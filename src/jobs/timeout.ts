@@ -4,7 +4,7 @@ import type { Job } from 'bullmq';
  * A job's timeout, everything both processes agree on. Where each half runs:
  *
  * - the worker runs the processor against its deadline (runWithDeadline, from
- *   worker/worker-runtime.ts): past it the job fails with JobTimeoutError and its AbortSignal
+ *   worker/job-runs.ts): past it the job fails with JobTimeoutError and its AbortSignal
  *   fires; a processor that ignores the signal gets its worker recycled after the grace;
  * - the supervisor is told the deadline before the processor starts (IPC `job-deadline`,
  *   slot-lifecycle.ts `deadlineSet`) and kills a worker whose event loop is blocked past it and

@@ -1,7 +1,8 @@
 /**
  * The inside of one worker process: the BullMQ Workers of one supervisor slot (one per queue it
  * consumes), its processors' lifecycle, its registry entry and heartbeat, and its side of the
- * IPC conversation. worker-process.ts is the process around it (signals, exits).
+ * IPC conversation; each job's run is job-runs.ts. worker-process.ts is the process around it
+ * (signals, exits).
  */
 import { Worker, type Job } from 'bullmq';
 import { sharedSettings, type Config } from '../config/config.js';
@@ -14,17 +15,16 @@ import { WorkerRegistration } from '../registry/worker-registration.js';
 import { WorkerHeartbeat } from './worker-heartbeat.js';
 import type { RegistrationState } from '../registry/worker-registration.js';
 import type { WorkerMessage } from '../ipc.js';
-import { loadProcessors, type JobProcessor, type LoadedProcessor } from './load-processor.js';
+import { loadProcessors, type LoadedProcessor } from './load-processor.js';
 import { RecycleLimits } from './recycle-limits.js';
 import { PriorityCascade } from './priority-cascade.js';
 import { WeightedOrder, type QueueOrder } from './weighted-order.js';
-import { isJobMove, JobReport, type ReportedJob } from './job-report.js';
+import { JobReport } from './job-report.js';
+import { JobRuns } from './job-runs.js';
 import { LOCK_LOST, LockWatch } from './lock-watch.js';
 import { ErrorWatch } from './error-watch.js';
 import { RedisErrorTally } from './redis-error-tally.js';
 import { ProcessorLifecycle } from './processor-lifecycle.js';
-import { jobTimeoutMs, runWithDeadline } from '../jobs/timeout.js';
-import { rateLimitOn429, retryAfterOf } from '../jobs/rate-limit.js';
 import { supervisorGone, supervisorPid } from './supervisor-pid.js';
 import { holdKeysOf, QueueHold } from './queue-hold.js';
 
@@ -36,25 +36,6 @@ export function send(message: WorkerMessage): Promise<void> {
   });
 }
 
-
-interface Counters { completed: number; failed: number }
-
-/** A job this process runs, from its start until BullMQ records its outcome. */
-interface ActiveJob {
-  readonly reported: ReportedJob;
-  readonly startedAt: number;
-  /** The processor returned: a failure now is BullMQ's (a result it could not store). */
-  returned: boolean;
-}
-
-/** The processor's promise, whether it returned a value, a promise, or threw. */
-function invoke(processor: JobProcessor, job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
-  try {
-    return Promise.resolve(processor(job, token, signal));
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
 
 /** Abort budget (well inside the supervisor's 3 s kill and the 5 s promise): close, fence, reclaim, unregister. */
 const ABORT_CLOSE_MS = 400;
@@ -72,18 +53,7 @@ export class WorkerRuntime {
   private readonly lockWatches = new Map<Worker, LockWatch>();
   private readonly cascade: QueueOrder;
   private readonly report: JobReport;
-  private readonly counters: Counters = { completed: 0, failed: 0 };
-  /**
-   * Jobs this process runs, until BullMQ records their outcome (see settle). Weak: a job whose
-   * outcome BullMQ cannot record (its lock was lost) never settles, and goes with its Job.
-   */
-  private readonly jobs = new WeakMap<Job, ActiveJob>();
-  /**
-   * `queue:id` of the jobs this process runs until BullMQ records their outcome (settle), so a
-   * job whose completion is still on its way is not taken for a lost fetch (auditLostFetches).
-   * One whose outcome BullMQ cannot record (a lost lock) stays: a few ids, for a worker's life.
-   */
-  private readonly runningIds = new Set<string>();
+  private readonly runs: JobRuns;
   private state = 'starting';
   private readonly heartbeat: WorkerHeartbeat;
   /** BullMQ Worker errors: rate-limited lines, failing/recovered reports to the supervisor. */
@@ -107,7 +77,7 @@ export class WorkerRuntime {
     /** Lines logged so far; the start-up block is released once the supervisor has them all. */
     private readonly linesLogged: () => number,
   ) {
-    this.limits = new RecycleLimits(config, log, () => this.counters.completed + this.counters.failed, () => this.stopping !== undefined, (reason, jobsDone, rssMb) => {
+    this.limits = new RecycleLimits(config, log, () => this.runs.counters.completed + this.runs.counters.failed, () => this.stopping !== undefined, (reason, jobsDone, rssMb) => {
       void this.report.flush();
       void send({ type: 'recycle-request', reason, jobsDone, rssMb });
     });
@@ -115,6 +85,7 @@ export class WorkerRuntime {
       ? new WeightedOrder(config.queueWeights, config.concurrency)
       : new PriorityCascade(config.queues.length > 1);
     this.report = new JobReport((report) => send({ type: 'report', ...report }), config.jobNameLimit);
+    this.runs = new JobRuns({ config, log, report: this.report, limits: this.limits, holds: this.holds, lockWatches: this.lockWatches, send });
     this.errors = new ErrorWatch(log, (message) => void send(message));
     // Its registration and hand-backs must leave a half-open connection for a new one quickly.
     this.redis = connect(config.redis, { socketTimeout: registrySocketTimeoutMs(config.heartbeatSeconds) });
@@ -189,7 +160,7 @@ export class WorkerRuntime {
     // Every job passes here: synchronous until the processor runs, one promise of ours after.
     const call = (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => (this.cascade.mustDefer(rank, token)
       ? this.cascade.defer(job, token!)
-      : this.run(worker, processor.process, job, token, signal));
+      : this.runs.run(worker, processor.process, job, token, signal));
     // BullMQ makes an AbortController for every job when the processor declares a third
     // parameter (3 % of a no-op job's CPU). Only a processor that takes the signal can honour
     // it; a timed-out job of one that does not still fails at its deadline (runWithDeadline).
@@ -207,93 +178,21 @@ export class WorkerRuntime {
       autorun: false,
       lockDuration: this.config.jobLockSeconds * 1000,
     });
-    auditLostFetches(worker, connection, (jobId) => this.runningIds.has(`${queue}:${jobId}`), this.log);
+    auditLostFetches(worker, connection, (jobId) => this.runs.runs(queue, jobId), this.log);
     this.holds.set(worker, new QueueHold(this.redis, holdKeysOf(worker), (error) => this.log.warn({ err: error, queue }, 'could not release the queue after a 429 hold; it costs commands per job until a supervisor starts')));
     this.lockWatches.set(worker, new LockWatch(worker, this.config.jobLockSeconds * 1000, (jobId, why) => {
       this.log.warn({ queue, jobId, why }, `job lock lost: ${why}; its AbortSignal fires (it may run again elsewhere)`);
       worker.cancelJob(jobId, LOCK_LOST);
     }));
     worker.on('error', (error) => { this.redisErrors.count(error); this.errors.record(queue, error); });
-    worker.on('completed', (job) => this.settle(queue, job, 'completed'));
-    worker.on('failed', (job, error) => { if (job) this.settle(queue, job, 'failed', error); });
+    worker.on('completed', (job) => this.runs.settle(queue, job, 'completed'));
+    worker.on('failed', (job, error) => { if (job) this.runs.settle(queue, job, 'failed', error); });
     return worker;
-  }
-
-  /**
-   * One job: on the record (settle, the report) from its start, its processor against the
-   * deadline when it has one, and a 429 turned into BullMQ's rate limit. Not an async function:
-   * at thousands of no-op jobs a second each extra promise hop is CPU that plain BullMQ never
-   * spends (bouy's own code: 3.9-5 % of a worker's profile when this was three async functions,
-   * 1.5 % now; see BENCHMARKS.md, "Per-job CPU: the job wrapper").
-   */
-  private run(worker: Worker, processor: JobProcessor, job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
-    const queue = worker.name;
-    const active: ActiveJob = { reported: this.report.started(queue, job.id ?? '', job.name), startedAt: performance.now(), returned: false };
-    this.jobs.set(job, active);
-    this.runningIds.add(`${queue}:${job.id}`);
-    const locks = signal && this.lockWatches.get(worker);
-    locks?.track(job.id ?? '');
-    const timeoutMs = jobTimeoutMs(job, this.config.jobTimeoutSeconds);
-    const work = timeoutMs > 0
-      ? this.runWithDeadline(worker, job, timeoutMs, () => invoke(processor, job, token, signal))
-      : invoke(processor, job, token, signal);
-    return work.then((result) => {
-      locks?.untrack(job.id ?? '');
-      this.report.ended(active.reported);
-      active.returned = true;
-      return result;
-    }, (error: unknown) => {
-      locks?.untrack(job.id ?? '');
-      // BullMQ's control-flow errors and a 429 (turned into its RateLimitError below) put the
-      // job back: this run ended, the job did not fail, and BullMQ emits no event for it.
-      if (isJobMove(error) || retryAfterOf(error) !== undefined) {
-        this.jobs.delete(job);
-        this.report.moved(active.reported);
-      } else {
-        this.report.ended(active.reported);
-        this.log.warn({ queue, jobId: job.id, jobName: job.name, err: error }, 'job failed');
-      }
-      return rateLimitOn429(this.holds.get(worker)!, error, (ms) => this.log.warn({ queue, jobId: job.id, retry_after_ms: ms }, 'rate limited by the processor: the queue waits'));
-    });
-  }
-
-  private async runWithDeadline(worker: Worker, job: Job, timeoutMs: number, work: () => Promise<unknown>): Promise<unknown> {
-    const queue = worker.name;
-    // The supervisor must know the deadline before the processor runs: one that blocks the
-    // event loop at once would keep any later message from ever leaving.
-    await send({ type: 'job-deadline', queue, jobId: job.id ?? '', timeoutMs });
-    return runWithDeadline(work, timeoutMs, this.config.jobTimeoutGraceSeconds * 1000, {
-      abort: (reason) => worker.cancelJob(job.id ?? '', reason),
-      expired: () => void send({ type: 'timed-out', queue, jobId: job.id ?? '' }),
-      ignored: () => {
-        this.log.warn({ queue, jobId: job.id, grace_s: this.config.jobTimeoutGraceSeconds }, 'a timed-out job ignores its AbortSignal; recycling this worker');
-        this.limits.request('job-timeout');
-      },
-    });
-  }
-
-  /**
-   * A job's outcome as BullMQ recorded it (its Worker's `completed` / `failed` events), not as
-   * the processor returned it: a result BullMQ cannot store (a circular object, one too big)
-   * fails the job after the processor succeeded, and counting that as completed would lie.
-   */
-  private settle(queue: string, job: Job, outcome: 'completed' | 'failed', error?: Error): void {
-    const active = this.jobs.get(job);
-    if (!active) return; // not one this process ran (a stalled job BullMQ failed, a deferred one)
-    this.jobs.delete(job);
-    this.runningIds.delete(`${queue}:${job.id}`);
-    if (outcome === 'failed' && active.returned) {
-      this.log.warn({ queue, jobId: job.id, jobName: job.name, err: error }, 'job failed after its processor returned: BullMQ could not store the result');
-    }
-    this.counters[outcome] += 1;
-    const now = performance.now();
-    this.report.finished(active.reported, outcome, now - active.startedAt);
-    this.limits.afterJob(now);
   }
 
   /** What this worker's registration shows (its heartbeat carries it to the supervisor). */
   private registrationState(): RegistrationState {
-    return { state: this.state, ...this.counters, active: this.report.runningCount };
+    return { state: this.state, ...this.runs.counters, active: this.report.runningCount };
   }
 
   /** The supervisor found the registration gone (FLUSHALL, a prune): written again in full, unless on the way out. */
@@ -327,7 +226,7 @@ export class WorkerRuntime {
       // Bounded: a Redis that does not answer must not hold the drain (the meta stays armed then).
       await within(Promise.allSettled([...this.holds.values()].map((hold) => hold.close())), 1000, undefined);
       await this.finish();
-      this.log.info({ ...this.counters }, 'drained');
+      this.log.info({ ...this.runs.counters }, 'drained');
     })();
     return this.stopping;
   }
