@@ -35,7 +35,7 @@ describe('queue-wide limits', () => {
     }
   });
 
-  it('QUEUE_RATE_LIMIT=10/1s over 50 jobs: takes at least 4 s and no second holds more than 10 starts', async () => {
+  it('QUEUE_RATE_LIMIT=10/1s over 50 jobs: takes at least 4 s and no window of the limiter holds more than 10 starts', async () => {
     const shared = `rate-${randomUUID().slice(0, 8)}`;
     await withFleet(redis, {
       WORKER_COUNT: '2', WORKER_CONCURRENCY: '8', QUEUE_RATE_LIMIT: '10/1s', PROCESSOR: `${FIXTURES}/overlap-processor.mjs`, TEST_SHARED_PREFIX: shared,
@@ -53,12 +53,18 @@ describe('queue-wide limits', () => {
       const starts = (await fleet.queue.getCompleted(0, -1)).map((job) => job.processedOn!).sort((x, y) => x - y);
       expect(starts).toHaveLength(50);
       expect(elapsed).toBeGreaterThanOrEqual(4000);
-      const perSecond = new Map<number, number>();
+      // The limiter's windows as BullMQ opens them: one begins with the first start after the
+      // previous one ended (its key is set on that start and expires 1 s later). Seconds counted
+      // from the first start drift off those windows, and a window that opens late in one
+      // counted second splits its 10 starts across two, which read 11 once in a clean run.
+      const windows: number[][] = [];
       for (const at of starts) {
-        const second = Math.floor((at - starts[0]!) / 1000);
-        perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+        const current = windows.at(-1);
+        if (current && at < current[0]! + 1000) current.push(at);
+        else windows.push([at]);
       }
-      expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(10);
+      expect(Math.max(...windows.map((w) => w.length))).toBeLessThanOrEqual(10);
+      expect(windows.length).toBeGreaterThanOrEqual(5);
       expect(await fleet.queue.getGlobalRateLimit()).toMatchObject({ max: 10, duration: 1000 });
       expect((await fleet.health()).body.limits.rate_limit).toBe('10/1s');
     });
