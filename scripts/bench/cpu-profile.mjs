@@ -10,7 +10,8 @@ if (dir) {
   const session = new Session();
   session.connect();
   session.post('Profiler.enable');
-  session.post('Profiler.setSamplingInterval', { interval: 500 });
+  // µs between samples; finer for `npm run cpu-split`, whose per-job split needs more samples.
+  session.post('Profiler.setSamplingInterval', { interval: Number(process.env.BENCH_CPU_PROFILE_INTERVAL_US ?? 500) });
   session.post('Profiler.start');
   process.on('exit', () => {
     // Same-thread inspector sessions answer synchronously, so this lands before the exit.

@@ -7,7 +7,8 @@ import { Redis } from 'ioredis';
 
 const url = process.env.REDIS_URL;
 const processor = (await import(pathToFileURL(process.env.PROCESSOR).href)).default;
-const connection = new Redis(url, { maxRetriesPerRequest: null });
+// BENCH_REDIS_OPTIONS (JSON, e.g. bouy's `{"socketTimeout":15000}`): to price one of bouy's connection options on plain BullMQ.
+const connection = new Redis(url, { maxRetriesPerRequest: null, ...JSON.parse(process.env.BENCH_REDIS_OPTIONS ?? '{}') });
 const worker = new Worker(process.env.QUEUE_NAME, processor, {
   connection,
   concurrency: Number(process.env.WORKER_CONCURRENCY ?? 1),

@@ -1,7 +1,7 @@
 // Child processes of a bench or chaos run: spawned with their JSON log lines captured, and
 // killed if the script itself dies, so no run leaves workers behind on a shared machine.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import readline from 'node:readline';
 import { waitFor } from './wait.mjs';
 
@@ -104,6 +104,24 @@ export function cpuSeconds(pid) {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU seconds of each thread of a process so far, by thread id, with the thread's name
+ * (/proc/<pid>/task/<tid>/comm: `node` for the main thread, whose id is the pid, and V8's
+ * helpers; `v8:ProfEvntProc` is the CPU profiler's own). Empty once the process is gone.
+ */
+export function threadCpuSeconds(pid) {
+  const threads = new Map();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const seconds = cpuSeconds(`${pid}/task/${tid}`); // a thread's stat reads as a process's
+      if (seconds !== undefined) threads.set(Number(tid), { name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), seconds });
+    }
+  } catch {
+    // gone meanwhile: what was read so far
+  }
+  return threads;
 }
 
 /** Pids of the direct children of `pid`, from /proc. */
