@@ -47,8 +47,16 @@ const GROUPS = {
 const contestants = [
   { key: 'bouy', start: (o) => bouyFleet({ ...o, count: 1, concurrency, entrypoint: UNBUNDLED_ENTRYPOINT }) },
   // `--plain-redis-options '{"socketTimeout":15000}'`: plain BullMQ with one of bouy's connection options, to price it alone.
-  { key: 'plain', start: (o) => plainFleet({ ...o, concurrency, env: { ...o.env, ...(argv['plain-redis-options'] ? { BENCH_REDIS_OPTIONS: String(argv['plain-redis-options']) } : {}) } }) },
+  // `--plain-import dist/worker/worker-runtime.js`: plain BullMQ in a process that has also loaded (not run) bouy's worker code, to see what a bigger process alone costs.
+  { key: 'plain', start: (o) => plainFleet({ ...o, concurrency, env: { ...o.env, ...plainEnv(o.env) } }) },
 ];
+
+function plainEnv(env) {
+  return {
+    ...(argv['plain-redis-options'] ? { BENCH_REDIS_OPTIONS: String(argv['plain-redis-options']) } : {}),
+    ...(argv['plain-import'] ? { NODE_OPTIONS: `${env.NODE_OPTIONS} --import=${path.resolve(String(argv['plain-import']))}` } : {}),
+  };
+}
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'bouy-cpu-split-'));
 const redis = await startRedis();
