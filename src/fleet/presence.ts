@@ -18,7 +18,7 @@ export interface FleetPresence {
  * old image, one with a different QUEUE_NAME — and says so once when it notices. Reading the
  * fleet is one entry per container: a supervisor reads it at its start (a newcomer that
  * disagrees says so at once) and then only while it leads, so each supervisor's cost does not
- * grow with the fleet (issue 21, goal 4); /health reads it when asked.
+ * grow with the fleet; /health reads it when asked.
  */
 export function joinFleet(config: Config, redis: Redis, log: Logger, clock: RedisClock, isLeader: () => boolean): FleetPresence {
   const settings = sharedSettings(config);

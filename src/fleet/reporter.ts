@@ -13,8 +13,9 @@ import { clip, MAX_JOBS_LISTED, publishSnapshot, withdrawSnapshot, workerState, 
  * The page polls every 1.5 s, so the snapshot is looked at every second and published when it
  * changed (a worker's state, its jobs, a counter, leadership, quiet), and otherwise once a
  * heartbeat, to outlive its expiry: a fleet at rest costs Redis 2 commands a heartbeat per
- * container, not 4 a second (issue 21, goal 4). RSS, uptime and `at` are no change: they move
- * all the time, and are as fresh as the last publication (a heartbeat at most).
+ * container, not 4 a second, and every container of the fleet pays it. RSS, uptime and `at`
+ * are no change: they move all the time, and are as fresh as the last publication (a
+ * heartbeat at most).
  */
 const LOOK_EVERY_MS = 1000;
 

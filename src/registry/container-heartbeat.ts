@@ -60,7 +60,8 @@ function fieldsOf(beat: WorkerBeat): Record<string, string> {
 }
 
 /**
- * One heartbeat write a container, not one a worker (issue 21, goal 4): the workers tell their
+ * One heartbeat write a container, not one a worker, so a fleet at rest costs Redis little more
+ * than its BullMQ workers alone: the workers tell their
  * supervisor over IPC, which writes every worker's heartbeat in one round trip, and a
  * registration's fields only when they changed, in the same round trip as the hostname claim's
  * renewal. At rest that is 5 commands a heartbeat for the container (EVAL, TIME, the claim's GET

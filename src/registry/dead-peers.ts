@@ -36,7 +36,7 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * gone through promptly for a stale period. Only an outage seen resets that clock, not our own
  * start: a supervisor started beside a dead peer reclaims it at once.
  *
- * Cheap at rest (issue 21, goal 4): no heartbeat can expire before the oldest one in the index
+ * Cheap at rest, since every supervisor of the fleet does this: no heartbeat can expire before the oldest one in the index
  * does, so a look reads that one score and sleeps until it could (about every stale period less
  * a heartbeat: one ZRANGE per supervisor); only when something expired is there a write — the
  * fleet's sweep token (SET NX PX), so one supervisor a tick judges for everyone, which also

@@ -65,7 +65,7 @@ export interface HostnameClaim {
 }
 
 /**
- * One BOUY_HOSTNAME, one live supervisor (issue 23 item 4). Worker registrations are named after
+ * One BOUY_HOSTNAME, one live supervisor. Worker registrations are named after
  * the hostname, so two supervisors sharing one (a copied .env, a reused container id, a
  * StatefulSet pod name on two clusters) overwrote each other's registrations, and one returned
  * the other's running job — run twice — while its own dead worker's job was stranded.

@@ -17,7 +17,7 @@ export const CLOCK_SKEW_WARN_MS = 1000;
  * Redis's clock as seen from this process. Every age bouy judges — a heartbeat's, a presence's,
  * a registration's at start-up — is measured on this one clock, never on the writer's and the
  * reader's own: a supervisor whose clock ran 30 s ahead saw live peers as dead and ran their
- * jobs twice at once (issue 23). The offset comes from Redis `TIME`, measured again every few
+ * jobs twice at once. The offset comes from Redis `TIME`, measured again every few
  * seconds on the connection's idle path (one command per RESYNC_MS, whatever the reads).
  */
 export class RedisClock {

@@ -127,7 +127,7 @@ export class WorkerRuntime {
     // Ready is said before the first await: a job fetched at once whose processor blocks the
     // event loop (a poison job waiting when a replacement starts) must find this worker ready,
     // where the hang watchdog looks. Said after the first heartbeat's round trip, the worker
-    // hung as 'starting', which the watchdog leaves alone: the job was never failed (issue 23).
+    // hung as 'starting', which the watchdog leaves alone: the job was never failed.
     const settings = this.effectiveSettings(processors);
     this.log.info({ settings, job_limit: Number.isFinite(this.limits.jobLimit) ? this.limits.jobLimit : null }, 'worker ready');
     void send({ type: 'ready', name: this.name, settings, lines: this.linesLogged() });
