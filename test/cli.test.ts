@@ -54,6 +54,7 @@ describe('help and usage errors', () => {
     [['scale', 'worker=11'], /scale worker=11: worker takes 0-10 containers, one per health port of 8080-8089/],
     [['exec', 'worker'], /exec: name the command to run/],
     [['enqueue', 'llm', '{bad'], /job data "\{bad" is not JSON/],
+    [['enqueue', 'greet', 'not json'], /hint: quote it for the shell: bouy enqueue greet '\{"key":"value"\}'/],
     [['enqueue', 'llm', '{}', '--count', '0'], /--count 0 is not valid: a whole number from 1 to 100000/],
     [['--project', 'Bad Name', 'ps'], /--project "Bad Name" is not valid/],
     [['test', '--e2e', '--all'], /--e2e and --all exclude each other/],

@@ -10,12 +10,13 @@ import { MAX_TIMEOUT_MS, timeoutOptionOf } from '../../jobs/timeout.js';
 const MAX_COUNT = 100_000;
 const POLL_MS = 200;
 
-function parseData(text: string): unknown {
+function parseData(text: string, queueName: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
     throw new BouyError('BOUY_ERR_USAGE', `job data ${JSON.stringify(text)} is not JSON: ${(error as Error).message}`, {
-      hint: 'quote it for the shell: ./bouy enqueue llm \'{"prompt":"hi"}\'',
+      // The user's own queue, not the built-in example's: an app runs `npx bouy` on its queues.
+      hint: `quote it for the shell: bouy enqueue ${queueName} '{"key":"value"}'`,
     });
   }
 }
@@ -79,7 +80,7 @@ export const enqueue: BouyCommand = {
     if (!/^[A-Za-z0-9_.-]+$/.test(queueName)) {
       throw new BouyError('BOUY_ERR_USAGE', `queue ${JSON.stringify(queueName)} is not valid: letters, digits, _ . -`);
     }
-    const data = parseData(String(args.data));
+    const data = parseData(String(args.data), queueName);
     const count = args.count as number;
     if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
       throw new BouyError('BOUY_ERR_USAGE', `--count ${String(args.count)} is not valid: a whole number from 1 to ${MAX_COUNT}`);
