@@ -94,8 +94,9 @@ export function writeContainerHeartbeats(options: {
       const args: string[] = [];
       const next = new Map<string, string>(); // only the current workers': a new worker of a slot writes its fields
       for (const { name, pid, beat } of workers) {
-        const signature = JSON.stringify(fieldsOf(beat));
-        const pairs = written.get(`${name}:${pid}`) === signature ? [] : Object.entries(fieldsOf(beat)).flat();
+        const fields = fieldsOf(beat);
+        const signature = JSON.stringify(fields);
+        const pairs = written.get(`${name}:${pid}`) === signature ? [] : Object.entries(fields).flat();
         next.set(`${name}:${pid}`, signature);
         args.push(name, String(Math.max(0, sentAt - provenAt(beat))), String(pairs.length), ...pairs);
       }
