@@ -12,8 +12,8 @@
  * which the containers carry too. Pure functions here; the command is commands/pool.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
 import { BouyError } from '../errors.js';
 import { healthPortRange, type PortRange } from './health-port-range.js';
 import type { Env } from './process.js';
@@ -99,9 +99,15 @@ export function parseRange(value: string, what: string): PortRange {
 type ComposeService = Record<string, unknown> & { labels?: Record<string, string> | string[]; environment?: string[] };
 interface ComposeFile { services?: Record<string, ComposeService> }
 
+/**
+ * yaml, loaded only where a pools or compose file is read or written: every CLI command reads
+ * this module (context.ts), and a static import cost each one ~50 ms in a project with no pools.
+ */
+const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml') as typeof import('yaml');
+
 function readYaml(file: string): ComposeFile {
   try {
-    return (parse(readFileSync(file, 'utf8')) ?? {}) as ComposeFile;
+    return (yaml().parse(readFileSync(file, 'utf8')) ?? {}) as ComposeFile;
   } catch (error) {
     throw new BouyError('BOUY_ERR_USAGE', `${file} is not valid YAML: ${(error as Error).message}`, { hint: 'fix it, or write it again with `bouy pool add`' });
   }
@@ -206,5 +212,5 @@ export function renderPools(source: string, pools: readonly Pool[], kind: 'compo
   const worker = readYaml(source).services?.[WORKER_SERVICE];
   if (!worker) throw new BouyError('BOUY_ERR_USAGE', `${source} has no \`${WORKER_SERVICE}\` service to make the pools from`, { hint: 'bouy init writes it' });
   const services = Object.fromEntries(pools.map((p) => [p.service, poolDefinition(worker, p, kind)]));
-  return HEADER(kind) + stringify({ services }, { lineWidth: 0 });
+  return HEADER(kind) + yaml().stringify({ services }, { lineWidth: 0 });
 }
